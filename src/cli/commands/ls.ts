@@ -1,0 +1,28 @@
+import { Command } from 'commander';
+import type { CommandFactory } from '../command.js';
+import { formatBytes, formatTime, table, writeJson } from '../format.js';
+
+export const lsCommand: CommandFactory = (run) =>
+  new Command('ls')
+    .alias('list')
+    .description('list stored models: ref, revision, file, size, verified-at, last-used')
+    .option('--json', 'print JSON')
+    .action(
+      run(async (ctx, options: { json?: boolean }) => {
+        const entries = await ctx.store().list();
+        if (options.json) return writeJson(ctx.stdout, entries);
+        if (entries.length === 0) {
+          ctx.stdout.write(`no models stored in ${ctx.config.hubCache}\n`);
+          return;
+        }
+        const rows = entries.map((e) => [
+          e.ref,
+          e.revision ?? (e.commit ? e.commit.slice(0, 12) : '-'),
+          e.file,
+          formatBytes(e.size),
+          formatTime(e.verifiedAt),
+          formatTime(e.lastUsedAt),
+        ]);
+        ctx.stdout.write(table(['REF', 'REVISION', 'FILE', 'SIZE', 'VERIFIED', 'LAST USED'], rows));
+      }),
+    );

@@ -1,0 +1,37 @@
+import { Command } from 'commander';
+import { isIP } from 'node:net';
+import { HearthError } from '../../errors/index.js';
+import { createServer } from '../../server/app.js';
+import type { CommandFactory } from '../command.js';
+
+export const serveCommand: CommandFactory = (run) =>
+  new Command('serve')
+    .description('start the hearth HTTP server (health now; OpenAI and Ollama APIs as the pool lands)')
+    .option('--host <host>', 'address to bind (default 127.0.0.1, or HEARTH_HOST)')
+    .option('-p, --port <port>', 'port to bind (default 8434, or HEARTH_PORT)')
+    .option('--insecure', 'allow binding a non-loopback address')
+    .action(
+      run(async (ctx, options: { host?: string; port?: string; insecure?: boolean }) => {
+        const host = options.host ?? ctx.config.server.host;
+        const port = options.port !== undefined ? Number(options.port) : ctx.config.server.port;
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new HearthError('USAGE', `invalid port ${options.port}`);
+        if (!isLoopback(host) && !options.insecure) {
+          throw new HearthError('USAGE', `refusing to bind ${host}: it is not a loopback address`, {
+            hint: 'pass --insecure to expose hearth on the network',
+          });
+        }
+        const server = createServer({ config: ctx.config, store: ctx.store(), logger: ctx.logger });
+        const address = await server.app.listen({ host, port });
+        ctx.stderr.write(`hearth listening on ${address} (cache ${ctx.config.hubCache}${ctx.config.offline ? ', offline' : ''})\n`);
+        void server.warm();
+        await new Promise<void>((resolve) => {
+          const stop = () => void server.close().then(resolve);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+      }),
+    );
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}

@@ -1,0 +1,99 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { HearthError } from '../errors/index.js';
+import { configSchema, type Config } from './schema.js';
+
+export type Env = Record<string, string | undefined>;
+
+/**
+ * Reads configuration once: defaults, then the config file, then the environment.
+ * Everything else receives the resulting frozen object; nothing reads process.env later.
+ */
+export function loadConfig(env: Env = process.env, overrides: Record<string, unknown> = {}): Readonly<Config> {
+  const home = resolve(expandHome(env.HEARTH_HOME || join(homedir(), '.hearth'), env));
+  const file = readConfigFile(env.HEARTH_CONFIG, join(home, 'config.json'), env);
+  const hfHome = resolve(expandHome(env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'huggingface'), env));
+
+  const fromEnv = pruneUndefined({
+    home,
+    hubCache: env.HF_HUB_CACHE ? resolve(expandHome(env.HF_HUB_CACHE, env)) : undefined,
+    endpoint: env.HF_ENDPOINT || undefined,
+    token: env.HF_TOKEN || undefined,
+    offline: truthy(env.HEARTH_OFFLINE) || truthy(env.HF_HUB_OFFLINE) || undefined,
+    logLevel: env.HEARTH_LOG_LEVEL || undefined,
+    preload: env.HEARTH_PRELOAD ? splitList(env.HEARTH_PRELOAD) : undefined,
+  });
+  const pullEnv = pruneUndefined({
+    retries: env.HEARTH_PULL_RETRIES,
+    timeout: env.HEARTH_PULL_TIMEOUT,
+    reserveBytes: env.HEARTH_DISK_RESERVE,
+  });
+  const serverEnv = pruneUndefined({ host: env.HEARTH_HOST, port: env.HEARTH_PORT });
+  const gcEnv = pruneUndefined({ grace: env.HEARTH_GC_GRACE });
+
+  const merged: Record<string, unknown> = {
+    hubCache: join(hfHome, 'hub'),
+    endpoint: 'https://huggingface.co',
+    ...file,
+    ...fromEnv,
+    pull: { ...(file.pull as object | undefined), ...pullEnv },
+    server: { ...(file.server as object | undefined), ...serverEnv },
+    gc: { ...(file.gc as object | undefined), ...gcEnv },
+    ...overrides,
+  };
+  if (file.hubCache && !env.HF_HUB_CACHE) merged.hubCache = resolve(expandHome(String(file.hubCache), env));
+  merged.token ??= readTokenFile(env.HF_TOKEN_PATH || join(hfHome, 'token'));
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new HearthError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, {
+      cause: parsed.error,
+      details: { problems },
+    });
+  }
+  return Object.freeze(parsed.data);
+}
+
+function readConfigFile(explicit: string | undefined, fallback: string, env: Env): Record<string, unknown> {
+  const path = explicit ? resolve(expandHome(explicit, env)) : fallback;
+  if (!existsSync(path)) {
+    if (explicit) throw new HearthError('CONFIG_INVALID', `config file not found: ${path}`, { details: { path } });
+    return {};
+  }
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('top level must be an object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new HearthError('CONFIG_INVALID', `cannot read config file ${path}: ${(error as Error).message}`, {
+      cause: error,
+      details: { path },
+    });
+  }
+}
+
+function readTokenFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function expandHome(path: string, env: Env): string {
+  return path === '~' || path.startsWith('~/') ? join(env.HOME || homedir(), path.slice(1)) : path;
+}
+
+function truthy(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function pruneUndefined(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined && v !== ''));
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const bool = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'boolean') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected a boolean (1/0, true/false), got "${value}"` });
+  return z.NEVER;
+});
+
+const aliasName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'alias names use letters, digits, ".", "_" and "-"');
+
+/** The validated shape of hearth's configuration, after env and file are merged. */
+export const configSchema = z.object({
+  /** hearth's own state (registrations, verification records, quarantine). */
+  home: z.string().min(1),
+  /** Hugging Face hub cache root, shared with huggingface_hub and llama.cpp. */
+  hubCache: z.string().min(1),
+  endpoint: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  token: z.string().min(1).optional(),
+  offline: bool.default(false),
+  aliases: z.record(aliasName, z.string().min(1)).default({}),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  pull: z
+    .object({
+      retries: z.coerce.number().int().min(0).max(20).default(5),
+      /** Idle time without a byte from the hub before a request is retried. */
+      timeout: duration.default(30_000),
+      /** Extra free space kept on the disk beyond the file itself. */
+      reserveBytes: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
+    })
+    .default({ retries: 5, timeout: 30_000, reserveBytes: 256 * 1024 * 1024 }),
+  gc: z.object({ grace: duration.default(3_600_000) }).default({ grace: 3_600_000 }),
+  server: z
+    .object({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.coerce.number().int().min(0).max(65535).default(8434),
+    })
+    .default({ host: '127.0.0.1', port: 8434 }),
+  preload: z.array(z.string().min(1)).default([]),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,30 @@
+/**
+ * The one registry of error codes. A code is a stable public contract: clients,
+ * scripts and the HTTP layer branch on it, so never rename one; add new ones.
+ *
+ * `exit` follows sysexits(3) where a category fits; OFFLINE_NOT_CACHED has an
+ * exit code of its own (68) so that scripts can tell "needs a pull" apart.
+ */
+export const errorCodes = {
+  CONFIG_INVALID: { status: 500, exit: 78, title: 'invalid configuration' },
+  USAGE: { status: 400, exit: 64, title: 'invalid usage' },
+  REF_INVALID: { status: 400, exit: 64, title: 'invalid model reference' },
+  REF_UNSAFE: { status: 400, exit: 64, title: 'model reference escapes the store' },
+  REF_AMBIGUOUS: { status: 400, exit: 64, title: 'model reference is ambiguous' },
+  MODEL_NOT_FOUND: { status: 404, exit: 66, title: 'model not found' },
+  NOT_CACHED: { status: 404, exit: 66, title: 'model is not in the store' },
+  OFFLINE_NOT_CACHED: { status: 404, exit: 68, title: 'offline and model is not cached' },
+  HUB_AUTH_REQUIRED: { status: 401, exit: 77, title: 'hub refused the credentials' },
+  HUB_UNAVAILABLE: { status: 502, exit: 69, title: 'hub unreachable' },
+  HUB_PROTOCOL: { status: 502, exit: 76, title: 'unexpected hub response' },
+  DIGEST_MISMATCH: { status: 502, exit: 65, title: 'downloaded bytes do not match their digest' },
+  BLOB_CORRUPT: { status: 500, exit: 65, title: 'stored blob is corrupt' },
+  BUNDLE_INVALID: { status: 400, exit: 65, title: 'invalid bundle' },
+  DISK_SPACE_INSUFFICIENT: { status: 507, exit: 73, title: 'not enough free disk space' },
+  DISK_FULL: { status: 507, exit: 73, title: 'disk full' },
+  IO_ERROR: { status: 500, exit: 74, title: 'filesystem error' },
+  ABORTED: { status: 499, exit: 130, title: 'operation aborted' },
+  INTERNAL: { status: 500, exit: 70, title: 'internal error' },
+} as const satisfies Record<string, { status: number; exit: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;

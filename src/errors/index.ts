@@ -1,0 +1,2 @@
+export { errorCodes, type ErrorCode } from './codes.js';
+export { HearthError, isHearthError, toHearthError, isAbortError, throwIfAborted, type HearthErrorOptions } from './hearth-error.js';

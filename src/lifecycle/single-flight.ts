@@ -1,0 +1,53 @@
+import { HearthError } from '../errors/index.js';
+
+interface Flight<V> {
+  promise: Promise<V>;
+  controller: AbortController;
+  waiters: number;
+}
+
+/**
+ * Runs at most one operation per key; concurrent callers share its result.
+ * Each caller may abort its own wait; the shared work is aborted only when
+ * every caller has given up, so one impatient client never cancels another's pull.
+ */
+export class SingleFlight<K, V> {
+  readonly #flights = new Map<K, Flight<V>>();
+
+  run(key: K, work: (signal: AbortSignal) => Promise<V>, signal?: AbortSignal): Promise<V> {
+    let flight = this.#flights.get(key);
+    if (!flight) {
+      const controller = new AbortController();
+      const promise = work(controller.signal).finally(() => this.#flights.delete(key));
+      flight = { promise, controller, waiters: 0 };
+      this.#flights.set(key, flight);
+    }
+    return this.#wait(flight, signal);
+  }
+
+  get size(): number {
+    return this.#flights.size;
+  }
+
+  #wait(flight: Flight<V>, signal: AbortSignal | undefined): Promise<V> {
+    flight.waiters++;
+    if (!signal) return flight.promise.finally(() => flight.waiters--);
+    return new Promise<V>((resolve, reject) => {
+      const leave = () => {
+        signal.removeEventListener('abort', onAbort);
+        flight.waiters--;
+      };
+      const onAbort = () => {
+        leave();
+        if (flight.waiters === 0) flight.controller.abort(signal.reason);
+        reject(new HearthError('ABORTED', 'operation aborted', { cause: signal.reason }));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      flight.promise.then(
+        (value) => (leave(), resolve(value)),
+        (error: unknown) => (leave(), reject(error)),
+      );
+    });
+  }
+}

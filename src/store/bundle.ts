@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tar from 'tar';
+import { z } from 'zod';
+import { HearthError, throwIfAborted } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import { digestKind, hashFile } from './digest.js';
+import { copyFileAtomic, linkOrCopy, moveFile, pathExists, writeFileAtomic } from './fs-utils.js';
+import { blobLinkTarget, blobPath, hubRepoDir, refPath, snapshotPath, urlRepoDir } from './layout.js';
+import type { Records } from './records.js';
+import { assertSafeRepoPath, assertSafeRevision, isCommitHash, parseRef } from './ref.js';
+import { URL_SOURCE_FILE } from './scan.js';
+import type { ResolvedModel } from './types.js';
+
+const MANIFEST = 'hearth-bundle.json';
+const digest = z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/);
+
+const manifestSchema = z.object({
+  format: z.literal('hearth-bundle'),
+  version: z.literal(1),
+  createdAt: z.string(),
+  models: z.array(
+    z.object({
+      ref: z.string(),
+      repo: z.string().optional(),
+      url: z.url().optional(),
+      revision: z.string().optional(),
+      commit: z.string(),
+      files: z.array(z.object({ path: z.string(), digest, size: z.number().int().nonnegative() })).min(1),
+    }),
+  ),
+});
+type Manifest = z.output<typeof manifestSchema>;
+
+export interface BundleReport {
+  file: string;
+  models: string[];
+  bytes: number;
+}
+
+export interface ImportReport {
+  models: string[];
+  /** Blobs written; blobs already present are kept and counted in `reused`. */
+  written: number;
+  reused: number;
+}
+
+/**
+ * Writes a tar of a manifest plus `blobs/<digest>`: everything an air-gapped
+ * machine needs to rebuild the same snapshots, and to verify them.
+ */
+export async function exportBundle(models: ResolvedModel[], file: string, ctx: { home: string; signal: AbortSignal }): Promise<BundleReport> {
+  const staging = join(ctx.home, 'tmp', `export-${randomBytes(6).toString('hex')}`);
+  await mkdir(join(staging, 'blobs'), { recursive: true });
+  try {
+    const manifest: Manifest = { format: 'hearth-bundle', version: 1, createdAt: new Date().toISOString(), models: [] };
+    let bytes = 0;
+    for (const model of models) {
+      const files = model.files.map((f) => {
+        if (!f.digest) throw new HearthError('USAGE', `${model.ref}: ${f.path} is a copy without a known digest; re-pull it before exporting`);
+        return { path: f.path, digest: f.digest, size: f.size };
+      });
+      for (const f of model.files) {
+        const link = join(staging, 'blobs', f.digest!);
+        if (!(await pathExists(link))) {
+          await symlink(f.localPath, link);
+          bytes += f.size;
+        }
+      }
+      const url = model.kind === 'url' ? parseRef(model.ref) : undefined;
+      manifest.models.push({
+        ref: model.ref,
+        ...(model.repo ? { repo: model.repo, revision: model.revision } : {}),
+        ...(url?.kind === 'url' ? { url: url.url } : {}),
+        commit: model.commit!,
+        files,
+      });
+    }
+    await writeFile(join(staging, MANIFEST), JSON.stringify(manifest, null, 2));
+    throwIfAborted(ctx.signal);
+    await tar.c({ file, cwd: staging, follow: true, portable: true }, [MANIFEST, 'blobs']);
+    return { file, models: manifest.models.map((m) => m.ref), bytes };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Unpacks a bundle into a private folder, hashes every blob against the
+ * manifest, and only then publishes: blobs, snapshot links, refs last.
+ * A bad bundle changes nothing in the store.
+ */
+export async function importBundle(
+  file: string,
+  ctx: { hubCache: string; home: string; records: Records; signal: AbortSignal; logger: Logger },
+): Promise<ImportReport> {
+  if (!(await pathExists(file))) throw new HearthError('BUNDLE_INVALID', `bundle not found: ${file}`, { details: { file } });
+  await mkdir(ctx.hubCache, { recursive: true });
+  const staging = join(ctx.hubCache, `.hearth-import-${randomBytes(6).toString('hex')}`);
+  await mkdir(staging, { recursive: true });
+  try {
+    await tar
+      .x({
+        file,
+        cwd: staging,
+        strict: true,
+        // Only the manifest and digest-named regular files: no links, no paths elsewhere.
+        filter: (path, entry) => {
+          const ok = path === MANIFEST || /^blobs\/([0-9a-f]{40}|[0-9a-f]{64})$/.test(path) || path === 'blobs/' || path === 'blobs';
+          const type = (entry as { type?: string }).type;
+          return ok && (type === 'File' || type === 'Directory' || type === 'OldFile');
+        },
+      })
+      .catch((error: unknown) => {
+        throw new HearthError('BUNDLE_INVALID', `${file} is not a readable tar bundle: ${(error as Error).message}`, { cause: error });
+      });
+    const manifest = await readManifest(join(staging, MANIFEST), file);
+    await checkBlobs(manifest, staging, ctx.signal, file);
+    return await publish(manifest, staging, ctx);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function readManifest(path: string, file: string): Promise<Manifest> {
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new HearthError('BUNDLE_INVALID', `${file} has no ${MANIFEST}; was it made by hearth export?`);
+  });
+  const parsed = manifestSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new HearthError('BUNDLE_INVALID', `${file}: invalid manifest: ${parsed.error.issues[0]?.message}`, { cause: parsed.error });
+  for (const model of parsed.data.models) {
+    if (!model.repo === !model.url) throw new HearthError('BUNDLE_INVALID', `${file}: ${model.ref} needs exactly one of repo or url`);
+    if (model.repo && parseRef(`hf:${model.repo}`).kind !== 'hf-repo') throw new HearthError('BUNDLE_INVALID', `${file}: bad repo id ${model.repo}`);
+    if (model.revision) assertSafeRevision(model.revision, model.ref);
+    assertSafeRevision(model.commit, model.ref);
+    for (const f of model.files) assertSafeRepoPath(f.path, model.ref);
+  }
+  return parsed.data;
+}
+
+async function checkBlobs(manifest: Manifest, staging: string, signal: AbortSignal, file: string): Promise<void> {
+  const checked = new Set<string>();
+  for (const f of manifest.models.flatMap((m) => m.files)) {
+    if (checked.has(f.digest)) continue;
+    const path = join(staging, 'blobs', f.digest);
+    const info = await stat(path).catch(() => undefined);
+    if (!info) throw new HearthError('BUNDLE_INVALID', `${file} is missing blob ${f.digest} (${f.path})`);
+    const actual = await hashFile(path, digestKind(f.digest)!, { size: info.size, signal });
+    if (actual.digest !== f.digest || actual.size !== f.size) {
+      throw new HearthError('DIGEST_MISMATCH', `${file}: ${f.path} hashes to ${actual.digest} (${actual.size} bytes), manifest says ${f.digest} (${f.size} bytes)`, {
+        details: { expected: f.digest, actual: actual.digest },
+      });
+    }
+    checked.add(f.digest);
+  }
+}
+
+async function publish(manifest: Manifest, staging: string, ctx: { hubCache: string; home: string; records: Records; logger: Logger }): Promise<ImportReport> {
+  let written = 0;
+  let reused = 0;
+  const now = new Date().toISOString();
+  for (const model of manifest.models) {
+    const dir = model.repo ? hubRepoDir(ctx.hubCache, model.repo) : urlRepoDir(ctx.home, model.url!);
+    await mkdir(dir.blobs, { recursive: true });
+    if (model.url) await writeFileAtomic(join(dir.root, URL_SOURCE_FILE), model.url);
+    for (const f of model.files) {
+      const staged = join(staging, 'blobs', f.digest);
+      if (await pathExists(blobPath(dir, f.digest))) reused++;
+      else if (await pathExists(staged)) {
+        await moveFile(staged, blobPath(dir, f.digest));
+        written++;
+      } else {
+        // Moved into another repo's folder by an earlier model in this bundle.
+        const other = manifest.models.find((m) => m !== model && m.files.some((g) => g.digest === f.digest));
+        const from = blobPath(other!.repo ? hubRepoDir(ctx.hubCache, other!.repo) : urlRepoDir(ctx.home, other!.url!), f.digest);
+        await copyFileAtomic(from, blobPath(dir, f.digest));
+        written++;
+      }
+      await linkOrCopy(snapshotPath(dir, model.commit, f.path), blobLinkTarget(dir, model.commit, f.path, f.digest));
+      await ctx.records.updateBlob(f.digest, { verifiedAt: now });
+    }
+    const revision = model.repo ? model.revision : 'main';
+    if (revision && !isCommitHash(revision)) await writeFileAtomic(refPath(dir, revision), model.commit);
+    ctx.logger.info({ ref: model.ref }, 'imported');
+  }
+  return { models: manifest.models.map((m) => m.ref), written, reused };
+}

@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import { open, readdir, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { HearthError, isHearthError, toHearthError } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import { createDigestHash, updateFromFile, type DigestKind } from './digest.js';
+import { acquireDownloadLock } from './file-lock.js';
+import type { HubClient } from './hub-client.js';
+import { blobPath, lockPath, partialName, parsePartialName, type RepoDir } from './layout.js';
+import { fsyncDir } from './fs-utils.js';
+import { withRetry } from './retry.js';
+
+/** One blob to fetch. `expected` is its digest when known up front (hub files, pinned URLs). */
+export interface BlobSource {
+  location: string;
+  kind: DigestKind;
+  expected: string | undefined;
+  /** Names partial files and the lock: the expected digest, or a hash of the URL. */
+  key: string;
+  size: number | undefined;
+  label: string;
+}
+
+export interface DownloadContext {
+  client: HubClient;
+  logger: Logger;
+  retries: number;
+  idleTimeoutMs: number;
+  reserveBytes: number;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((completed: number, total: number | undefined) => void) | undefined;
+  onWait?: (() => void) | undefined;
+}
+
+export interface DownloadResult {
+  /** The blob's digest, which is its file name. */
+  digest: string;
+  path: string;
+  size: number;
+  /** Bytes received over the network by this call (0 when another process did the work). */
+  received: number;
+}
+
+/** Bytes re-fetched before the resume point and compared with what is on disk. */
+const RESUME_OVERLAP = 64 * 1024;
+
+/**
+ * Downloads one blob into `dir/blobs`, crash-safe and resumable:
+ * bytes go to a uniquely named partial file, hashed as they are written; a
+ * partial left by a dead process is claimed by rename and resumed after its
+ * tail is checked against the server; the digest is verified before the
+ * partial is fsynced and renamed into place.
+ */
+export async function downloadBlob(dir: RepoDir, source: BlobSource, ctx: DownloadContext): Promise<DownloadResult> {
+  const existing = source.expected ? await completeBlob(dir, source) : undefined;
+  if (existing) return existing;
+
+  const release = await acquireDownloadLock(lockPath(dir, source.key), {
+    signal: ctx.signal,
+    logger: ctx.logger,
+    isDone: async () => (source.expected ? (await completeBlob(dir, source)) !== undefined : false),
+    onWait: ctx.onWait,
+  });
+  try {
+    const done = source.expected ? await completeBlob(dir, source) : undefined;
+    if (done) return done;
+    return await new BlobDownload(dir, source, ctx).run();
+  } finally {
+    await release?.().catch(() => undefined);
+  }
+}
+
+/** A finished blob of the right size, if one is already published. */
+async function completeBlob(dir: RepoDir, source: BlobSource): Promise<DownloadResult | undefined> {
+  const path = blobPath(dir, source.expected!);
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return undefined;
+  if (source.size !== undefined && info.size !== source.size) return undefined;
+  return { digest: source.expected!, path, size: info.size, received: 0 };
+}
+
+class BlobDownload {
+  #partial = '';
+  #received = 0;
+  /** The server's validator for If-Range, learned from this process's own responses. */
+  #validator: string | undefined;
+
+  constructor(
+    private readonly dir: RepoDir,
+    private readonly source: BlobSource,
+    private readonly ctx: DownloadContext,
+  ) {}
+
+  async run(): Promise<DownloadResult> {
+    const { source, ctx } = this;
+    this.#partial = await this.#claimPartial();
+    try {
+      return await withRetry(() => this.#attempt(), { retries: ctx.retries, signal: ctx.signal, logger: ctx.logger, what: `download of ${source.label}` });
+    } catch (error) {
+      if (isHearthError(error, 'DIGEST_MISMATCH')) await unlink(this.#partial).catch(() => undefined);
+      throw toHearthError(error);
+    }
+  }
+
+  /** Takes over the largest partial left by an earlier run, or starts a new one. */
+  async #claimPartial(): Promise<string> {
+    const mine = join(this.dir.blobs, partialName(this.source.key, `${process.pid}-${randomBytes(4).toString('hex')}`));
+    // Without a known digest a partial could hold another version of the URL; start over.
+    if (!this.source.expected) return mine;
+    const names = await readdir(this.dir.blobs).catch(() => [] as string[]);
+    const candidates = await Promise.all(
+      names
+        .filter((name) => parsePartialName(name)?.etag === this.source.key)
+        .map(async (name) => ({ name, size: (await stat(join(this.dir.blobs, name)).catch(() => undefined))?.size ?? -1 })),
+    );
+    for (const candidate of candidates.sort((a, b) => b.size - a.size)) {
+      try {
+        await rename(join(this.dir.blobs, candidate.name), mine);
+        this.ctx.logger.info({ file: this.source.label, bytes: candidate.size }, 'resuming partial download');
+        return mine;
+      } catch {
+        // Claimed by another process first; try the next one.
+      }
+    }
+    return mine;
+  }
+
+  async #attempt(): Promise<DownloadResult> {
+    const { source, ctx } = this;
+    // Append mode: every byte lands at the end, so the file is always a valid prefix.
+    const handle = await open(this.#partial, 'a+');
+    try {
+      let size = (await handle.stat()).size;
+      if (source.size !== undefined && size > source.size) size = await truncate(handle);
+      await this.#checkDiskSpace(size);
+      const overlap = Math.min(size, RESUME_OVERLAP);
+      let position = size - overlap;
+      let hash = createDigestHash(source.kind, source.size ?? 0);
+      await updateFromFile(hash, this.#partial, { end: position, signal: ctx.signal });
+      let pending = overlap > 0 ? await readRange(handle, position, overlap) : undefined;
+
+      const response = await this.#openBody(position);
+      if (response.status === 200 && position > 0) {
+        // The server ignored the range (If-Range saw a changed file): take the full body from zero.
+        ctx.logger.warn({ file: source.label }, 'server restarted the transfer from byte 0');
+        position = await truncate(handle);
+        hash = createDigestHash(source.kind, source.size ?? 0);
+        pending = undefined;
+      } else if (response.status === 206) {
+        const range = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
+        if (Number(range?.[1]) !== position) throw protocol(`bad Content-Range for ${source.label}`);
+      } else if (response.status === 416) {
+        await truncate(handle);
+        throw new HearthError('HUB_UNAVAILABLE', `server refused the range for ${source.label}`, { details: { retryable: true } });
+      }
+
+      for await (let chunk of this.#withIdleTimeout(Readable.fromWeb(response.body as never))) {
+        if (pending) {
+          const n = Math.min(pending.length, chunk.length);
+          if (!chunk.subarray(0, n).equals(pending.subarray(0, n))) {
+            await truncate(handle);
+            throw new HearthError('HUB_UNAVAILABLE', `partial download of ${source.label} does not match the server; starting over`, {
+              details: { retryable: true },
+            });
+          }
+          hash.update(chunk.subarray(0, n));
+          position += n;
+          pending = pending.length > n ? pending.subarray(n) : undefined;
+          chunk = chunk.subarray(n);
+          if (chunk.length === 0) continue;
+        }
+        await handle.write(chunk);
+        hash.update(chunk);
+        position += chunk.length;
+        this.#received += chunk.length;
+        ctx.onProgress?.(position, source.size);
+      }
+      return await this.#finish(handle, hash.digest('hex'), position);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  async #openBody(start: number): Promise<Response> {
+    const response = await this.ctx.client.openBody(this.source.location, { start, ifRange: this.#validator, signal: this.ctx.signal });
+    this.#validator = response.headers.get('etag') ?? response.headers.get('last-modified') ?? this.#validator;
+    return response;
+  }
+
+  async #finish(handle: FileHandle, digest: string, size: number): Promise<DownloadResult> {
+    const { source } = this;
+    if (source.size !== undefined && size !== source.size) {
+      throw new HearthError('HUB_UNAVAILABLE', `transfer of ${source.label} ended early (${size} of ${source.size} bytes)`, {
+        details: { retryable: true },
+      });
+    }
+    if (source.expected && digest !== source.expected) {
+      await handle.truncate(0);
+      throw new HearthError('DIGEST_MISMATCH', `${source.label}: downloaded bytes hash to ${digest}, expected ${source.expected}`, {
+        details: { expected: source.expected, actual: digest, retryable: true },
+      });
+    }
+    await handle.sync();
+    await handle.close();
+    const path = blobPath(this.dir, digest);
+    await rename(this.#partial, path);
+    await fsyncDir(this.dir.blobs);
+    return { digest, path, size, received: this.#received };
+  }
+
+  async #checkDiskSpace(have: number): Promise<void> {
+    if (this.source.size === undefined) return;
+    const fs = await statfs(this.dir.blobs);
+    const free = fs.bavail * fs.bsize;
+    const need = this.source.size - have + this.ctx.reserveBytes;
+    if (free < need) {
+      throw new HearthError('DISK_SPACE_INSUFFICIENT', `not enough disk space for ${this.source.label}: need ${need} bytes, ${free} free in ${this.dir.blobs}`, {
+        details: { need, free, dir: this.dir.blobs },
+        hint: 'free some space (hearth gc, hearth rm) or point HF_HUB_CACHE at a larger disk; the partial download is kept and resumes',
+      });
+    }
+  }
+
+  /** Aborts a transfer that stalls, so the retry loop can resume it. */
+  async *#withIdleTimeout(stream: Readable): AsyncGenerator<Buffer> {
+    const { idleTimeoutMs, signal } = this.ctx;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => stream.destroy(new HearthError('HUB_UNAVAILABLE', `no data for ${idleTimeoutMs} ms`, { details: { retryable: true } })), idleTimeoutMs);
+    };
+    try {
+      arm();
+      for await (const chunk of stream) {
+        arm();
+        yield chunk as Buffer;
+      }
+    } catch (error) {
+      if (signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: signal.reason });
+      if (isHearthError(error)) throw error;
+      throw new HearthError('HUB_UNAVAILABLE', `transfer of ${this.source.label} interrupted: ${(error as Error).message}`, {
+        cause: error,
+        details: { retryable: true },
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+async function truncate(handle: FileHandle): Promise<number> {
+  await handle.truncate(0);
+  return 0;
+}
+
+async function readRange(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(buffer, 0, length, position);
+  return buffer.subarray(0, bytesRead);
+}
+
+function protocol(message: string): HearthError {
+  return new HearthError('HUB_PROTOCOL', message);
+}

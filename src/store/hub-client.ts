@@ -1,0 +1,198 @@
+import { HearthError } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import { normalizeEtag } from './digest.js';
+import { assertSafeRepoPath } from './ref.js';
+
+/** What a HEAD on `resolve/` tells us, as huggingface_hub's get_hf_file_metadata reads it. */
+export interface FileMetadata {
+  commit: string;
+  /** sha256 for LFS files (X-Linked-Etag), git blob sha1 otherwise (ETag). */
+  etag: string;
+  size: number;
+  /** Where the bytes are: a CDN URL for LFS files, the resolve URL otherwise. */
+  location: string;
+}
+
+export interface TreeEntry {
+  path: string;
+  size: number;
+  /** sha256 for LFS files, else the git blob sha1; equals the blob name. */
+  etag: string;
+}
+
+export interface HubClientOptions {
+  endpoint: string;
+  token?: string | undefined;
+  logger: Logger;
+  userAgent?: string;
+}
+
+const MAX_REDIRECTS = 10;
+
+/** Minimal client for the hub's download protocol; retries belong to the caller. */
+export class HubClient {
+  readonly endpoint: string;
+  readonly #token: string | undefined;
+  readonly #logger: Logger;
+  readonly #userAgent: string;
+
+  constructor(options: HubClientOptions) {
+    this.endpoint = options.endpoint.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#logger = options.logger;
+    this.#userAgent = options.userAgent ?? 'hearth';
+  }
+
+  resolveUrl(repo: string, revision: string, path: string): string {
+    const encodedPath = path.split('/').map(encodeURIComponent).join('/');
+    return `${this.endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${encodedPath}`;
+  }
+
+  /**
+   * HEAD the resolve URL, following only redirects that come before the
+   * metadata (a renamed repo); the response carrying X-Repo-Commit is the one
+   * whose headers describe the file, and its Location is where the bytes are.
+   */
+  async fileMetadata(repo: string, revision: string, path: string, signal?: AbortSignal | undefined): Promise<FileMetadata> {
+    let url = this.resolveUrl(repo, revision, path);
+    const what = `${repo}/${path}@${revision}`;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const response = await this.request(url, { method: 'HEAD', signal, headers: { 'accept-encoding': 'identity' } }, what);
+      const commit = response.headers.get('x-repo-commit');
+      const location = response.headers.get('location');
+      if (isRedirect(response.status) && location && !commit) {
+        url = new URL(location, url).toString();
+        continue;
+      }
+      if (!response.ok && !isRedirect(response.status)) throw await hubError(response, what);
+      const etag = normalizeEtag(response.headers.get('x-linked-etag') ?? response.headers.get('etag'));
+      const size = Number(response.headers.get('x-linked-size') ?? response.headers.get('content-length'));
+      if (!commit || !/^[0-9a-f]{40}$/.test(commit) || !etag || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(etag) || !Number.isSafeInteger(size)) {
+        throw new HearthError('HUB_PROTOCOL', `hub gave incomplete metadata for ${what} (commit=${commit}, etag=${etag}, size=${size})`, {
+          details: { url },
+          hint: 'check HF_ENDPOINT points at a Hugging Face-compatible hub',
+        });
+      }
+      return { commit, etag, size, location: location ? new URL(location, url).toString() : url };
+    }
+    throw new HearthError('HUB_PROTOCOL', `too many redirects resolving ${what}`);
+  }
+
+  /**
+   * HEAD a plain URL, following redirects, for its size and, when it is a
+   * hub-style server, the sha256 it advertises in X-Linked-Etag.
+   */
+  async headUrl(url: string, signal?: AbortSignal | undefined): Promise<{ location: string; size: number | undefined; sha256: string | undefined }> {
+    let current = url;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const response = await this.request(current, { method: 'HEAD', signal, headers: { 'accept-encoding': 'identity' } }, url);
+      const linked = normalizeEtag(response.headers.get('x-linked-etag'));
+      const linkedSize = response.headers.get('x-linked-size');
+      const next = response.headers.get('location');
+      if (isRedirect(response.status) && next && !linked) {
+        current = new URL(next, current).toString();
+        continue;
+      }
+      // Servers that refuse HEAD still serve GET; go ahead without a size.
+      if (response.status === 405 || response.status === 501) return { location: current, size: undefined, sha256: undefined };
+      if (!response.ok && !isRedirect(response.status)) throw await hubError(response, url);
+      const size = Number(linkedSize ?? response.headers.get('content-length') ?? NaN);
+      return {
+        location: next ? new URL(next, current).toString() : current,
+        size: Number.isSafeInteger(size) ? size : undefined,
+        sha256: linked && /^[0-9a-f]{64}$/.test(linked) ? linked : undefined,
+      };
+    }
+    throw new HearthError('HUB_PROTOCOL', `too many redirects for ${url}`);
+  }
+
+  /** Lists every file of a revision (recursive tree listing). Paths are validated before use. */
+  async listFiles(repo: string, revision: string, signal?: AbortSignal | undefined): Promise<TreeEntry[]> {
+    const url = `${this.endpoint}/api/models/${repo}/tree/${encodeURIComponent(revision)}?recursive=true`;
+    const response = await this.request(url, { signal }, `${repo}@${revision}`);
+    if (!response.ok) throw await hubError(response, `${repo}@${revision}`);
+    const body = (await response.json()) as Array<{ type: string; path: string; size: number; oid: string; lfs?: { oid: string; size: number } }>;
+    if (!Array.isArray(body)) throw new HearthError('HUB_PROTOCOL', `tree listing of ${repo} is not an array`);
+    return body
+      .filter((entry) => entry.type === 'file')
+      .map((entry) => ({
+        path: assertSafeRepoPath(entry.path, `hub listing of ${repo}`),
+        size: entry.lfs?.size ?? entry.size,
+        etag: (entry.lfs?.oid ?? entry.oid).toLowerCase(),
+      }));
+  }
+
+  /**
+   * GET the bytes from `start`. With a validator learned from an earlier
+   * response, If-Range makes a changed file come back whole (200) instead of
+   * spliced; without one, the caller checks the overlap and the final digest.
+   */
+  async openBody(location: string, options: { start: number; ifRange?: string | undefined; signal?: AbortSignal | undefined }): Promise<Response> {
+    let url = location;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+      if (options.start > 0) {
+        headers.range = `bytes=${options.start}-`;
+        if (options.ifRange) headers['if-range'] = options.ifRange;
+      }
+      const response = await this.request(url, { signal: options.signal, headers }, url);
+      const next = response.headers.get('location');
+      if (isRedirect(response.status) && next) {
+        await response.body?.cancel();
+        url = new URL(next, url).toString();
+        continue;
+      }
+      if (response.status === 200 || response.status === 206 || response.status === 416) return response;
+      throw await hubError(response, url);
+    }
+    throw new HearthError('HUB_PROTOCOL', `too many redirects downloading ${location}`);
+  }
+
+  /** One HTTP exchange; network failures become retryable HUB_UNAVAILABLE errors. */
+  async request(url: string, init: { method?: string; signal?: AbortSignal | undefined; headers?: Record<string, string> }, what: string): Promise<Response> {
+    const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...init.headers };
+    // The token goes only to the hub itself, never to a CDN or another host a redirect names.
+    if (this.#token && new URL(url).origin === new URL(this.endpoint).origin) headers.authorization = `Bearer ${this.#token}`;
+    this.#logger.debug({ method: init.method ?? 'GET', url, range: headers.range }, 'hub request');
+    try {
+      return await fetch(url, { method: init.method ?? 'GET', headers, redirect: 'manual', signal: init.signal ?? null });
+    } catch (error) {
+      if (init.signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: init.signal.reason ?? error });
+      throw new HearthError('HUB_UNAVAILABLE', `cannot reach ${new URL(url).origin} for ${what}: ${describeNetworkError(error)}`, {
+        cause: error,
+        details: { url, retryable: true },
+      });
+    }
+  }
+}
+
+function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400;
+}
+
+/** Maps a failed hub response to a typed error, reading the hub's X-Error-Code. */
+async function hubError(response: Response, what: string): Promise<HearthError> {
+  await response.body?.cancel().catch(() => undefined);
+  const hubCode = response.headers.get('x-error-code') ?? undefined;
+  const details = { status: response.status, hubCode, url: response.url || undefined };
+  if (response.status === 401 || response.status === 403) {
+    const gated = hubCode === 'GatedRepo';
+    return new HearthError('HUB_AUTH_REQUIRED', `hub refused access to ${what} (HTTP ${response.status}${gated ? ', gated repo' : ''})`, {
+      details,
+      hint: gated ? 'accept the model licence on the hub, then set HF_TOKEN' : 'set HF_TOKEN to a token that can read this repo (or check the repo id)',
+    });
+  }
+  if (response.status === 404) {
+    const what404 = hubCode === 'RevisionNotFound' ? 'revision not found' : hubCode === 'EntryNotFound' ? 'file not found' : 'repository not found';
+    return new HearthError('MODEL_NOT_FOUND', `${what}: ${what404} on the hub`, { details });
+  }
+  const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
+  return new HearthError(retryable ? 'HUB_UNAVAILABLE' : 'HUB_PROTOCOL', `hub answered HTTP ${response.status} for ${what}`, {
+    details: { ...details, retryable, retryAfter: response.headers.get('retry-after') ?? undefined },
+  });
+}
+
+function describeNetworkError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message;
+}

@@ -1,0 +1,89 @@
+import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { HearthError } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import { resolveCached } from './cache-resolve.js';
+import { blobPath, hubRepoDir, urlRepoDir, type RepoDir } from './layout.js';
+import type { Records } from './records.js';
+import type { ModelRef } from './ref.js';
+import { scanRepo } from './scan.js';
+
+export interface RemoveReport {
+  ref: string;
+  /** Snapshot entries and blobs deleted (local registrations delete nothing on disk). */
+  removed: string[];
+  freedBytes: number;
+}
+
+interface RemoveContext {
+  hubCache: string;
+  home: string;
+  records: Records;
+  logger: Logger;
+}
+
+/**
+ * Removes a model: its snapshot entries, then any blob no snapshot still
+ * links to, then refs left pointing at an empty snapshot. A local file is only
+ * unregistered; hearth never deletes files it did not write.
+ */
+export async function removeRef(ref: ModelRef, ctx: RemoveContext): Promise<RemoveReport> {
+  if (ref.kind === 'local') {
+    if (!(await ctx.records.removeLocal(ref.path))) throw notStored(ref);
+    return { ref: ref.text, removed: [], freedBytes: 0 };
+  }
+  if (ref.kind === 'hf-repo' || ref.kind === 'url') {
+    const dir = ref.kind === 'url' ? urlRepoDir(ctx.home, ref.url) : hubRepoDir(ctx.hubCache, ref.repo);
+    const scanned = await scanRepo(dir);
+    if (scanned.snapshots.size === 0 && scanned.blobs.length === 0) throw notStored(ref);
+    await rm(dir.root, { recursive: true, force: true });
+    return { ref: ref.text, removed: [dir.root], freedBytes: scanned.blobs.reduce((n, b) => n + b.size, 0) };
+  }
+  const model = await resolveCached(ref, ctx);
+  if (!model) throw notStored(ref);
+  const dir = hubRepoDir(ctx.hubCache, ref.repo);
+  const removed: string[] = [];
+  for (const file of model.files) {
+    await unlink(file.localPath);
+    removed.push(file.localPath);
+    await pruneEmptyDirs(dirname(file.localPath), dir.snapshots);
+  }
+  const freedBytes = await removeUnreferencedBlobs(dir, removed);
+  await dropDanglingRefs(dir);
+  ctx.logger.info({ ref: ref.text, files: model.files.length, freedBytes }, 'removed');
+  return { ref: ref.text, removed, freedBytes };
+}
+
+async function removeUnreferencedBlobs(dir: RepoDir, removed: string[]): Promise<number> {
+  const scanned = await scanRepo(dir);
+  const live = new Set([...scanned.snapshots.values()].flat().map((f) => f.digest));
+  let freed = 0;
+  for (const blob of scanned.blobs) {
+    if (live.has(blob.digest)) continue;
+    await unlink(blobPath(dir, blob.digest)).catch(() => undefined);
+    removed.push(blobPath(dir, blob.digest));
+    freed += blob.size;
+  }
+  return freed;
+}
+
+async function dropDanglingRefs(dir: RepoDir): Promise<void> {
+  const scanned = await scanRepo(dir);
+  for (const [name, commit] of scanned.refs) {
+    if (!scanned.snapshots.has(commit)) await unlink(`${dir.refs}/${name}`).catch(() => undefined);
+  }
+  if (scanned.snapshots.size === 0 && scanned.blobs.length === 0 && scanned.leftovers.length === 0) {
+    await rm(dir.root, { recursive: true, force: true });
+  }
+}
+
+async function pruneEmptyDirs(from: string, stopAt: string): Promise<void> {
+  for (let dir = from; dir.startsWith(stopAt) && dir !== stopAt; dir = dirname(dir)) {
+    if ((await readdir(dir).catch(() => ['?'])).length > 0) return;
+    await rmdir(dir).catch(() => undefined);
+  }
+}
+
+function notStored(ref: ModelRef): HearthError {
+  return new HearthError('NOT_CACHED', `${ref.text} is not in the store`, { details: { ref: ref.text }, hint: 'see hearth ls' });
+}

@@ -1,0 +1,100 @@
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { digestKind } from './digest.js';
+import { hubRepoDir, repoDir, repoFromFolder, urlNamespace, type RepoDir } from './layout.js';
+
+export interface SnapshotFile {
+  /** Path inside the repo. */
+  path: string;
+  /** Absolute path of the snapshot entry (symlink or copy). */
+  localPath: string;
+  /** Blob digest when the entry links to a blob; undefined for copies. */
+  digest: string | undefined;
+  /** Size of the content; undefined when the link dangles. */
+  size: number | undefined;
+}
+
+export interface ScannedRepo {
+  dir: RepoDir;
+  /** "owner/name" for hub repos. */
+  repo: string | undefined;
+  /** The source URL for hearth's URL namespace. */
+  url: string | undefined;
+  /** revision name -> commit */
+  refs: Map<string, string>;
+  snapshots: Map<string, SnapshotFile[]>;
+  blobs: Array<{ digest: string; size: number; mtimeMs: number }>;
+  /** Partial and temp files (hearth's and huggingface_hub's), for gc. */
+  leftovers: Array<{ path: string; size: number; mtimeMs: number }>;
+}
+
+export const URL_SOURCE_FILE = 'source-url';
+
+/** Reads a repo folder of the cache layout, tolerating anything half-written or foreign. */
+export async function scanRepo(dir: RepoDir): Promise<ScannedRepo> {
+  const repo = repoFromFolder(dir.id);
+  const url = repo ? undefined : await readFile(join(dir.root, URL_SOURCE_FILE), 'utf8').then((s) => s.trim(), () => undefined);
+  const refs = new Map<string, string>();
+  for (const file of await walk(dir.refs)) {
+    const commit = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (commit) refs.set(relative(dir.refs, file).split('\\').join('/'), commit);
+  }
+  const snapshots = new Map<string, SnapshotFile[]>();
+  for (const commit of await readdir(dir.snapshots).catch(() => [] as string[])) {
+    const root = join(dir.snapshots, commit);
+    const files = await Promise.all((await walk(root)).map((localPath) => snapshotFile(root, localPath)));
+    snapshots.set(commit, files.sort((a, b) => a.path.localeCompare(b.path)));
+  }
+  const blobs: ScannedRepo['blobs'] = [];
+  const leftovers: ScannedRepo['leftovers'] = [];
+  for (const name of await readdir(dir.blobs).catch(() => [] as string[])) {
+    const info = await stat(join(dir.blobs, name)).catch(() => undefined);
+    if (!info?.isFile()) continue;
+    if (digestKind(name)) blobs.push({ digest: name, size: info.size, mtimeMs: info.mtimeMs });
+    else if (/\.(incomplete|tmp)$/.test(name)) leftovers.push({ path: join(dir.blobs, name), size: info.size, mtimeMs: info.mtimeMs });
+  }
+  return { dir, repo, url, refs, snapshots, blobs, leftovers };
+}
+
+/** Every hub repo in the cache root, including ones other tools wrote. */
+export async function scanHubCache(hubCache: string): Promise<ScannedRepo[]> {
+  const names = await readdir(hubCache).catch(() => [] as string[]);
+  const repos = names.map(repoFromFolder).filter((r): r is string => r !== undefined);
+  return Promise.all(repos.map((repo) => scanRepo(hubRepoDir(hubCache, repo))));
+}
+
+/** Every URL download in hearth's namespace. */
+export async function scanUrlNamespace(home: string): Promise<ScannedRepo[]> {
+  const parent = urlNamespace(home);
+  const names = (await readdir(parent).catch(() => [] as string[])).filter((n) => n.startsWith('urls--'));
+  return Promise.all(names.map((id) => scanRepo(repoDir(parent, id))));
+}
+
+/** The commits that a snapshot file at `commit` is reachable from, for display. */
+export function revisionsOf(repo: ScannedRepo, commit: string): string[] {
+  return [...repo.refs].filter(([, c]) => c === commit).map(([name]) => name);
+}
+
+async function snapshotFile(root: string, localPath: string): Promise<SnapshotFile> {
+  const path = relative(root, localPath).split('\\').join('/');
+  const target = await readlink(localPath).catch(() => undefined);
+  const digest = target ? basename(target) : undefined;
+  const size = (await stat(localPath).catch(() => undefined))?.size;
+  const isBlobLink = target !== undefined && digestKind(digest!) !== undefined && basename(dirname(resolve(dirname(localPath), target))) === 'blobs';
+  return { path, localPath, digest: isBlobLink ? digest : undefined, size };
+}
+
+/** Files (and symlinks) below a directory, recursively; empty when it is missing. */
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(full)));
+    else if (entry.isFile() || entry.isSymbolicLink()) {
+      if (entry.isSymbolicLink() && (await lstat(full).catch(() => undefined)) === undefined) continue;
+      if (/\.\d+-[0-9a-f]+\.tmp$/.test(entry.name)) continue;
+      out.push(full);
+    }
+  }
+  return out;
+}

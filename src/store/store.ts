@@ -1,0 +1,182 @@
+import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import type { Config } from '../config/index.js';
+import { HearthError, throwIfAborted } from '../errors/index.js';
+import { SingleFlight } from '../lifecycle/single-flight.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { exportBundle, importBundle, type BundleReport, type ImportReport } from './bundle.js';
+import { notCachedError, resolveCached } from './cache-resolve.js';
+import type { DownloadResult } from './download.js';
+import { collectGarbage, type GcReport } from './gc.js';
+import { HubClient } from './hub-client.js';
+import { listEntries } from './list.js';
+import { pullRef, registerLocal, type PullContext } from './pull.js';
+import { Records } from './records.js';
+import { parseRef, type ModelRef } from './ref.js';
+import { removeRef, type RemoveReport } from './remove.js';
+import type { ModelStatus, PullEvent, PullResult, ResolvedModel, StoreEntry } from './types.js';
+import { verifyStore, type VerifyReport } from './verify.js';
+
+export interface OperationOptions {
+  signal?: AbortSignal | undefined;
+  onProgress?: ((event: PullEvent) => void) | undefined;
+}
+
+export interface StoreOptions {
+  config: Readonly<Config>;
+  logger?: Logger | undefined;
+}
+
+/**
+ * The model store: pulls into the Hugging Face cache layout, resolves offline,
+ * verifies, collects garbage, and moves models between machines as bundles.
+ * Every pull's progress is also emitted as a 'progress' event for the API.
+ */
+export class Store {
+  readonly hubCache: string;
+  readonly home: string;
+  readonly offline: boolean;
+  readonly events = new EventEmitter<{ progress: [PullEvent] }>();
+  readonly #config: Readonly<Config>;
+  readonly #logger: Logger;
+  readonly #records: Records;
+  readonly #client: HubClient;
+  readonly #flights = new SingleFlight<string, DownloadResult>();
+  readonly #lifetime = new AbortController();
+
+  constructor(options: StoreOptions) {
+    this.#config = options.config;
+    this.#logger = options.logger ?? silentLogger;
+    this.hubCache = options.config.hubCache;
+    this.home = options.config.home;
+    this.offline = options.config.offline;
+    this.#records = new Records(this.home);
+    this.#client = new HubClient({ endpoint: options.config.endpoint, token: options.config.token, logger: this.#logger, userAgent: 'hearth/0.1' });
+  }
+
+  get endpoint(): string {
+    return this.#client.endpoint;
+  }
+
+  parse(ref: string | ModelRef): ModelRef {
+    return typeof ref === 'string' ? parseRef(ref, this.#config.aliases) : ref;
+  }
+
+  /** Downloads what is missing (or, offline, proves it is all cached). */
+  async pull(ref: string | ModelRef, options: OperationOptions = {}): Promise<PullResult> {
+    const parsed = this.parse(ref);
+    await mkdir(this.hubCache, { recursive: true });
+    return pullRef(parsed, this.#context(options));
+  }
+
+  /** Resolves to files on disk without any network call; what a model loader uses. */
+  async resolve(ref: string | ModelRef, options: OperationOptions = {}): Promise<ResolvedModel> {
+    const parsed = this.parse(ref);
+    if (parsed.kind === 'local') return registerLocal(parsed.path, this.#context(options));
+    const cached = await resolveCached(parsed, this);
+    if (!cached) throw notCachedError(parsed, this, this.offline);
+    return cached;
+  }
+
+  /** Cheap, offline status for health checks: no hashing, no network. */
+  async status(ref: string | ModelRef): Promise<ModelStatus> {
+    const parsed = this.parse(ref);
+    const model =
+      parsed.kind === 'local'
+        ? await this.#records.local(parsed.path).then((r) => r && { files: [{ localPath: r.path, size: r.size, digest: r.digest }] })
+        : await resolveCached(parsed, this);
+    if (!model) return { ref: parsed.text, cached: false, verified: false, path: undefined, size: undefined, digest: undefined };
+    const records = await Promise.all(model.files.map((f) => (f.digest ? this.#records.blob(f.digest) : undefined)));
+    const verified =
+      parsed.kind === 'local' ? true : model.files.every((f, i) => f.digest !== undefined && records[i]?.verifiedAt !== undefined);
+    return {
+      ref: parsed.text,
+      cached: true,
+      verified,
+      path: model.files[0]!.localPath,
+      size: model.files.reduce((sum, f) => sum + f.size, 0),
+      digest: model.files[0]!.digest,
+    };
+  }
+
+  list(): Promise<StoreEntry[]> {
+    return listEntries(this.hubCache, this.home, this.#records);
+  }
+
+  remove(ref: string | ModelRef): Promise<RemoveReport> {
+    return removeRef(this.parse(ref), { hubCache: this.hubCache, home: this.home, records: this.#records, logger: this.#logger });
+  }
+
+  verify(ref: string | ModelRef | undefined, options: OperationOptions & { repair?: boolean } = {}): Promise<VerifyReport> {
+    return verifyStore(ref === undefined ? undefined : this.parse(ref), {
+      hubCache: this.hubCache,
+      home: this.home,
+      records: this.#records,
+      logger: this.#logger,
+      offline: this.offline,
+      repair: options.repair ?? false,
+      signal: this.#signal(options.signal),
+      pull: (r: string) => this.pull(r, options),
+    });
+  }
+
+  gc(options: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
+    return collectGarbage({
+      hubCache: this.hubCache,
+      home: this.home,
+      graceMs: options.graceMs ?? this.#config.gc.grace,
+      dryRun: options.dryRun ?? false,
+      logger: this.#logger,
+    });
+  }
+
+  async exportBundle(refs: Array<string | ModelRef>, file: string, options: OperationOptions = {}): Promise<BundleReport> {
+    const models = [];
+    for (const ref of refs) {
+      const parsed = this.parse(ref);
+      if (parsed.kind === 'local') throw new HearthError('USAGE', `${parsed.text} is a local file; copy it directly instead of exporting it`);
+      models.push(await this.resolve(parsed, options));
+    }
+    return exportBundle(models, file, { home: this.home, signal: this.#signal(options.signal) });
+  }
+
+  importBundle(file: string, options: OperationOptions = {}): Promise<ImportReport> {
+    return importBundle(file, { hubCache: this.hubCache, home: this.home, records: this.#records, signal: this.#signal(options.signal), logger: this.#logger });
+  }
+
+  /** Aborts in-flight pulls; idempotent. */
+  async dispose(): Promise<void> {
+    this.#lifetime.abort(new HearthError('ABORTED', 'store disposed'));
+  }
+
+  #signal(signal: AbortSignal | undefined): AbortSignal {
+    throwIfAborted(this.#lifetime.signal);
+    return signal ? AbortSignal.any([signal, this.#lifetime.signal]) : this.#lifetime.signal;
+  }
+
+  #context(options: OperationOptions): PullContext {
+    const { pull } = this.#config;
+    return {
+      hubCache: this.hubCache,
+      home: this.home,
+      client: this.#client,
+      records: this.#records,
+      logger: this.#logger,
+      offline: this.offline,
+      retries: pull.retries,
+      idleTimeoutMs: pull.timeout,
+      reserveBytes: pull.reserveBytes,
+      flights: this.#flights,
+      signal: this.#signal(options.signal),
+      emit: (event) => {
+        options.onProgress?.(event);
+        this.events.emit('progress', event);
+      },
+    };
+  }
+}
+
+/** Factory: the one way to make a store. */
+export function createStore(options: StoreOptions): Store {
+  return new Store(options);
+}

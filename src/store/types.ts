@@ -1,0 +1,62 @@
+/** One file of a stored model, as a loader sees it. */
+export interface StoredFile {
+  /** Path inside the repo (or the file name for URLs and local files). */
+  path: string;
+  /** Absolute path to read the content from. */
+  localPath: string;
+  /** sha256 (or git blob sha1 for small git files); undefined for copies whose blob is unknown. */
+  digest: string | undefined;
+  size: number;
+}
+
+/** A reference resolved to files on disk. */
+export interface ResolvedModel {
+  /** The canonical reference text. */
+  ref: string;
+  kind: 'hub' | 'url' | 'local';
+  repo?: string | undefined;
+  revision?: string | undefined;
+  commit?: string | undefined;
+  files: StoredFile[];
+  /** The file a loader opens: the first part of a split GGUF, or the only file. */
+  primary: StoredFile;
+}
+
+export interface PullResult extends ResolvedModel {
+  /** Bytes received over the network by this pull. */
+  received: number;
+  /** True when nothing had to be downloaded. */
+  upToDate: boolean;
+}
+
+export interface ModelStatus {
+  ref: string;
+  cached: boolean;
+  /** True when every blob was hashed and matched since it was last written. */
+  verified: boolean;
+  path: string | undefined;
+  size: number | undefined;
+  digest: string | undefined;
+}
+
+/** Progress of a pull, in a shape the HTTP API can stream as-is (Ollama-like). */
+export type PullEvent =
+  | { status: 'resolving'; ref: string }
+  | { status: 'waiting'; ref: string; file: string; digest: string }
+  | { status: 'downloading'; ref: string; file: string; digest: string; total: number | undefined; completed: number }
+  | { status: 'cached'; ref: string; file: string; digest: string | undefined; total: number }
+  | { status: 'downloaded'; ref: string; file: string; digest: string; total: number; received: number }
+  | { status: 'success'; ref: string };
+
+export interface StoreEntry {
+  ref: string;
+  kind: 'hub' | 'url' | 'local';
+  revision: string | undefined;
+  commit: string | undefined;
+  file: string;
+  localPath: string;
+  size: number | undefined;
+  digest: string | undefined;
+  verifiedAt: string | undefined;
+  lastUsedAt: string | undefined;
+}

@@ -1,0 +1,130 @@
+import { stat, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HearthError, throwIfAborted } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import { resolveCached } from './cache-resolve.js';
+import { digestKind, hashFile, sha256File } from './digest.js';
+import { moveFile } from './fs-utils.js';
+import { blobPath, hubRepoDir, urlRepoDir } from './layout.js';
+import type { Records } from './records.js';
+import type { ModelRef } from './ref.js';
+import { scanHubCache, scanRepo, scanUrlNamespace, type ScannedRepo } from './scan.js';
+import type { PullResult } from './types.js';
+
+export type VerifyStatus = 'ok' | 'corrupt' | 'repaired' | 'quarantined';
+
+export interface VerifyItem {
+  /** Repo id, URL or local path. */
+  source: string;
+  digest: string;
+  path: string;
+  size: number;
+  status: VerifyStatus;
+  detail?: string;
+}
+
+export interface VerifyReport {
+  items: VerifyItem[];
+  /** Items still corrupt after the run (repair not asked for, or impossible). */
+  failed: number;
+}
+
+interface VerifyContext {
+  hubCache: string;
+  home: string;
+  records: Records;
+  logger: Logger;
+  offline: boolean;
+  repair: boolean;
+  signal: AbortSignal;
+  pull: (ref: string) => Promise<PullResult>;
+}
+
+/**
+ * Re-hashes stored blobs against their names, offline. With `repair`, a
+ * corrupt blob is moved to quarantine (never deleted: it is evidence) and,
+ * when online, downloaded again for every snapshot that links to it.
+ */
+export async function verifyStore(ref: ModelRef | undefined, ctx: VerifyContext): Promise<VerifyReport> {
+  const items: VerifyItem[] = [];
+  if (ref?.kind === 'local' || ref === undefined) {
+    const locals = ref ? [await ctx.records.local(ref.path)] : await ctx.records.listLocal();
+    if (ref && !locals[0]) throw new HearthError('NOT_CACHED', `${ref.text} is not registered`, { details: { ref: ref.text } });
+    for (const local of locals) if (local) items.push(await verifyLocal(local.path, local.digest, ctx));
+  }
+  if (ref?.kind !== 'local') {
+    for (const { repo, digests } of await targets(ref, ctx)) {
+      for (const digest of digests) items.push(await verifyBlob(repo, digest, ctx));
+    }
+  }
+  return { items, failed: items.filter((i) => i.status === 'corrupt' || i.status === 'quarantined').length };
+}
+
+async function targets(ref: ModelRef | undefined, ctx: VerifyContext): Promise<Array<{ repo: ScannedRepo; digests: string[] }>> {
+  if (ref === undefined) {
+    const repos = [...(await scanHubCache(ctx.hubCache)), ...(await scanUrlNamespace(ctx.home))];
+    return repos.map((repo) => ({ repo, digests: repo.blobs.map((b) => b.digest) }));
+  }
+  if (ref.kind === 'local') return [];
+  const dir = ref.kind === 'url' ? urlRepoDir(ctx.home, ref.url) : hubRepoDir(ctx.hubCache, ref.repo);
+  const repo = await scanRepo(dir);
+  if (ref.kind === 'hf-repo') return [{ repo, digests: repo.blobs.map((b) => b.digest) }];
+  const model = await resolveCached(ref, ctx);
+  // A model whose blob is missing still has its links; verify what they point at.
+  const digests = model?.files.map((f) => f.digest) ?? [...repo.snapshots.values()].flat().filter((f) => ref.kind !== 'hf-file' || f.path === ref.path).map((f) => f.digest);
+  const present = digests.filter((d): d is string => d !== undefined);
+  if (present.length === 0) throw new HearthError('NOT_CACHED', `${ref.text} is not in the store`, { details: { ref: ref.text } });
+  return [{ repo, digests: [...new Set(present)] }];
+}
+
+async function verifyBlob(repo: ScannedRepo, digest: string, ctx: VerifyContext): Promise<VerifyItem> {
+  throwIfAborted(ctx.signal);
+  const path = blobPath(repo.dir, digest);
+  const source = repo.repo ?? repo.url ?? repo.dir.id;
+  const info = await stat(path).catch(() => undefined);
+  const base = { source, digest, path, size: info?.size ?? 0 };
+  const actual = info ? (await hashFile(path, digestKind(digest)!, { size: info.size, signal: ctx.signal })).digest : undefined;
+  if (actual === digest) {
+    await ctx.records.updateBlob(digest, { verifiedAt: new Date().toISOString() });
+    return { ...base, status: 'ok' };
+  }
+  const detail = actual ? `content hashes to ${actual}` : 'blob file is missing';
+  ctx.logger.warn({ source, digest, detail }, 'corrupt blob');
+  if (!ctx.repair) return { ...base, status: 'corrupt', detail };
+  if (info) await quarantine(path, join(ctx.home, 'quarantine', repo.dir.id, `${digest}.${Date.now()}`));
+  if (ctx.offline) return { ...base, status: 'quarantined', detail: `${detail}; moved to quarantine, pull again when online` };
+  for (const ref of refsLinking(repo, digest)) await ctx.pull(ref);
+  const again = await hashFile(path, digestKind(digest)!, { signal: ctx.signal }).catch(() => undefined);
+  if (again?.digest !== digest) return { ...base, status: 'corrupt', detail: `${detail}; re-download did not restore it` };
+  await ctx.records.updateBlob(digest, { verifiedAt: new Date().toISOString() });
+  return { ...base, size: again.size, status: 'repaired', detail };
+}
+
+/** Refs pinned to the exact commits whose snapshots link to a blob, for re-download. */
+function refsLinking(repo: ScannedRepo, digest: string): string[] {
+  if (!repo.repo) return repo.url ? [repo.url] : [];
+  const refs: string[] = [];
+  for (const [commit, files] of repo.snapshots) {
+    for (const file of files) if (file.digest === digest) refs.push(`hf:${repo.repo}/${file.path}@${commit}`);
+  }
+  return refs;
+}
+
+async function verifyLocal(path: string, digest: string, ctx: VerifyContext): Promise<VerifyItem> {
+  throwIfAborted(ctx.signal);
+  const info = await stat(path).catch(() => undefined);
+  const base = { source: path, digest, path, size: info?.size ?? 0 };
+  if (!info) return { ...base, status: 'corrupt', detail: 'file is missing' };
+  const actual = (await sha256File(path, { signal: ctx.signal })).digest;
+  if (actual !== digest) return { ...base, status: 'corrupt', detail: `changed since it was registered (now ${actual}); run hearth pull ${path} to register the new content` };
+  const record = await ctx.records.local(path);
+  if (record) await ctx.records.putLocal({ ...record, verifiedAt: new Date().toISOString() });
+  return { ...base, status: 'ok' };
+}
+
+/** Moves a blob aside, dated now so that gc's grace period starts from the move. */
+async function quarantine(from: string, to: string): Promise<void> {
+  await moveFile(from, to);
+  const now = new Date();
+  await utimes(to, now, now);
+}
