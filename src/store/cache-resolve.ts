@@ -1,6 +1,6 @@
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HearthError } from '../errors/index.js';
+import { HearthError, isHearthError } from '../errors/index.js';
 import { hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
 import { selectQuantFiles } from './quant.js';
 import { isCommitHash, type ModelRef } from './ref.js';
@@ -26,8 +26,8 @@ export async function resolveCached(ref: ModelRef, where: CacheLocation): Promis
       if (!commit) return undefined;
       const paths = ref.kind === 'hf-file' ? [ref.path] : await snapshotPaths(dir, commit);
       if (!paths) return undefined;
-      const selected = ref.kind === 'hf-quant' ? selectQuantFiles(paths, ref.quant, ref.text) : paths;
-      const files = await storedFiles(dir, commit, selected);
+      const selected = ref.kind === 'hf-quant' ? selectCachedQuant(paths, ref.quant, ref.text) : paths;
+      const files = selected && (await storedFiles(dir, commit, selected));
       return files && { ref: ref.text, kind: 'hub', repo: ref.repo, revision: ref.revision, commit, files, primary: files[0]! };
     }
     case 'url': {
@@ -55,6 +55,16 @@ export function notCachedError(ref: ModelRef, where: CacheLocation, offline: boo
     details: { ref: ref.text, searched, cacheDir: where.hubCache },
     hint: `with network access run: hearth pull ${ref.text}  — or on an air-gapped machine: hearth import <bundle.tar> (made elsewhere with hearth export ${ref.text} -o bundle.tar)`,
   });
+}
+
+/** From a cached snapshot, a quant that is absent means "not cached", not "does not exist". */
+function selectCachedQuant(paths: string[], quant: string, what: string): string[] | undefined {
+  try {
+    return selectQuantFiles(paths, quant, what);
+  } catch (error) {
+    if (isHearthError(error, 'MODEL_NOT_FOUND')) return undefined;
+    throw error;
+  }
 }
 
 async function commitFor(dir: RepoDir, revision: string): Promise<string | undefined> {

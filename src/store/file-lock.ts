@@ -1,5 +1,6 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { sleep } from '../lifecycle/abortable.js';
 import type { Logger } from '../log/logger.js';
@@ -26,7 +27,7 @@ export async function acquireDownloadLock(path: string, options: AcquireOptions)
   let waiting = false;
   for (;;) {
     try {
-      return await lockfile.lock(path, {
+      const release = await lockfile.lock(path, {
         realpath: false,
         lockfilePath: path,
         stale: 15_000,
@@ -34,6 +35,8 @@ export async function acquireDownloadLock(path: string, options: AcquireOptions)
         retries: 0,
         onCompromised: (error) => options.logger.warn({ err: error.message, path }, 'download lock compromised; continuing without it'),
       });
+      await writeFile(join(path, OWNER_FILE), `${hostname()}\n${process.pid}\n`).catch(() => undefined);
+      return release;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
         options.logger.warn({ err: (error as Error).message, path }, 'cannot take download lock; continuing without it');
@@ -45,6 +48,29 @@ export async function acquireDownloadLock(path: string, options: AcquireOptions)
       options.onWait?.();
     }
     if (await options.isDone()) return undefined;
+    if (await ownerIsDead(path)) {
+      options.logger.info({ path }, 'taking over the download lock of a process that died');
+      await rm(path, { recursive: true, force: true });
+      continue;
+    }
     await sleep(options.pollMs ?? 200, options.signal);
+  }
+}
+
+const OWNER_FILE = 'owner';
+
+/**
+ * proper-lockfile only notices a crashed holder once its heartbeat is stale
+ * (15 s). On the same host we can tell at once: the owner's pid is gone.
+ */
+async function ownerIsDead(path: string): Promise<boolean> {
+  const owner = await readFile(join(path, OWNER_FILE), 'utf8').catch(() => undefined);
+  const [host, pid] = owner?.split('\n') ?? [];
+  if (host !== hostname() || !pid || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

@@ -13,6 +13,7 @@ import { blobLinkTarget, hubRepoDir, refPath, snapshotPath, urlRepoDir, type Rep
 import { selectQuantFiles } from './quant.js';
 import type { Records } from './records.js';
 import { isCommitHash, type HubRef, type ModelRef } from './ref.js';
+import { withRetry } from './retry.js';
 import { URL_SOURCE_FILE } from './scan.js';
 import type { PullEvent, PullResult, ResolvedModel, StoredFile } from './types.js';
 
@@ -59,8 +60,9 @@ async function pullHub(ref: HubRef, ctx: PullContext): Promise<PullResult> {
   const paths = await filesToPull(ref, ctx);
   // Resolve the first file at the requested revision, the rest at the commit it names,
   // so a push that lands mid-pull cannot mix two commits in one snapshot.
-  const first = await ctx.client.fileMetadata(ref.repo, ref.revision, paths[0]!, ctx.signal);
-  const metas = [first, ...(await Promise.all(paths.slice(1).map((p) => ctx.client.fileMetadata(ref.repo, first.commit, p, ctx.signal))))];
+  const head = (revision: string, path: string) => retrying(ctx, `metadata of ${ref.repo}/${path}`, () => ctx.client.fileMetadata(ref.repo, revision, path, ctx.signal));
+  const first = await head(ref.revision, paths[0]!);
+  const metas = [first, ...(await Promise.all(paths.slice(1).map((p) => head(first.commit, p))))];
   await mkdir(dir.blobs, { recursive: true });
   const files: StoredFile[] = [];
   let received = 0;
@@ -94,7 +96,7 @@ async function filesToPull(ref: HubRef, ctx: PullContext): Promise<string[]> {
       details: { ref: ref.text },
     });
   }
-  const listing = await ctx.client.listFiles(ref.repo, ref.revision, ctx.signal);
+  const listing = await retrying(ctx, `listing of ${ref.repo}`, () => ctx.client.listFiles(ref.repo, ref.revision, ctx.signal));
   return selectQuantFiles(listing.map((e) => e.path), ref.quant, ref.text);
 }
 
@@ -102,7 +104,7 @@ async function pullUrl(ref: Extract<ModelRef, { kind: 'url' }>, ctx: PullContext
   const dir = urlRepoDir(ctx.home, ref.url);
   await mkdir(dir.blobs, { recursive: true });
   await writeFileAtomic(`${dir.root}/${URL_SOURCE_FILE}`, ref.url);
-  const head = await ctx.client.headUrl(ref.url, ctx.signal);
+  const head = await retrying(ctx, ref.url, () => ctx.client.headUrl(ref.url, ctx.signal));
   const expected = ref.sha256 ?? head.sha256;
   const name = fileNameOf(ref.url);
   const source: BlobSource = {
@@ -180,6 +182,10 @@ async function upToDate(model: ResolvedModel, ctx: PullContext): Promise<PullRes
 async function touch(model: ResolvedModel, ctx: Pick<PullContext, 'records'>): Promise<void> {
   const now = new Date().toISOString();
   await Promise.all(model.files.map((f) => (f.digest ? ctx.records.updateBlob(f.digest, { lastUsedAt: now }) : undefined)));
+}
+
+function retrying<T>(ctx: PullContext, what: string, attempt: () => Promise<T>): Promise<T> {
+  return withRetry(attempt, { retries: ctx.retries, signal: ctx.signal, logger: ctx.logger, what });
 }
 
 function fileNameOf(url: string): string {

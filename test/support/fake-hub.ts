@@ -33,6 +33,8 @@ export interface FakeHub {
   addRepo(spec: FakeRepoSpec): { commit: string; sha256(path: string): string; gitSha1(path: string): string };
   pushCommit(id: string, files: FakeFile[]): string;
   inject(fault: Fault, target?: FaultTarget): void;
+  /** Drops faults not yet consumed, so one test's leftovers never leak into the next. */
+  clearFaults(): void;
   throttle(bytesPerSecond: number | null): void;
   stats: HubStats;
   resetStats(): void;
@@ -339,6 +341,9 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     inject(fault, target = {}) {
       const times = fault.times ?? 1;
       if (times > 0) faults.push({ fault, target, left: times });
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     throttle(bytesPerSecond) {
       rate = bytesPerSecond && bytesPerSecond > 0 ? bytesPerSecond : null;
