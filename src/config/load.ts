@@ -20,7 +20,8 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     hubCache: env.HF_HUB_CACHE ? resolve(expandHome(env.HF_HUB_CACHE, env)) : undefined,
     endpoint: env.HF_ENDPOINT || undefined,
     token: env.HF_TOKEN || undefined,
-    offline: truthy(env.HEARTH_OFFLINE) || truthy(env.HF_HUB_OFFLINE) || undefined,
+    // Set in the environment, either variable decides (so HEARTH_OFFLINE=0 overrides the file).
+    offline: env.HEARTH_OFFLINE || env.HF_HUB_OFFLINE ? truthy(env.HEARTH_OFFLINE) || truthy(env.HF_HUB_OFFLINE) : undefined,
     logLevel: env.HEARTH_LOG_LEVEL || undefined,
     preload: env.HEARTH_PRELOAD ? splitList(env.HEARTH_PRELOAD) : undefined,
   });
@@ -53,7 +54,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
       details: { problems },
     });
   }
-  return Object.freeze(parsed.data);
+  return deepFreeze(parsed.data);
 }
 
 function readConfigFile(explicit: string | undefined, fallback: string, env: Env): Record<string, unknown> {
@@ -96,4 +97,12 @@ function splitList(value: string): string[] {
 
 function pruneUndefined(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -18,35 +18,45 @@ export class SingleFlight<K, V> {
     let flight = this.#flights.get(key);
     if (!flight) {
       const controller = new AbortController();
-      const promise = work(controller.signal).finally(() => this.#flights.delete(key));
+      const promise: Promise<V> = work(controller.signal).finally(() => {
+        if (this.#flights.get(key) === flight) this.#flights.delete(key);
+      });
       flight = { promise, controller, waiters: 0 };
       this.#flights.set(key, flight);
     }
-    return this.#wait(flight, signal);
+    return this.#wait(key, flight, signal);
   }
 
   get size(): number {
     return this.#flights.size;
   }
 
-  #wait(flight: Flight<V>, signal: AbortSignal | undefined): Promise<V> {
+  #wait(key: K, flight: Flight<V>, signal: AbortSignal | undefined): Promise<V> {
     flight.waiters++;
     if (!signal) return flight.promise.finally(() => flight.waiters--);
     return new Promise<V>((resolve, reject) => {
+      let left = false;
       const leave = () => {
+        if (left) return false;
+        left = true;
         signal.removeEventListener('abort', onAbort);
         flight.waiters--;
+        return true;
       };
       const onAbort = () => {
-        leave();
-        if (flight.waiters === 0) flight.controller.abort(signal.reason);
+        if (!leave()) return;
+        if (flight.waiters === 0) {
+          // Forget the dying flight now, so a newcomer starts fresh work instead of joining it.
+          if (this.#flights.get(key) === flight) this.#flights.delete(key);
+          flight.controller.abort(signal.reason);
+        }
         reject(new HearthError('ABORTED', 'operation aborted', { cause: signal.reason }));
       };
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       flight.promise.then(
-        (value) => (leave(), resolve(value)),
-        (error: unknown) => (leave(), reject(error)),
+        (value) => leave() && resolve(value),
+        (error: unknown) => leave() && reject(error),
       );
     });
   }

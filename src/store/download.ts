@@ -99,6 +99,14 @@ class BlobDownload {
       return await withRetry(() => this.#attempt(), { retries: ctx.retries, signal: ctx.signal, logger: ctx.logger, what: `download of ${source.label}` });
     } catch (error) {
       if (isHearthError(error, 'DIGEST_MISMATCH')) await unlink(this.#partial).catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new HearthError('DISK_FULL', `disk full while downloading ${source.label} into ${this.dir.blobs}`, {
+          cause: error,
+          details: { dir: this.dir.blobs, partial: this.#partial },
+          hint: 'free some space (hearth gc, hearth rm) and pull again: the partial download is kept and resumes',
+        });
+      }
       throw toHearthError(error);
     }
   }

@@ -35,8 +35,13 @@ export async function acquireDownloadLock(path: string, options: AcquireOptions)
         retries: 0,
         onCompromised: (error) => options.logger.warn({ err: error.message, path }, 'download lock compromised; continuing without it'),
       });
-      await writeFile(join(path, OWNER_FILE), `${hostname()}\n${process.pid}\n`).catch(() => undefined);
-      return release;
+      const owner = join(path, OWNER_FILE);
+      await writeFile(owner, `${hostname()}\n${process.pid}\n`).catch(() => undefined);
+      // proper-lockfile removes the lock with rmdir, so the owner file must go first.
+      return async () => {
+        await rm(owner, { force: true });
+        await release();
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
         options.logger.warn({ err: (error as Error).message, path }, 'cannot take download lock; continuing without it');

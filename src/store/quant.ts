@@ -8,8 +8,9 @@ const SPLIT = /-(\d{5})-of-(\d{5})\.gguf$/i;
  * the file name, and a split model (`-00001-of-0000N`) yields all its parts.
  */
 export function selectQuantFiles(paths: readonly string[], quant: string, what: string): string[] {
-  const token = new RegExp(`(^|[-_.])${escape(quant)}([-_.]|$)`, 'i');
-  const matches = paths.filter((p) => p.toLowerCase().endsWith('.gguf') && token.test(basename(p).replace(/\.gguf$/i, '').replace(SPLIT, '')));
+  // Tags contain '_', so only '-', '.' or the end may follow one: Q4_K must not match Q4_K_M.
+  const token = new RegExp(`(^|[-_.])${escape(quant)}([-.]|$)`, 'i');
+  const matches = paths.filter((p) => p.toLowerCase().endsWith('.gguf') && token.test(basename(p).replace(SPLIT, '').replace(/\.gguf$/i, '')));
   const groups = new Map<string, string[]>();
   for (const path of matches) {
     const key = path.replace(SPLIT, '');

@@ -33,7 +33,7 @@ export function parseRef(input: string, aliases: Readonly<Record<string, string>
   const hubPrefix = HUB_PREFIXES.find((p) => text.startsWith(p));
   if (hubPrefix) return parseHubRef(text.slice(hubPrefix.length), input);
   if (/^https?:\/\//i.test(text)) return parseUrlRef(text, input);
-  if (text.startsWith('file:')) return localRef(fileURLToPath(text));
+  if (text.startsWith('file:')) return localRef(fromFileUrl(text, input));
   if (isAbsolute(text) || /^\.{1,2}[\\/]/.test(text) || text.startsWith('~/') || existsSync(text)) {
     return localRef(text.startsWith('~/') ? resolve(homedir(), text.slice(2)) : resolve(text));
   }
@@ -112,7 +112,16 @@ function parseUrlRef(text: string, input: string): ModelRef {
 }
 
 function localRef(path: string): ModelRef {
+  if (path.includes('\0')) throw unsafe(path, 'contains a NUL byte');
   return { kind: 'local', path, text: path };
+}
+
+function fromFileUrl(text: string, input: string): string {
+  try {
+    return fileURLToPath(text);
+  } catch (error) {
+    throw new HearthError('REF_INVALID', `invalid file URL "${input}"`, { cause: error, details: { ref: input } });
+  }
 }
 
 function resolveAlias(input: string, aliases: Readonly<Record<string, string>>): string {

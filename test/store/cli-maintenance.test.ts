@@ -47,7 +47,7 @@ describe('hearth store maintenance commands', () => {
     assert.equal(sha256(await readFile(blob())), sha256(MODEL));
 
     const bytes = await readFile(blob());
-    bytes[12345] ^= 0xff;
+    bytes[12345] = bytes[12345]! ^ 0xff;
     await writeFile(blob(), bytes);
     const altered = await hearth(['verify', '--json']);
     assert.equal(altered.code, 65);
@@ -103,7 +103,7 @@ describe('hearth store maintenance commands', () => {
     assert.equal((await hearth(['export', REF, '-o', bundle])).code, 0);
     const bytes = await readFile(bundle);
     const at = bytes.indexOf(MODEL.subarray(100_000, 100_032));
-    bytes[at] ^= 0xff;
+    bytes[at] = bytes[at]! ^ 0xff;
     await writeFile(bundle, bytes);
     const other = await createSandbox();
     try {

@@ -11,20 +11,25 @@ export interface CliResult {
 }
 
 /** Starts the real `hearth` CLI as a separate process (from source, through tsx). */
-export function spawnHearth(args: string[], env: Record<string, string>): ChildProcess & { result: Promise<CliResult> } {
+export type HearthProcess = ChildProcess & {
+  result: Promise<CliResult>;
+  /** Output so far, for waiting on a banner while the process runs. */
+  output: { stdout: string; stderr: string };
+};
+
+export function spawnHearth(args: string[], env: Record<string, string>): HearthProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (output.stdout += d));
+  child.stderr.on('data', (d: Buffer) => (output.stderr += d));
   const result = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, ...output }));
   });
-  return Object.assign(child, { result });
+  return Object.assign(child, { result, output });
 }
 
 export function runHearth(args: string[], env: Record<string, string>): Promise<CliResult> {

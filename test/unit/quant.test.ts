@@ -42,7 +42,6 @@ describe('selectQuantFiles: single files', () => {
 
   test(
     'Q4_K does not match Q4_K_M (the tag must be a whole token)',
-    { todo: 'src/store/quant.ts:11 treats "_" as a token delimiter, so Q4_K matches the Q4_K_M file' },
     () => {
       throwsCode(() => selectQuantFiles(['model.Q4_K_M.gguf', 'model.Q5_K_M.gguf'], 'Q4_K', REPO), 'MODEL_NOT_FOUND');
     },
@@ -50,7 +49,6 @@ describe('selectQuantFiles: single files', () => {
 
   test(
     'Q4_K picks model.Q4_K.gguf even when Q4_K_M and Q4_K_S sit beside it',
-    { todo: 'src/store/quant.ts:11 treats "_" as a token delimiter, so this is reported as REF_AMBIGUOUS' },
     () => {
       assert.deepEqual(selectQuantFiles(['model.Q4_K_M.gguf', 'model.Q4_K.gguf', 'model.Q4_K_S.gguf'], 'Q4_K', REPO), ['model.Q4_K.gguf']);
     },

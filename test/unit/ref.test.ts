@@ -235,7 +235,6 @@ describe('parseRef: local paths', () => {
 
   test(
     'a file: URL with an encoded NUL byte is refused as REF_UNSAFE',
-    { todo: 'src/store/ref.ts:32/36 checks for NUL before fileURLToPath decodes %00, so the NUL reaches the local path' },
     () => {
       throwsCode(() => parseRef('file:///tmp/a%00b.gguf'), 'REF_UNSAFE');
     },
@@ -243,7 +242,6 @@ describe('parseRef: local paths', () => {
 
   test(
     'a malformed file: URL is REF_INVALID, not a raw TypeError',
-    { todo: 'src/store/ref.ts:36 lets fileURLToPath throw ERR_INVALID_FILE_URL_HOST (a TypeError) instead of a HearthError' },
     () => {
       throwsCode(() => parseRef('file://remote-host/models/x.gguf'), 'REF_INVALID');
     },

@@ -150,7 +150,6 @@ describe('SingleFlight', () => {
 
   test(
     'a caller arriving after every earlier caller aborted gets fresh work, not the aborted flight',
-    { todo: 'src/lifecycle/single-flight.ts:41 aborts the flight but leaves it in the map until the work settles, so a new caller joins the doomed flight and receives its abort' },
     async () => {
       const flights = new SingleFlight<string, string>();
       const { work, calls } = controllableWork<string>();

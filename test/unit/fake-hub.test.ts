@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { startFakeHub, type FakeHub, type FakeHubOptions } from './support/fake-hub.js';
+import { startFakeHub, type FakeHub, type FakeHubOptions } from '../support/fake-hub.js';
 
 const MODEL = 'org/tiny-model';
 const weights = randomBytes(300 * 1024);

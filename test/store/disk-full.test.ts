@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { isHearthError } from '../../src/errors/index.js';
+import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
+import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
+
+const MODEL = fixtureBytes(1_500_000, 4);
+
+/** A real full disk: a 2 MiB tmpfs as the hub cache (needs root; skipped where mount is refused). */
+function mountTmpfs(dir: string, size: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('a disk that fills up mid-download', async () => {
+  const mountPoint = await mkdtemp(join(tmpdir(), 'hearth-tmpfs-'));
+  const mounted = mountTmpfs(mountPoint, '2m');
+  let hub: FakeHub;
+  let box: Sandbox;
+
+  before(async () => {
+    hub = await startFakeHub();
+    hub.addRepo({ id: 'acme/fat', files: [{ path: 'fat.gguf', content: MODEL }] });
+    box = await createSandbox(hub.url);
+  });
+  after(async () => {
+    await hub.close();
+    await box.cleanup();
+    if (mounted) execFileSync('umount', [mountPoint]);
+    await rm(mountPoint, { recursive: true, force: true });
+  });
+
+  test('raises DISK_FULL, keeps the partial, and resumes once space is freed', { skip: mounted ? false : 'cannot mount tmpfs here (not root)' }, async () => {
+    const cache = join(mountPoint, 'hub');
+    await mkdir(cache);
+    const store = box.store({ HF_HUB_CACHE: cache });
+    hub.throttle(1_000_000);
+    const pulling = store.pull('hf:acme/fat/fat.gguf').catch((e: unknown) => e);
+    // Let the download start (the free-space check passes), then eat the space it needs.
+    await sleep(400);
+    await writeFile(join(mountPoint, 'filler'), Buffer.alloc(1_200_000)).catch(() => undefined);
+    const error = await pulling;
+    assert.ok(isHearthError(error, 'DISK_FULL'), String(error));
+    assert.match(error.hint ?? '', /resumes/);
+    const blobs = join(cache, 'models--acme--fat', 'blobs');
+    const partials = (await readdir(blobs)).filter((n) => n.endsWith('.incomplete'));
+    assert.equal(partials.length, 1);
+    const kept = (await stat(join(blobs, partials[0]!))).size;
+    assert.ok(kept > 0);
+
+    await rm(join(mountPoint, 'filler'));
+    hub.throttle(null);
+    hub.resetStats();
+    const result = await store.pull('hf:acme/fat/fat.gguf');
+    assert.equal(result.primary.size, MODEL.length);
+    assert.equal(hub.stats.rangeGets, 1, 'resumed from the kept partial');
+    assert.ok(hub.stats.bytesSent < MODEL.length);
+  });
+});
