@@ -178,4 +178,18 @@ describe('hearth store maintenance commands', () => {
     assert.equal(again.code, 66);
     assert.match(again.stderr, /NOT_CACHED/);
   });
+
+  test('doctor reports cache dir, offline state, free disk and what is cached', async () => {
+    assert.equal((await hearth(['pull', REF])).code, 0);
+    const r = await hearth(['doctor', '--json'], { HF_HUB_OFFLINE: '1' });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(report.cacheDir, box.hubCache);
+    assert.equal(report.offline, true);
+    assert.equal(report.writable, true);
+    assert.equal(report.files, 1);
+    assert.equal(report.storedBytes, MODEL.length);
+    assert.ok(typeof report.freeBytes === 'number' && report.freeBytes > 0);
+    assert.match((await hearth(['doctor'])).stdout, /cache dir\s+\S+hub/);
+  });
 });

@@ -5,7 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
 import { loadConfig, type Env } from '../../src/config/load.js';
-import { HearthError, isHearthError, type ErrorCode } from '../../src/errors/index.js';
+import { throwsCode } from '../support/assertions.js';
 
 let tmp = '';
 let counter = 0;
@@ -37,16 +37,6 @@ async function writeJson(value: unknown): Promise<string> {
   const path = join(await freshDir(), 'config.json');
   await writeFile(path, typeof value === 'string' ? value : JSON.stringify(value));
   return path;
-}
-
-function throwsCode(fn: () => unknown, code: ErrorCode): HearthError {
-  let caught: unknown;
-  assert.throws(fn, (error: unknown) => {
-    caught = error;
-    assert.ok(isHearthError(error, code), `expected HearthError ${code}, got ${String((error as { code?: unknown }).code)}: ${String(error)}`);
-    return true;
-  });
-  return caught as HearthError;
 }
 
 describe('loadConfig: defaults', () => {

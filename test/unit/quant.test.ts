@@ -1,18 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HearthError, isHearthError, type ErrorCode } from '../../src/errors/index.js';
+import { throwsCode } from '../support/assertions.js';
 import { quantTag, selectQuantFiles } from '../../src/store/quant.js';
-
-/** Asserts that `fn` throws a HearthError with `code`, and returns it. */
-function throwsCode(fn: () => unknown, code: ErrorCode): HearthError {
-  let caught: unknown;
-  assert.throws(fn, (error: unknown) => {
-    caught = error;
-    assert.ok(isHearthError(error, code), `expected HearthError ${code}, got ${String((error as { code?: unknown }).code)}: ${String(error)}`);
-    return true;
-  });
-  return caught as HearthError;
-}
 
 const REPO = 'hf:owner/repo:test';
 

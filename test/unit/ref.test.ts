@@ -3,22 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { HearthError, isHearthError, type ErrorCode } from '../../src/errors/index.js';
+import { throwsCode } from '../support/assertions.js';
 import { assertSafeRepoPath, assertSafeRevision, isCommitHash, parseRef } from '../../src/store/ref.js';
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 const SHA256 = 'a'.repeat(64);
-
-/** Asserts that `fn` throws a HearthError with `code`, and returns it for further checks. */
-function throwsCode(fn: () => unknown, code: ErrorCode): HearthError {
-  let caught: unknown;
-  assert.throws(fn, (error: unknown) => {
-    caught = error;
-    assert.ok(isHearthError(error, code), `expected HearthError ${code}, got ${String((error as { code?: unknown }).code)}: ${String(error)}`);
-    return true;
-  });
-  return caught as HearthError;
-}
 
 describe('parseRef: hub file refs', () => {
   test('hf:owner/repo/path/file.gguf is an hf-file at revision main', () => {

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { isIP } from 'node:net';
 import { HearthError } from '../../errors/index.js';
-import { createServer } from '../../server/app.js';
 import type { CommandFactory } from '../command.js';
 
 export const serveCommand: CommandFactory = (run) =>
@@ -20,6 +19,8 @@ export const serveCommand: CommandFactory = (run) =>
             hint: 'pass --insecure to expose hearth on the network',
           });
         }
+        // Loaded on demand: the other commands should not pay for Fastify at start-up.
+        const { createServer } = await import('../../server/app.js');
         const server = createServer({ config: ctx.config, store: ctx.store(), logger: ctx.logger });
         const address = await server.app.listen({ host, port });
         ctx.stderr.write(`hearth listening on ${address} (cache ${ctx.config.hubCache}${ctx.config.offline ? ', offline' : ''})\n`);
