@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import type { ModelPool } from '../pool/model-pool.js';
 import { createStore, type Store } from '../store/index.js';
 
 /** What every command gets: config read once, one logger, and factories for the heavy parts. */
@@ -10,6 +11,8 @@ export interface CliContext {
   stderr: NodeJS.WriteStream;
   /** The shared store, created on first use and disposed when the command ends. */
   store(): Store;
+  /** The model pool, created on first use (loading node-llama-cpp only then). */
+  pool(): Promise<ModelPool>;
   dispose(): Promise<void>;
 }
 
@@ -18,13 +21,18 @@ export function createCliContext(env: NodeJS.ProcessEnv = process.env): CliConte
   // The CLI is quiet unless asked: warnings and errors only, on stderr.
   const logger = createLogger(env.HEARTH_LOG_LEVEL ? config.logLevel : 'warn');
   let store: Store | undefined;
+  let pool: Promise<ModelPool> | undefined;
+  const getStore = () => (store ??= createStore({ config, logger }));
   return {
     config,
     logger,
     stdout: process.stdout,
     stderr: process.stderr,
-    store: () => (store ??= createStore({ config, logger })),
+    store: getStore,
+    pool: () =>
+      (pool ??= import('../pool/create-pool.js').then(({ createPool }) => createPool({ config, store: getStore(), logger }))),
     dispose: async () => {
+      await (await pool)?.dispose();
       await store?.dispose();
     },
   };

@@ -32,6 +32,17 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   });
   const serverEnv = pruneUndefined({ host: env.HEARTH_HOST, port: env.HEARTH_PORT });
   const gcEnv = pruneUndefined({ grace: env.HEARTH_GC_GRACE });
+  const poolEnv = pruneUndefined({
+    maxLoaded: env.HEARTH_MAX_LOADED_MODELS,
+    memoryBudget: env.HEARTH_MEMORY_BUDGET,
+    keepAlive: env.HEARTH_KEEP_ALIVE,
+    maxKeepAlive: env.HEARTH_MAX_KEEP_ALIVE,
+    threads: env.HEARTH_THREADS,
+    numParallel: env.HEARTH_NUM_PARALLEL,
+    contextSize: env.HEARTH_CONTEXT_SIZE,
+    device: env.HEARTH_DEVICE,
+    tuneBudget: env.HEARTH_TUNE_BUDGET,
+  });
 
   const merged: Record<string, unknown> = {
     hubCache: join(hfHome, 'hub'),
@@ -41,6 +52,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     pull: { ...(file.pull as object | undefined), ...pullEnv },
     server: { ...(file.server as object | undefined), ...serverEnv },
     gc: { ...(file.gc as object | undefined), ...gcEnv },
+    pool: { ...(file.pool as object | undefined), ...poolEnv },
     ...overrides,
   };
   if (file.hubCache && !env.HF_HUB_CACHE) merged.hubCache = resolve(expandHome(String(file.hubCache), env));

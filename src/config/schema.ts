@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseBytes } from './bytes.js';
 import { parseDuration } from './duration.js';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -17,6 +18,15 @@ const bool = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
   if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
   ctx.addIssue({ code: 'custom', message: `expected a boolean (1/0, true/false), got "${value}"` });
   return z.NEVER;
+});
+
+const bytes = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseBytes(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
 });
 
 const aliasName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'alias names use letters, digits, ".", "_" and "-"');
@@ -49,6 +59,23 @@ export const configSchema = z.object({
     })
     .default({ host: '127.0.0.1', port: 8434 }),
   preload: z.array(z.string().min(1)).default([]),
+  pool: z
+    .object({
+      maxLoaded: z.coerce.number().int().min(1).max(64).default(2),
+      /** Bytes; unset means a safe share of the RAM available at start-up. */
+      memoryBudget: bytes.optional(),
+      keepAlive: duration.default(300_000),
+      maxKeepAlive: duration.optional(),
+      /** Fixed thread count; unset means measured per model and machine. */
+      threads: z.coerce.number().int().min(1).max(1024).optional(),
+      /** Parallel generation sequences per model. */
+      numParallel: z.coerce.number().int().min(1).max(64).default(2),
+      contextSize: z.coerce.number().int().min(16).optional(),
+      device: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal']).default('auto'),
+      /** Time the tuner may spend measuring one model. */
+      tuneBudget: duration.default(4000),
+    })
+    .default({ maxLoaded: 2, keepAlive: 300_000, numParallel: 2, device: 'auto', tuneBudget: 4000 }),
 });
 
 export type Config = z.output<typeof configSchema>;

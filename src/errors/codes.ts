@@ -23,6 +23,12 @@ export const errorCodes = {
   DISK_SPACE_INSUFFICIENT: { status: 507, exit: 73, title: 'not enough free disk space' },
   DISK_FULL: { status: 507, exit: 73, title: 'disk full' },
   IO_ERROR: { status: 500, exit: 74, title: 'filesystem error' },
+  MODEL_TOO_LARGE: { status: 507, exit: 73, title: 'model does not fit the memory budget' },
+  MODEL_LOAD_FAILED: { status: 500, exit: 70, title: 'model failed to load' },
+  MODEL_UNSUPPORTED: { status: 400, exit: 65, title: 'model cannot do this' },
+  DEVICE_UNAVAILABLE: { status: 500, exit: 69, title: 'requested device is not available' },
+  INPUT_TOO_LONG: { status: 400, exit: 65, title: 'input is longer than the context' },
+  INFERENCE_FAILED: { status: 500, exit: 70, title: 'inference produced an invalid result' },
   ABORTED: { status: 499, exit: 130, title: 'operation aborted' },
   INTERNAL: { status: 500, exit: 70, title: 'internal error' },
 } as const satisfies Record<string, { status: number; exit: number; title: string }>;

@@ -19,3 +19,23 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 function aborted(signal: AbortSignal): HearthError {
   return new HearthError('ABORTED', 'operation aborted', { cause: signal.reason });
 }
+
+/** Waits for a promise, or rejects with ABORTED when the signal fires first; never leaks a listener. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(aborted(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

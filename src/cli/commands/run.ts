@@ -1,0 +1,75 @@
+import { Command } from 'commander';
+import type { GenerateRequest } from '../../runtime/types.js';
+import type { CommandFactory } from '../command.js';
+import { interruptSignal } from '../command.js';
+
+interface RunOptions {
+  system?: string;
+  raw?: boolean;
+  maxTokens?: string;
+  temperature?: string;
+  topP?: string;
+  seed?: string;
+  stop?: string[];
+  verbose?: boolean;
+}
+
+export const runCommand: CommandFactory = (run) =>
+  new Command('run')
+    .description('generate text from a model without a server, streaming to the terminal')
+    .argument('<model>', 'a model reference or alias (must be in the store)')
+    .argument('<prompt>', 'the prompt')
+    .option('--system <text>', 'system message (chat models)')
+    .option('--raw', 'plain completion: no chat template')
+    .option('--max-tokens <n>', 'stop after this many tokens', '256')
+    .option('--temperature <t>', 'sampling temperature')
+    .option('--top-p <p>', 'nucleus sampling')
+    .option('--seed <n>', 'sampling seed, for repeatable output')
+    .option('--stop <text...>', 'stop sequences')
+    .option('--verbose', 'print timing and the runtime identity to stderr')
+    .action(
+      run(async (ctx, model: string, prompt: string, options: RunOptions) => {
+        const interrupt = interruptSignal();
+        const pool = await ctx.pool();
+        const lease = await pool.acquire(model, { signal: interrupt.signal });
+        try {
+          const sampling = {
+            maxTokens: Number(options.maxTokens),
+            temperature: num(options.temperature),
+            topP: num(options.topP),
+            seed: num(options.seed),
+            stop: options.stop,
+            signal: interrupt.signal,
+          };
+          const chat = !options.raw && lease.model.info.chatTemplate;
+          const request: GenerateRequest = chat
+            ? { ...sampling, kind: 'chat', messages: [...(options.system ? [{ role: 'system' as const, content: options.system }] : []), { role: 'user', content: prompt }] }
+            : { ...sampling, kind: 'completion', prompt };
+          const started = performance.now();
+          let firstToken: number | undefined;
+          for await (const event of lease.model.generate(request)) {
+            if (event.type === 'text') {
+              firstToken ??= performance.now();
+              ctx.stdout.write(event.text);
+            } else {
+              ctx.stdout.write('\n');
+              if (options.verbose) {
+                const seconds = (performance.now() - (firstToken ?? started)) / 1000;
+                ctx.stderr.write(
+                  `prompt tokens: ${event.promptTokens}\ncompletion tokens: ${event.completionTokens}\nfirst token: ${Math.round((firstToken ?? started) - started)} ms\n` +
+                    `rate: ${(event.completionTokens / Math.max(seconds, 1e-6)).toFixed(1)} tok/s\nstop: ${event.stopReason}\n` +
+                    `runtime: ${JSON.stringify(lease.model.identity)}\n`,
+                );
+              }
+            }
+          }
+        } finally {
+          lease.release();
+          interrupt.dispose();
+        }
+      }),
+    );
+
+function num(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
+import { LlamaBackend } from '../runtime/llama/llama-backend.js';
+import { bindingVersion } from '../runtime/llama/llama-runtime.js';
+import { defaultMemoryBudget, machineKey, usableCpus } from '../runtime/machine.js';
+import { missingRuntimeEnv } from '../runtime/runtime-env.js';
+import type { Backend } from '../runtime/types.js';
+import type { Store } from '../store/index.js';
+import type { Clock } from './clock.js';
+import { ModelPool } from './model-pool.js';
+import { Tuner } from './tuner.js';
+
+export interface CreatePoolOptions {
+  config: Readonly<Config>;
+  store: Store;
+  logger: Logger;
+  clock?: Clock;
+  /** Defaults to the llama.cpp backend; tests and later backends (ONNX) pass their own. */
+  backends?: Backend[];
+}
+
+/** Builds the pool from configuration: backends, CPU count from cgroups, memory budget, tuner. */
+export function createPool(options: CreatePoolOptions): ModelPool {
+  const { config, logger } = options;
+  const cpus = usableCpus();
+  const missing = missingRuntimeEnv(process.env);
+  if (Object.keys(missing).length > 0) {
+    logger.warn({ missing }, 'inference runs slower without these variables set when node starts (the hearth CLI sets them itself)');
+  }
+  const backends = options.backends ?? [new LlamaBackend({ device: config.pool.device, logger })];
+  const tuner = new Tuner({
+    dir: join(config.home, 'tuning'),
+    cpus,
+    numParallel: config.pool.numParallel,
+    budgetMs: config.pool.tuneBudget,
+    machine: machineKey(`node-llama-cpp@${bindingVersion()}`),
+    logger,
+  });
+  return new ModelPool({
+    store: options.store,
+    backends,
+    logger,
+    tuner,
+    ...(options.clock ? { clock: options.clock } : {}),
+    config: {
+      maxLoaded: config.pool.maxLoaded,
+      memoryBudget: config.pool.memoryBudget ?? defaultMemoryBudget(),
+      keepAlive: { defaultMs: config.pool.keepAlive, maxMs: config.pool.maxKeepAlive },
+      threads: config.pool.threads,
+      numParallel: config.pool.numParallel,
+      contextSize: config.pool.contextSize,
+      cpus,
+    },
+  });
+}

@@ -1,0 +1,366 @@
+import { EventEmitter, once } from 'node:events';
+import { HearthError, throwIfAborted, toHearthError } from '../errors/index.js';
+import { raceAbort } from '../lifecycle/abortable.js';
+import { Semaphore } from '../lifecycle/semaphore.js';
+import { SingleFlight } from '../lifecycle/single-flight.js';
+import type { Logger } from '../log/logger.js';
+import type { Backend, LoadedModel, Parallelism } from '../runtime/types.js';
+import type { ResolvedModel, Store } from '../store/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { resolveKeepAlive, type KeepAlivePolicy } from './keep-alive.js';
+import { entryView, placeholderView, type ModelState, type ModelView, type PoolEntry } from './pool-entry.js';
+import type { Tuner } from './tuner.js';
+
+export interface PoolConfig {
+  maxLoaded: number;
+  memoryBudget: number;
+  keepAlive: KeepAlivePolicy;
+  /** Fixed threads (HEARTH_THREADS); undefined lets the tuner measure. */
+  threads: number | undefined;
+  numParallel: number;
+  contextSize: number | undefined;
+  cpus: number;
+}
+
+export interface PoolOptions {
+  store: Store;
+  backends: Backend[];
+  config: PoolConfig;
+  logger: Logger;
+  tuner?: Tuner | undefined;
+  clock?: Clock;
+}
+
+export interface AcquireOptions {
+  keepAlive?: string | number | null | undefined;
+  signal?: AbortSignal | undefined;
+  /** Never evict this model (preloads are pinned). */
+  pin?: boolean;
+}
+
+/** A model in use. Release it when the request ends; until then it is never evicted. */
+export interface Lease {
+  readonly model: LoadedModel;
+  readonly view: ModelView;
+  release(): void;
+}
+
+/**
+ * Keeps models warm. Loads are single-flight per file; loaded models are
+ * bounded by count and by a memory budget checked against the estimate from
+ * file metadata before loading; the least recently used idle, unpinned model
+ * is evicted first; idle models unload when their keep-alive expires. A model
+ * holds CPU slots while it has requests in flight, so two models never run
+ * more threads than the machine has.
+ */
+export class ModelPool {
+  readonly #entries = new Map<string, PoolEntry>();
+  /** Preloads that have not resolved to a file yet (missing, pulling, or failed before). */
+  readonly #pending = new Map<string, { state: ModelState; error: string | undefined }>();
+  readonly #loads = new SingleFlight<string, void>();
+  readonly #capacity = new Semaphore(1);
+  readonly #cpu: Semaphore;
+  readonly #changes = new EventEmitter();
+  readonly #clock: Clock;
+  readonly #lifetime = new AbortController();
+  #disposed: Promise<void> | undefined;
+
+  constructor(private readonly options: PoolOptions) {
+    this.#clock = options.clock ?? systemClock;
+    this.#cpu = new Semaphore(options.config.cpus);
+    this.#changes.setMaxListeners(0);
+  }
+
+  /** Resolves a model from the store (never the network), loads it if needed, and leases it. */
+  async acquire(name: string, options: AcquireOptions = {}): Promise<Lease> {
+    this.#assertLive();
+    const signal = options.signal ? AbortSignal.any([options.signal, this.#lifetime.signal]) : this.#lifetime.signal;
+    const resolved = await this.options.store.resolve(name, { signal });
+    const entry = this.#entry(resolved, name);
+    entry.keepAliveMs = resolveKeepAlive(options.keepAlive, this.options.config.keepAlive);
+    if (options.pin) entry.pinned = true;
+    entry.inFlight++;
+    this.#cancelExpiry(entry);
+    try {
+      if (entry.state !== 'ready') await this.#loads.run(entry.key, (s) => this.#load(entry, s), signal);
+      await this.#activate(entry, signal);
+    } catch (error) {
+      this.#finish(entry);
+      throw error;
+    }
+    entry.lastUsed = this.#clock.now();
+    let released = false;
+    return {
+      model: entry.model!,
+      view: entryView(entry, name),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#finish(entry);
+      },
+    };
+  }
+
+  /** Leases a model for the duration of `fn`. */
+  async use<T>(name: string, options: AcquireOptions, fn: (model: LoadedModel) => Promise<T>): Promise<T> {
+    const lease = await this.acquire(name, options);
+    try {
+      return await fn(lease.model);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Pulls (when online and missing), loads, tunes and warms models in the
+   * background. Never throws and never blocks the caller; progress shows in list().
+   */
+  preload(names: readonly string[]): Promise<void> {
+    return Promise.all(names.map((name) => this.#preloadOne(name))).then(() => undefined);
+  }
+
+  /** Every model the pool knows: preloads first, then loaded models by recency. */
+  list(): ModelView[] {
+    const views: ModelView[] = [];
+    for (const [name, pending] of this.#pending) {
+      const entry = [...this.#entries.values()].find((e) => e.names.has(name));
+      views.push(entry ? entryView(entry, name) : placeholderView(name, pending.state, pending.error));
+    }
+    const listed = new Set(views.map((v) => v.ref));
+    const rest = [...this.#entries.values()].filter((e) => !listed.has(e.resolved.ref) && e.state !== 'cached');
+    for (const entry of rest.sort((a, b) => b.lastUsed - a.lastUsed)) views.push(entryView(entry, [...entry.names][0]!));
+    return views;
+  }
+
+  /** Unloads a model now (Ollama's keep_alive: 0), waiting for in-flight requests to end first. */
+  async unload(name: string): Promise<boolean> {
+    const entry = [...this.#entries.values()].find((e) => e.names.has(name) || e.resolved.ref === name);
+    if (!entry || !entry.model) return false;
+    while (entry.inFlight > 0) await once(this.#changes, 'change');
+    await this.#unload(entry, 'requested');
+    return true;
+  }
+
+  /** Unloads everything and refuses new work; idempotent. */
+  dispose(): Promise<void> {
+    this.#disposed ??= (async () => {
+      this.#lifetime.abort(new HearthError('ABORTED', 'pool disposed'));
+      await Promise.all([...this.#entries.values()].map((e) => this.#unload(e, 'shutdown')));
+      await Promise.all(this.options.backends.map((b) => b.dispose()));
+    })();
+    return this.#disposed;
+  }
+
+  #entry(resolved: ResolvedModel, name: string): PoolEntry {
+    const key = resolved.primary.digest ?? resolved.primary.localPath;
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      entry = {
+        key,
+        names: new Set(),
+        resolved,
+        backend: undefined,
+        state: 'cached',
+        error: undefined,
+        info: undefined,
+        model: undefined,
+        reserved: 0,
+        inFlight: 0,
+        pinned: false,
+        keepAliveMs: this.options.config.keepAlive.defaultMs,
+        expiresAt: undefined,
+        timer: undefined,
+        lastUsed: this.#clock.now(),
+        tuning: undefined,
+        loadMs: undefined,
+        warmMs: undefined,
+        cpu: undefined,
+      };
+      this.#entries.set(key, entry);
+    }
+    entry.names.add(name);
+    return entry;
+  }
+
+  async #load(entry: PoolEntry, signal: AbortSignal): Promise<void> {
+    const started = this.#clock.now();
+    try {
+      entry.error = undefined;
+      entry.state = 'loading';
+      const backend = this.options.backends.find((b) => b.accepts(entry.resolved));
+      if (!backend) throw new HearthError('MODEL_UNSUPPORTED', `no backend can load ${entry.resolved.ref} (${entry.resolved.primary.path})`);
+      entry.backend = backend;
+      entry.info = await backend.inspect(entry.resolved, signal);
+      await this.#reserve(entry, entry.info.estimatedBytes, signal);
+      const parallelism = await this.#initialParallelism(entry);
+      entry.model = await backend.load(entry.resolved, { ...parallelism, contextSize: this.options.config.contextSize, signal });
+      entry.loadMs = this.#clock.now() - started;
+      entry.state = 'warming';
+      await this.#warm(entry, signal);
+      entry.state = 'ready';
+      this.options.logger.info({ model: entry.resolved.ref, loadMs: entry.loadMs, warmMs: entry.warmMs, identity: entry.model.identity }, 'model ready');
+    } catch (error) {
+      const typed = toHearthError(error);
+      await entry.model?.dispose().catch(() => undefined);
+      entry.model = undefined;
+      entry.state = 'failed';
+      entry.error = typed.message;
+      this.#unreserve(entry);
+      this.options.logger.warn({ model: entry.resolved.ref, code: typed.code, err: typed.message }, 'model load failed');
+      throw typed;
+    }
+  }
+
+  /** Makes room under the count and memory limits, evicting idle models in LRU order, or waits for one to go idle. */
+  async #reserve(entry: PoolEntry, bytes: number, signal: AbortSignal): Promise<void> {
+    const { maxLoaded, memoryBudget } = this.options.config;
+    if (bytes > memoryBudget) {
+      throw new HearthError('MODEL_TOO_LARGE', `${entry.resolved.ref} needs about ${mb(bytes)} MB but the memory budget is ${mb(memoryBudget)} MB`, {
+        details: { estimatedBytes: bytes, memoryBudget },
+        hint: 'raise HEARTH_MEMORY_BUDGET, or use a smaller quantization',
+      });
+    }
+    const release = await this.#capacity.acquire(1, signal);
+    try {
+      for (;;) {
+        const holders = [...this.#entries.values()].filter((e) => e.reserved > 0);
+        const used = holders.reduce((n, e) => n + e.reserved, 0);
+        if (holders.length < maxLoaded && used + bytes <= memoryBudget) break;
+        const victim = holders
+          .filter((e) => e.state === 'ready' && e.inFlight === 0 && !e.pinned)
+          .sort((a, b) => a.lastUsed - b.lastUsed)[0];
+        if (victim) await this.#unload(victim, 'evicted');
+        else await waitForChange(this.#changes, signal);
+      }
+      entry.reserved = bytes;
+    } finally {
+      release();
+    }
+  }
+
+  async #initialParallelism(entry: PoolEntry): Promise<Parallelism> {
+    const { threads, numParallel, cpus } = this.options.config;
+    const kind = kindOf(entry);
+    if (threads !== undefined) return { threads, parallel: kind === 'embedding' ? Math.max(1, Math.floor(cpus / threads)) : numParallel };
+    const digest = entry.resolved.primary.digest;
+    const cached = digest ? await this.options.tuner?.cached(digest, kind) : undefined;
+    if (cached) return cached.choice;
+    // Until measured: one thread per context for embeddings, all cores for one generation context.
+    return kind === 'embedding' ? { threads: 1, parallel: cpus } : { threads: cpus, parallel: numParallel };
+  }
+
+  /** Tunes (unless threads are fixed) and runs one real inference, holding every CPU slot so nothing disturbs it. */
+  async #warm(entry: PoolEntry, signal: AbortSignal): Promise<void> {
+    const started = this.#clock.now();
+    const release = await this.#cpu.acquire(this.options.config.cpus, signal);
+    try {
+      const model = entry.model!;
+      const kind = kindOf(entry);
+      if (this.options.tuner && this.options.config.threads === undefined) {
+        entry.tuning = await this.options.tuner.tune(model, entry.resolved.primary.digest, kind, signal);
+      }
+      throwIfAborted(signal);
+      if (kind === 'embedding') await model.embed(['warm-up'], { signal });
+      else for await (const _ of model.generate({ kind: 'completion', prompt: 'Hello', maxTokens: 1, temperature: 0, signal }));
+      entry.warmMs = this.#clock.now() - started;
+    } finally {
+      release();
+    }
+  }
+
+  /** Takes the model's CPU slots when its first request starts; concurrent requests share them. */
+  async #activate(entry: PoolEntry, signal: AbortSignal): Promise<void> {
+    const { threads, parallel } = entry.model!.identity;
+    const slots = Math.min(this.options.config.cpus, threads * (kindOf(entry) === 'embedding' ? parallel : 1));
+    entry.cpu ??= this.#cpu.acquire(slots);
+    await raceAbort(entry.cpu, signal);
+  }
+
+  #finish(entry: PoolEntry): void {
+    entry.inFlight--;
+    entry.lastUsed = this.#clock.now();
+    if (entry.inFlight === 0) {
+      const cpu = entry.cpu;
+      entry.cpu = undefined;
+      void cpu?.then((release) => release());
+      this.#scheduleExpiry(entry);
+    }
+    this.#changes.emit('change');
+  }
+
+  #scheduleExpiry(entry: PoolEntry): void {
+    this.#cancelExpiry(entry);
+    if (entry.state !== 'ready' || entry.pinned || entry.keepAliveMs < 0) return;
+    if (entry.keepAliveMs === 0) {
+      void this.#unload(entry, 'keep_alive 0');
+      return;
+    }
+    entry.expiresAt = this.#clock.now() + entry.keepAliveMs;
+    entry.timer = this.#clock.setTimer(() => {
+      if (entry.inFlight === 0) void this.#unload(entry, 'keep-alive expired');
+    }, entry.keepAliveMs);
+  }
+
+  #cancelExpiry(entry: PoolEntry): void {
+    if (entry.timer !== undefined) this.#clock.clearTimer(entry.timer);
+    entry.timer = undefined;
+    entry.expiresAt = undefined;
+  }
+
+  async #unload(entry: PoolEntry, reason: string): Promise<void> {
+    this.#cancelExpiry(entry);
+    const model = entry.model;
+    entry.model = undefined;
+    if (entry.state !== 'failed') entry.state = 'cached';
+    this.#unreserve(entry);
+    if (model) {
+      await model.dispose().catch((error: unknown) => this.options.logger.warn({ err: (error as Error).message }, 'error unloading model'));
+      this.options.logger.info({ model: entry.resolved.ref, reason }, 'model unloaded');
+    }
+    this.#changes.emit('change');
+  }
+
+  #unreserve(entry: PoolEntry): void {
+    entry.reserved = 0;
+    this.#changes.emit('change');
+  }
+
+  async #preloadOne(name: string): Promise<void> {
+    const pending = { state: 'cached' as ModelState, error: undefined as string | undefined };
+    this.#pending.set(name, pending);
+    try {
+      const status = await this.options.store.status(name);
+      if (!status.cached) {
+        if (this.options.store.offline) throw new HearthError('OFFLINE_NOT_CACHED', `offline and ${name} is not cached`);
+        pending.state = 'pulling';
+        await this.options.store.pull(name, { signal: this.#lifetime.signal });
+      }
+      pending.state = 'loading';
+      (await this.acquire(name, { keepAlive: -1, pin: true })).release();
+    } catch (error) {
+      pending.state = 'failed';
+      pending.error = toHearthError(error).message;
+      this.options.logger.error({ model: name, err: pending.error }, 'preload failed');
+    }
+  }
+
+  #assertLive(): void {
+    if (this.#disposed) throw new HearthError('ABORTED', 'the model pool is shut down');
+  }
+}
+
+function kindOf(entry: PoolEntry): 'embedding' | 'generation' {
+  return entry.info?.capabilities.includes('generation') ? 'generation' : 'embedding';
+}
+
+async function waitForChange(changes: EventEmitter, signal: AbortSignal): Promise<void> {
+  try {
+    await once(changes, 'change', { signal });
+  } catch (error) {
+    throw new HearthError('ABORTED', 'gave up waiting for a free model slot', { cause: error });
+  }
+}
+
+function mb(bytes: number): number {
+  return Math.ceil(bytes / 1e6);
+}

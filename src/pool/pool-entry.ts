@@ -1,0 +1,100 @@
+import type { ResolvedModel } from '../store/index.js';
+import type { Backend, LoadedModel, ModelInfo, RuntimeIdentity } from '../runtime/types.js';
+import type { TuneResult } from './tuner.js';
+
+/** missing → pulling → cached → loading → warming → ready, or failed(reason) from any step. */
+export type ModelState = 'missing' | 'pulling' | 'cached' | 'loading' | 'warming' | 'ready' | 'failed';
+
+/** One model file the pool knows about, loaded or not. */
+export interface PoolEntry {
+  key: string;
+  names: Set<string>;
+  resolved: ResolvedModel;
+  backend: Backend | undefined;
+  state: ModelState;
+  error: string | undefined;
+  info: ModelInfo | undefined;
+  model: LoadedModel | undefined;
+  /** Bytes reserved against the memory budget while loading or loaded. */
+  reserved: number;
+  inFlight: number;
+  pinned: boolean;
+  keepAliveMs: number;
+  expiresAt: number | undefined;
+  timer: unknown;
+  lastUsed: number;
+  tuning: TuneResult | undefined;
+  loadMs: number | undefined;
+  warmMs: number | undefined;
+  /** CPU slots held while requests are in flight. */
+  cpu: Promise<() => void> | undefined;
+}
+
+/** What /api/ps and /health show about a model; plain data, safe to serialize. */
+export interface ModelView {
+  name: string;
+  ref: string;
+  state: ModelState;
+  error: string | undefined;
+  loaded: boolean;
+  inFlight: number;
+  pinned: boolean;
+  /** Estimated bytes in RAM (from GGUF metadata before loading). */
+  sizeBytes: number | undefined;
+  fileBytes: number | undefined;
+  digest: string | undefined;
+  device: string | undefined;
+  /** ISO time the model unloads if idle; null when it never expires or is not loaded. */
+  expiresAt: string | null;
+  identity: RuntimeIdentity | undefined;
+  info: ModelInfo | undefined;
+  tuning: TuneResult | undefined;
+  loadMs: number | undefined;
+  warmMs: number | undefined;
+}
+
+export function entryView(entry: PoolEntry, name: string): ModelView {
+  const loaded = entry.model !== undefined && (entry.state === 'ready' || entry.state === 'warming');
+  return {
+    name,
+    ref: entry.resolved.ref,
+    state: entry.state,
+    error: entry.error,
+    loaded,
+    inFlight: entry.inFlight,
+    pinned: entry.pinned,
+    sizeBytes: entry.info?.estimatedBytes,
+    fileBytes: entry.info?.fileBytes ?? entry.resolved.files.reduce((n, f) => n + f.size, 0),
+    digest: entry.resolved.primary.digest,
+    device: loaded ? entry.model!.identity.device : undefined,
+    expiresAt: loaded && entry.expiresAt !== undefined ? new Date(entry.expiresAt).toISOString() : null,
+    identity: loaded ? entry.model!.identity : undefined,
+    info: entry.info,
+    tuning: entry.tuning,
+    loadMs: entry.loadMs,
+    warmMs: entry.warmMs,
+  };
+}
+
+/** A preload that has not resolved to a file yet. */
+export function placeholderView(name: string, state: ModelState, error: string | undefined): ModelView {
+  return {
+    name,
+    ref: name,
+    state,
+    error,
+    loaded: false,
+    inFlight: 0,
+    pinned: false,
+    sizeBytes: undefined,
+    fileBytes: undefined,
+    digest: undefined,
+    device: undefined,
+    expiresAt: null,
+    identity: undefined,
+    info: undefined,
+    tuning: undefined,
+    loadMs: undefined,
+    warmMs: undefined,
+  };
+}

@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { throwIfAborted } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import { writeFileAtomic } from '../store/fs-utils.js';
+import type { LoadedModel, Parallelism } from '../runtime/types.js';
+
+export interface Measurement extends Parallelism {
+  rate: number;
+}
+
+export interface TuneResult {
+  choice: Parallelism;
+  unit: 'texts/s' | 'tokens/s';
+  measurements: Measurement[];
+  measuredAt: string;
+  /** True when read from an earlier run on this machine instead of measured now. */
+  cached: boolean;
+}
+
+export interface TunerOptions {
+  /** Where results are kept, one file per (model digest, machine). */
+  dir: string;
+  cpus: number;
+  numParallel: number;
+  /** Total measuring time for one model. */
+  budgetMs: number;
+  machine: string;
+  logger: Logger;
+}
+
+/** Short English sentences of ~20 tokens, like the texts users embed. */
+const SAMPLE_TEXTS = [
+  'the quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat',
+  'once upon a time there was a little girl who loved to play in the park with her friends',
+  'a self hosted model runtime keeps models warm so the first request never has to wait',
+  'embeddings that differ between machines silently corrupt a vector index built over months',
+];
+
+/**
+ * Picks threads × parallelism by measuring, because the best setting depends
+ * on the model and the machine in ways no formula captures (a 260K-parameter
+ * model is fastest on one thread; a 60M one on all cores). Results are cached
+ * per model digest and machine, so a restart skips the measurement.
+ */
+export class Tuner {
+  constructor(private readonly options: TunerOptions) {}
+
+  candidates(kind: 'embedding' | 'generation'): Parallelism[] {
+    const { cpus, numParallel } = this.options;
+    const threads = [...new Set([1, 2, 4, 8, 16, 32, cpus].filter((t) => t <= cpus))].sort((a, b) => a - b);
+    if (kind === 'generation') return threads.map((t) => ({ threads: t, parallel: numParallel }));
+    const out: Parallelism[] = [];
+    for (const t of threads) for (const p of threads) if (t * p <= cpus) out.push({ threads: t, parallel: p });
+    return out;
+  }
+
+  async cached(digest: string, kind: 'embedding' | 'generation'): Promise<TuneResult | undefined> {
+    try {
+      const stored = JSON.parse(await readFile(this.#file(digest, kind), 'utf8')) as TuneResult;
+      return { ...stored, cached: true };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async tune(model: LoadedModel, digest: string | undefined, kind: 'embedding' | 'generation', signal?: AbortSignal): Promise<TuneResult> {
+    const previous = digest ? await this.cached(digest, kind) : undefined;
+    if (previous) {
+      await model.configure(previous.choice);
+      return previous;
+    }
+    const candidates = this.candidates(kind);
+    const each = Math.max(200, this.options.budgetMs / candidates.length);
+    const measurements: Measurement[] = [];
+    for (const candidate of candidates) {
+      throwIfAborted(signal);
+      await model.configure(candidate);
+      const rate = kind === 'embedding' ? await measureEmbedding(model, candidate, each, signal) : await measureGeneration(model, each, signal);
+      measurements.push({ ...candidate, rate });
+      this.options.logger.debug({ ...candidate, rate, kind }, 'tuning candidate measured');
+    }
+    const best = measurements.reduce((a, b) => (b.rate > a.rate ? b : a));
+    const choice = { threads: best.threads, parallel: best.parallel };
+    await model.configure(choice);
+    const result: TuneResult = { choice, unit: kind === 'embedding' ? 'texts/s' : 'tokens/s', measurements, measuredAt: new Date().toISOString(), cached: false };
+    if (digest) await writeFileAtomic(this.#file(digest, kind), JSON.stringify({ ...result, cached: undefined }, null, 2));
+    this.options.logger.info({ choice, measurements, kind }, 'tuned');
+    return result;
+  }
+
+  #file(digest: string, kind: string): string {
+    const parallel = kind === 'generation' ? `-p${this.options.numParallel}` : '';
+    return join(this.options.dir, `${digest}-${kind}${parallel}-${this.options.machine}.json`);
+  }
+}
+
+async function measureEmbedding(model: LoadedModel, candidate: Parallelism, budgetMs: number, signal?: AbortSignal): Promise<number> {
+  const batch = Array.from({ length: candidate.parallel * 2 }, (_, i) => SAMPLE_TEXTS[i % SAMPLE_TEXTS.length]!);
+  await model.embed(batch.slice(0, candidate.parallel), { signal }); // first call builds the contexts
+  let texts = 0;
+  const start = performance.now();
+  do {
+    await model.embed(batch, { signal });
+    texts += batch.length;
+  } while (performance.now() - start < budgetMs);
+  return texts / ((performance.now() - start) / 1000);
+}
+
+async function measureGeneration(model: LoadedModel, budgetMs: number, signal?: AbortSignal): Promise<number> {
+  const run = async (maxTokens: number) => {
+    let tokens = 0;
+    for await (const event of model.generate({ kind: 'completion', prompt: SAMPLE_TEXTS[1]!, maxTokens, temperature: 0, signal })) {
+      if (event.type === 'done') tokens = event.completionTokens;
+    }
+    return tokens;
+  };
+  await run(2); // builds the context
+  let tokens = 0;
+  const start = performance.now();
+  do tokens += await run(32);
+  while (performance.now() - start < budgetMs);
+  return tokens / ((performance.now() - start) / 1000);
+}

@@ -1,0 +1,96 @@
+import { GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
+import { HearthError } from '../../errors/index.js';
+import type { Logger } from '../../log/logger.js';
+import type { ResolvedModel } from '../../store/index.js';
+import type { Backend, DeviceRequest, LoadOptions, LoadedModel, ModelInfo, Pooling } from '../types.js';
+import { LlamaLoadedModel } from './llama-model.js';
+import { createLlamaRuntime, type LlamaRuntime } from './llama-runtime.js';
+
+export interface LlamaBackendOptions {
+  device: DeviceRequest;
+  logger: Logger;
+  /** L2-normalize embeddings (what Ollama and sentence-transformers return). */
+  normalize?: boolean;
+}
+
+const POOLING: Record<number, Pooling> = { 0: 'none', 1: 'mean', 2: 'cls', 3: 'last', 4: 'rank' };
+
+/** GGUF models through node-llama-cpp. One llama.cpp runtime, made on first use, serves every model. */
+export class LlamaBackend implements Backend {
+  readonly name = 'llama.cpp';
+  #runtime: Promise<LlamaRuntime> | undefined;
+  #disposed = false;
+
+  constructor(private readonly options: LlamaBackendOptions) {}
+
+  accepts(model: ResolvedModel): boolean {
+    return model.primary.localPath.toLowerCase().endsWith('.gguf') || model.primary.path.toLowerCase().endsWith('.gguf');
+  }
+
+  runtime(): Promise<LlamaRuntime> {
+    if (this.#disposed) throw new HearthError('MODEL_LOAD_FAILED', 'backend disposed');
+    this.#runtime ??= createLlamaRuntime(this.options.device, this.options.logger).catch((error: unknown) => {
+      this.#runtime = undefined;
+      throw error;
+    });
+    return this.#runtime;
+  }
+
+  async inspect(model: ResolvedModel, signal?: AbortSignal): Promise<ModelInfo> {
+    const { llama } = await this.runtime();
+    let fileInfo: GgufFileInfo;
+    try {
+      fileInfo = await readGgufFileInfo(model.primary.localPath, { signal, spliceSplitFiles: true, logWarnings: false });
+    } catch (error) {
+      throw new HearthError('MODEL_LOAD_FAILED', `${model.ref} is not a readable GGUF file: ${(error as Error).message}`, { cause: error });
+    }
+    const insights = await GgufInsights.from(fileInfo, llama);
+    const arch = fileInfo.metadata.general.architecture;
+    const archMeta = (fileInfo.architectureMetadata ?? {}) as { pooling_type?: number };
+    const embeddingOnly = insights.hasEncoder && !insights.hasDecoder;
+    const trainContextSize = insights.trainContextSize ?? 2048;
+    const weights = insights.estimateModelResourceRequirements({ gpuLayers: 0 }).cpuRam;
+    const context = insights.estimateContextResourceRequirements({
+      contextSize: Math.min(trainContextSize, embeddingOnly ? 8192 : 4096),
+      modelGpuLayers: 0,
+      sequences: 1,
+      isEmbeddingContext: embeddingOnly,
+    }).cpuRam;
+    return {
+      architecture: arch,
+      capabilities: embeddingOnly ? ['embedding'] : ['generation', 'embedding'],
+      trainContextSize,
+      fileBytes: model.files.reduce((n, f) => n + f.size, 0),
+      estimatedBytes: weights + context,
+      pooling: embeddingOnly || archMeta.pooling_type !== undefined ? (POOLING[archMeta.pooling_type ?? 0] ?? 'none') : 'last',
+      quantization: insights.dominantTensorType !== undefined ? String(insights.dominantTensorType) : undefined,
+      parameters: insights.totalParameters || undefined,
+      chatTemplate: typeof fileInfo.metadata.tokenizer?.chat_template === 'string',
+    };
+  }
+
+  async load(model: ResolvedModel, options: LoadOptions): Promise<LoadedModel> {
+    const info = await this.inspect(model, options.signal);
+    const runtime = await this.runtime();
+    try {
+      const loaded = await runtime.llama.loadModel({ modelPath: model.primary.localPath, gpuLayers: runtime.device === 'cpu' ? 0 : 'auto', loadSignal: options.signal });
+      return new LlamaLoadedModel(runtime, loaded, info, {
+        threads: options.threads,
+        parallel: options.parallel,
+        contextSize: options.contextSize,
+        normalize: this.options.normalize ?? true,
+        digest: model.primary.digest,
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw new HearthError('ABORTED', 'model load aborted', { cause: error });
+      throw new HearthError('MODEL_LOAD_FAILED', `cannot load ${model.ref}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const runtime = await this.#runtime?.catch(() => undefined);
+    await runtime?.dispose();
+  }
+}

@@ -1,0 +1,80 @@
+import type { LlamaEmbeddingContext, LlamaModel, Token } from 'node-llama-cpp';
+import { HearthError, throwIfAborted } from '../../errors/index.js';
+import { Semaphore } from '../../lifecycle/semaphore.js';
+import type { EmbedOptions, EmbedResult } from '../types.js';
+import { checkedVector } from '../vector.js';
+
+/**
+ * A set of embedding contexts, one text per context at a time. Each context
+ * has batch = ubatch = context size, so a long input is evaluated in one
+ * piece: llama.cpp cannot pool an input split across ubatches correctly.
+ */
+export class LlamaEmbedder {
+  readonly #contexts: LlamaEmbeddingContext[];
+  readonly #idle: LlamaEmbeddingContext[];
+  readonly #slots: Semaphore;
+
+  private constructor(
+    private readonly model: LlamaModel,
+    contexts: LlamaEmbeddingContext[],
+    readonly contextSize: number,
+    private readonly normalize: boolean,
+  ) {
+    this.#contexts = contexts;
+    this.#idle = [...contexts];
+    this.#slots = new Semaphore(contexts.length);
+  }
+
+  static async create(model: LlamaModel, options: { contextSize: number; parallel: number; threads: number; normalize: boolean }): Promise<LlamaEmbedder> {
+    const contexts: LlamaEmbeddingContext[] = [];
+    try {
+      for (let i = 0; i < options.parallel; i++) {
+        contexts.push(await model.createEmbeddingContext({ contextSize: options.contextSize, batchSize: options.contextSize, threads: options.threads }));
+      }
+    } catch (error) {
+      await Promise.all(contexts.map((c) => c.dispose()));
+      throw error;
+    }
+    return new LlamaEmbedder(model, contexts, options.contextSize, options.normalize);
+  }
+
+  async embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
+    const inputs = texts.map((text, i) => this.#prepare(text, i, options.truncate ?? false));
+    const vectors = await Promise.all(inputs.map((tokens) => this.#embedOne(tokens, options.signal)));
+    return { vectors, tokens: inputs.map((t) => t.length) };
+  }
+
+  /** Tokenizes and enforces the context limit: an error, or an explicit truncation. */
+  #prepare(text: string, index: number, truncate: boolean): Token[] {
+    if (text.length === 0) throw new HearthError('USAGE', `input ${index} is empty`);
+    const tokens = this.model.tokenize(text);
+    const limit = this.contextSize - 1;
+    const probe = this.#contexts[0]!;
+    const length = probe.calculateInputLength([...tokens]);
+    if (length <= limit) return tokens;
+    if (!truncate) {
+      throw new HearthError('INPUT_TOO_LONG', `input ${index} is ${length} tokens; this model's context takes at most ${limit}`, {
+        details: { index, tokens: length, limit },
+        hint: 'shorten the input, or ask for truncation (truncate: true)',
+      });
+    }
+    return tokens.slice(0, tokens.length - (length - limit));
+  }
+
+  async #embedOne(tokens: Token[], signal: AbortSignal | undefined): Promise<Float32Array> {
+    const release = await this.#slots.acquire(1, signal);
+    const context = this.#idle.pop()!;
+    try {
+      throwIfAborted(signal);
+      const embedding = await context.getEmbeddingFor([...tokens]);
+      return checkedVector(embedding.vector, this.normalize);
+    } finally {
+      this.#idle.push(context);
+      release();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.#contexts.map((c) => c.dispose()));
+  }
+}

@@ -1,0 +1,114 @@
+import { LlamaChat, LlamaCompletion, type ChatHistoryItem, type LlamaContext, type LlamaContextSequence } from 'node-llama-cpp';
+import { HearthError, throwIfAborted } from '../../errors/index.js';
+import { AsyncQueue } from '../../lifecycle/async-queue.js';
+import { Semaphore } from '../../lifecycle/semaphore.js';
+import type { ChatMessage, GenerateEvent, GenerateRequest, StopReason } from '../types.js';
+
+/**
+ * Completion and chat over one llama context with `parallel` sequences;
+ * node-llama-cpp batches the active sequences into shared decodes. Chat uses
+ * the template embedded in the GGUF (node-llama-cpp resolves it).
+ */
+export class LlamaGenerator {
+  readonly #slots: Semaphore;
+  readonly #idle: LlamaContextSequence[] = [];
+
+  constructor(private readonly context: LlamaContext) {
+    for (let i = 0; i < context.totalSequences; i++) this.#idle.push(context.getSequence());
+    this.#slots = new Semaphore(context.totalSequences);
+  }
+
+  get contextSize(): number {
+    return this.context.contextSize;
+  }
+
+  /** In-flight sequences; a client disconnect must bring this back down. */
+  get busy(): number {
+    return this.#slots.capacity - this.#slots.free;
+  }
+
+  generate(request: GenerateRequest): AsyncIterable<GenerateEvent> {
+    const queue = new AsyncQueue<GenerateEvent>();
+    void this.#run(request, queue).then(
+      () => queue.close(),
+      (error: unknown) => queue.close(error),
+    );
+    return queue;
+  }
+
+  async #run(request: GenerateRequest, queue: AsyncQueue<GenerateEvent>): Promise<void> {
+    const release = await this.#slots.acquire(1, request.signal);
+    const sequence = this.#idle.pop()!;
+    try {
+      throwIfAborted(request.signal);
+      let completionTokens = 0;
+      const options = {
+        signal: request.signal,
+        stopOnAbortSignal: true,
+        maxTokens: request.maxTokens,
+        temperature: request.temperature,
+        topP: request.topP,
+        seed: request.seed,
+        customStopTriggers: request.stop?.length ? request.stop : undefined,
+        onTextChunk: (text: string) => queue.push({ type: 'text', text }),
+        onToken: (tokens: readonly unknown[]) => {
+          completionTokens += tokens.length;
+        },
+      };
+      let stopReason: string;
+      let promptTokens: number;
+      if (request.kind === 'chat') {
+        const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+        try {
+          const history = toHistory(request.messages);
+          promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(sequence.model.tokenizer).length;
+          const result = await chat.generateResponse(history, options);
+          stopReason = result.metadata.stopReason;
+        } finally {
+          chat.dispose({ disposeSequence: false });
+        }
+      } else {
+        const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+        try {
+          promptTokens = sequence.model.tokenize(request.prompt, false).length;
+          const result = await completion.generateCompletionWithMeta(request.prompt, options);
+          stopReason = result.metadata.stopReason;
+        } finally {
+          completion.dispose({ disposeSequence: false });
+        }
+      }
+      queue.push({ type: 'done', stopReason: mapStopReason(stopReason), promptTokens, completionTokens });
+    } catch (error) {
+      if (request.signal?.aborted) throw new HearthError('ABORTED', 'generation aborted', { cause: request.signal.reason });
+      if (error instanceof HearthError) throw error;
+      const message = (error as Error).message;
+      if (/context size|too long|exceed/i.test(message)) {
+        throw new HearthError('INPUT_TOO_LONG', `prompt does not fit the context of ${sequence.contextSize} tokens: ${message}`, { cause: error });
+      }
+      throw new HearthError('INFERENCE_FAILED', `generation failed: ${message}`, { cause: error });
+    } finally {
+      this.#idle.push(sequence);
+      release();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+  }
+}
+
+function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
+  if (messages.length === 0) throw new HearthError('USAGE', 'a chat needs at least one message');
+  const history: ChatHistoryItem[] = messages.map((m) =>
+    m.role === 'assistant' ? { type: 'model', response: [m.content] } : { type: m.role, text: m.content },
+  );
+  // The response to generate is an empty model turn at the end.
+  history.push({ type: 'model', response: [] });
+  return history;
+}
+
+function mapStopReason(reason: string): StopReason {
+  if (reason === 'maxTokens') return 'length';
+  if (reason === 'abort') return 'abort';
+  return 'stop';
+}

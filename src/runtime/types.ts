@@ -1,0 +1,110 @@
+import type { ResolvedModel } from '../store/index.js';
+
+/** How token vectors become one text vector. */
+export type Pooling = 'none' | 'mean' | 'cls' | 'last' | 'rank';
+export type Device = 'cpu' | 'cuda' | 'vulkan' | 'metal';
+export type DeviceRequest = Device | 'auto';
+
+/** What a loaded model computes with: enough to tell two machines' numbers apart. */
+export interface RuntimeIdentity {
+  /** e.g. "llama.cpp" */
+  engine: string;
+  /** e.g. "ggml-org/llama.cpp@v0.5.0" */
+  engineVersion: string;
+  /** e.g. "node-llama-cpp@3.22.1" */
+  binding: string;
+  device: Device;
+  /** The ggml CPU kernel variant actually loaded (e.g. "cascadelake"), when the backend picks one per CPU. */
+  cpuVariant: string | undefined;
+  /** Model file digest (sha256). */
+  digest: string | undefined;
+  threads: number;
+  /** Parallel contexts (embeddings) or sequences (generation). */
+  parallel: number;
+  contextSize: number;
+  pooling: Pooling | undefined;
+  normalize: boolean | undefined;
+}
+
+/** Facts read from a model file before loading it. */
+export interface ModelInfo {
+  architecture: string;
+  /** Encoder-only models embed; decoders generate (and can embed too). */
+  capabilities: Array<'embedding' | 'generation'>;
+  trainContextSize: number;
+  fileBytes: number;
+  /** Bytes of RAM a load with the default context is expected to take, from file metadata alone. */
+  estimatedBytes: number;
+  pooling: Pooling | undefined;
+  quantization: string | undefined;
+  parameters: number | undefined;
+  chatTemplate: boolean;
+}
+
+export interface Parallelism {
+  threads: number;
+  /** Parallel embedding contexts, or parallel generation sequences. */
+  parallel: number;
+}
+
+export interface LoadOptions extends Parallelism {
+  contextSize?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface EmbedOptions {
+  /** Cut over-long input to the context instead of failing with INPUT_TOO_LONG. */
+  truncate?: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+export interface EmbedResult {
+  vectors: Float32Array[];
+  /** Tokens evaluated per input, after truncation. */
+  tokens: number[];
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface SamplingOptions {
+  maxTokens?: number | undefined;
+  temperature?: number | undefined;
+  topP?: number | undefined;
+  seed?: number | undefined;
+  stop?: string[] | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export type GenerateRequest = SamplingOptions & ({ kind: 'chat'; messages: ChatMessage[] } | { kind: 'completion'; prompt: string });
+
+export type StopReason = 'stop' | 'length' | 'abort';
+
+export type GenerateEvent =
+  | { type: 'text'; text: string }
+  | { type: 'done'; stopReason: StopReason; promptTokens: number; completionTokens: number };
+
+/** A model in memory. Every method is safe to call concurrently; the model queues internally. */
+export interface LoadedModel {
+  readonly info: ModelInfo;
+  readonly identity: RuntimeIdentity;
+  embed(texts: string[], options?: EmbedOptions): Promise<EmbedResult>;
+  generate(request: GenerateRequest): AsyncIterable<GenerateEvent>;
+  /** Rebuilds contexts with new thread and parallelism settings, keeping the weights. */
+  configure(parallelism: Parallelism): Promise<void>;
+  /** Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** The seam between the pool and an inference engine (llama.cpp now, ONNX Runtime next). */
+export interface Backend {
+  readonly name: string;
+  /** True when this backend loads these files. */
+  accepts(model: ResolvedModel): boolean;
+  inspect(model: ResolvedModel, signal?: AbortSignal): Promise<ModelInfo>;
+  load(model: ResolvedModel, options: LoadOptions): Promise<LoadedModel>;
+  /** Idempotent. */
+  dispose(): Promise<void>;
+}

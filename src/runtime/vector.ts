@@ -1,0 +1,31 @@
+import { HearthError } from '../errors/index.js';
+
+/**
+ * Copies a raw embedding into a Float32Array, refusing NaN, infinities and
+ * zero vectors (they poison a vector index silently), and L2-normalizes it
+ * when asked.
+ */
+export function checkedVector(raw: ArrayLike<number>, normalize: boolean): Float32Array {
+  const vector = Float32Array.from(raw);
+  let sum = 0;
+  for (const v of vector) {
+    if (!Number.isFinite(v)) throw new HearthError('INFERENCE_FAILED', 'the model produced a non-finite embedding value');
+    sum += v * v;
+  }
+  const norm = Math.sqrt(sum);
+  if (vector.length === 0 || norm === 0) throw new HearthError('INFERENCE_FAILED', 'the model produced a zero embedding vector');
+  if (normalize) for (let i = 0; i < vector.length; i++) vector[i] = vector[i]! / norm;
+  return vector;
+}
+
+export function l2norm(vector: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < vector.length; i++) sum += vector[i]! * vector[i]!;
+  return Math.sqrt(sum);
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
+  return dot / (l2norm(a) * l2norm(b));
+}
