@@ -4,38 +4,31 @@
  */
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   readonly #items: T[] = [];
-  #waiter: ((result: IteratorResult<T>) => void) | undefined;
-  #failer: ((error: unknown) => void) | undefined;
+  readonly #readers: Array<{ resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void }> = [];
   #closed = false;
   #error: unknown;
 
   push(item: T): void {
     if (this.#closed) return;
-    if (this.#waiter) {
-      const resolve = this.#waiter;
-      this.#waiter = this.#failer = undefined;
-      resolve({ value: item, done: false });
-    } else this.#items.push(item);
+    const reader = this.#readers.shift();
+    if (reader) reader.resolve({ value: item, done: false });
+    else this.#items.push(item);
   }
 
   close(error?: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#error = error;
-    if (!this.#waiter) return;
-    const [resolve, reject] = [this.#waiter, this.#failer!];
-    this.#waiter = this.#failer = undefined;
-    if (error === undefined) resolve({ value: undefined, done: true });
-    else reject(error);
+    for (const reader of this.#readers.splice(0)) {
+      if (error === undefined) reader.resolve({ value: undefined, done: true });
+      else reader.reject(error);
+    }
   }
 
   next(): Promise<IteratorResult<T>> {
     if (this.#items.length > 0) return Promise.resolve({ value: this.#items.shift()!, done: false });
     if (this.#closed) return this.#error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this.#error);
-    return new Promise((resolve, reject) => {
-      this.#waiter = resolve;
-      this.#failer = reject;
-    });
+    return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }));
   }
 
   async return(): Promise<IteratorResult<T>> {

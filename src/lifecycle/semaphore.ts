@@ -20,24 +20,28 @@ export class Semaphore {
   /** Takes `n` slots, waiting as long as needed; the returned function gives them back (once). */
   async acquire(n = 1, signal?: AbortSignal): Promise<() => void> {
     if (n > this.capacity) throw new HearthError('INTERNAL', `asked for ${n} of ${this.capacity} slots`);
+    if (signal?.aborted) throw new HearthError('ABORTED', 'operation aborted', { cause: signal.reason });
     if (this.#waiters.length === 0 && this.#free >= n) {
       this.#free -= n;
       return this.#releaser(n);
     }
     await new Promise<void>((resolve, reject) => {
-      const waiter = { n, resolve };
-      this.#waiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = this.#waiters.indexOf(waiter);
-          if (i < 0) return;
-          this.#waiters.splice(i, 1);
-          this.#drain();
-          reject(new HearthError('ABORTED', 'operation aborted', { cause: signal.reason }));
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i < 0) return;
+        this.#waiters.splice(i, 1);
+        this.#drain();
+        reject(new HearthError('ABORTED', 'operation aborted', { cause: signal!.reason }));
+      };
+      const waiter = {
+        n,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
         },
-        { once: true },
-      );
+      };
+      this.#waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
     return this.#releaser(n);
   }

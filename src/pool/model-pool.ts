@@ -54,6 +54,8 @@ export interface Lease {
  * more threads than the machine has.
  */
 export class ModelPool {
+  /** 'state' fires on every transition: (name or ref, state, error?). */
+  readonly events = new EventEmitter<{ state: [name: string, state: ModelState, error: string | undefined] }>();
   readonly #entries = new Map<string, PoolEntry>();
   /** Preloads that have not resolved to a file yet (missing, pulling, or failed before). */
   readonly #pending = new Map<string, { state: ModelState; error: string | undefined }>();
@@ -186,7 +188,7 @@ export class ModelPool {
     const started = this.#clock.now();
     try {
       entry.error = undefined;
-      entry.state = 'loading';
+      this.#setState(entry, 'loading');
       const backend = this.options.backends.find((b) => b.accepts(entry.resolved));
       if (!backend) throw new HearthError('MODEL_UNSUPPORTED', `no backend can load ${entry.resolved.ref} (${entry.resolved.primary.path})`);
       entry.backend = backend;
@@ -195,16 +197,16 @@ export class ModelPool {
       const parallelism = await this.#initialParallelism(entry);
       entry.model = await backend.load(entry.resolved, { ...parallelism, contextSize: this.options.config.contextSize, signal });
       entry.loadMs = this.#clock.now() - started;
-      entry.state = 'warming';
+      this.#setState(entry, 'warming');
       await this.#warm(entry, signal);
-      entry.state = 'ready';
+      this.#setState(entry, 'ready');
       this.options.logger.info({ model: entry.resolved.ref, loadMs: entry.loadMs, warmMs: entry.warmMs, identity: entry.model.identity }, 'model ready');
     } catch (error) {
       const typed = toHearthError(error);
       await entry.model?.dispose().catch(() => undefined);
       entry.model = undefined;
-      entry.state = 'failed';
       entry.error = typed.message;
+      this.#setState(entry, 'failed');
       this.#unreserve(entry);
       this.options.logger.warn({ model: entry.resolved.ref, code: typed.code, err: typed.message }, 'model load failed');
       throw typed;
@@ -311,7 +313,7 @@ export class ModelPool {
     this.#cancelExpiry(entry);
     const model = entry.model;
     entry.model = undefined;
-    if (entry.state !== 'failed') entry.state = 'cached';
+    if (entry.state !== 'failed') this.#setState(entry, 'cached');
     this.#unreserve(entry);
     if (model) {
       await model.dispose().catch((error: unknown) => this.options.logger.warn({ err: (error as Error).message }, 'error unloading model'));
@@ -332,16 +334,26 @@ export class ModelPool {
       const status = await this.options.store.status(name);
       if (!status.cached) {
         if (this.options.store.offline) throw new HearthError('OFFLINE_NOT_CACHED', `offline and ${name} is not cached`);
-        pending.state = 'pulling';
+        this.#setPending(name, pending, 'pulling');
         await this.options.store.pull(name, { signal: this.#lifetime.signal });
       }
-      pending.state = 'loading';
       (await this.acquire(name, { keepAlive: -1, pin: true })).release();
     } catch (error) {
-      pending.state = 'failed';
-      pending.error = toHearthError(error).message;
+      this.#setPending(name, pending, 'failed', toHearthError(error).message);
       this.options.logger.error({ model: name, err: pending.error }, 'preload failed');
     }
+  }
+
+  #setState(entry: PoolEntry, state: ModelState): void {
+    if (entry.state === state) return;
+    entry.state = state;
+    for (const name of entry.names) this.events.emit('state', name, state, entry.error);
+  }
+
+  #setPending(name: string, pending: { state: ModelState; error: string | undefined }, state: ModelState, error?: string): void {
+    pending.state = state;
+    pending.error = error;
+    this.events.emit('state', name, state, error);
   }
 
   #assertLive(): void {

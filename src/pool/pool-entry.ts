@@ -36,6 +36,8 @@ export interface ModelView {
   ref: string;
   state: ModelState;
   error: string | undefined;
+  /** In the store on disk (resolved at least once). */
+  cached: boolean;
   loaded: boolean;
   inFlight: number;
   pinned: boolean;
@@ -54,12 +56,13 @@ export interface ModelView {
 }
 
 export function entryView(entry: PoolEntry, name: string): ModelView {
-  const loaded = entry.model !== undefined && (entry.state === 'ready' || entry.state === 'warming');
+  const loaded = entry.model !== undefined && entry.state === 'ready';
   return {
     name,
     ref: entry.resolved.ref,
     state: entry.state,
     error: entry.error,
+    cached: true,
     loaded,
     inFlight: entry.inFlight,
     pinned: entry.pinned,
@@ -83,6 +86,7 @@ export function placeholderView(name: string, state: ModelState, error: string |
     ref: name,
     state,
     error,
+    cached: false,
     loaded: false,
     inFlight: 0,
     pinned: false,

@@ -16,8 +16,9 @@ export function usableCpus(cpuMaxPath = '/sys/fs/cgroup/cpu.max'): number {
 export function readCgroupQuota(path: string): number | undefined {
   try {
     const [quota, period] = readFileSync(path, 'utf8').trim().split(/\s+/);
-    if (!quota || quota === 'max' || !period) return undefined;
-    return Math.max(1, Math.floor(Number(quota) / Number(period)));
+    const cpus = Number(quota) / Number(period);
+    if (!Number.isFinite(cpus) || cpus <= 0) return undefined; // "max", or unreadable
+    return Math.max(1, Math.floor(cpus));
   } catch {
     return undefined;
   }

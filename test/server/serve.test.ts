@@ -3,11 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { runHearth, spawnHearth } from '../support/hearth-cli.js';
-import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { writeBertFixture } from '../support/gguf-writer.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 interface Health {
   status: string;
   model_cached: boolean;
+  model_loaded: boolean;
+  device: string | null;
   model_name: string | null;
   offline_mode: boolean;
   cache_dir: string;
@@ -20,8 +25,10 @@ describe('hearth serve', () => {
 
   before(async () => {
     hub = await startFakeHub();
-    hub.addRepo({ id: 'acme/s', files: [{ path: 's.gguf', content: fixtureBytes(2_000_000, 3) }] });
     box = await createSandbox(hub.url);
+    const model = join(box.root, 'fixture.gguf');
+    await writeBertFixture(model, { seed: 5, context: 128 });
+    hub.addRepo({ id: 'acme/s', files: [{ path: 's.gguf', content: await readFile(model) }] });
   });
   after(async () => {
     await box.cleanup();
@@ -29,7 +36,7 @@ describe('hearth serve', () => {
   });
 
   test('answers /health at once while a preload pulls in the background, then drains on SIGTERM', async () => {
-    hub.throttle(1_000_000);
+    hub.throttle(200_000);
     const server = spawnHearth(['serve', '--port', '0'], box.env({ HEARTH_PRELOAD: 'hf:acme/s/s.gguf' }));
     let address = '';
     for (let i = 0; i < 100 && !address; i++) {
@@ -47,13 +54,18 @@ describe('hearth serve', () => {
     assert.equal(early.offline_mode, false);
     assert.ok(['missing', 'pulling'].includes(early.models[0]!.state), early.models[0]!.state);
 
+    const states = new Set<string>();
     let health = early;
-    for (let i = 0; i < 100 && !health.model_cached; i++) {
-      await sleep(100);
+    for (let i = 0; i < 300 && !health.model_loaded; i++) {
+      await sleep(50);
       health = (await (await fetch(`${address}/health`)).json()) as Health;
+      states.add(health.models[0]!.state);
     }
     assert.equal(health.model_cached, true);
-    assert.equal(health.models[0]!.state, 'cached');
+    assert.equal(health.model_loaded, true);
+    assert.equal(health.device, 'cpu');
+    assert.equal(health.models[0]!.state, 'ready');
+    assert.ok(states.has('pulling') || early.models[0]!.state === 'pulling', `saw ${[...states]}`);
     const missing = await fetch(`${address}/nope`);
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');

@@ -19,9 +19,11 @@ export const serveCommand: CommandFactory = (run) =>
             hint: 'pass --insecure to expose hearth on the network',
           });
         }
+        // A server logs requests at the configured level; other commands stay quiet.
+        ctx.logger.level = ctx.config.logLevel;
         // Loaded on demand: the other commands should not pay for Fastify at start-up.
         const { createServer } = await import('../../server/app.js');
-        const server = createServer({ config: ctx.config, store: ctx.store(), logger: ctx.logger });
+        const server = createServer({ config: ctx.config, store: ctx.store(), pool: await ctx.pool(), logger: ctx.logger });
         const address = await server.app.listen({ host, port });
         ctx.stderr.write(`hearth listening on ${address} (cache ${ctx.config.hubCache}${ctx.config.offline ? ', offline' : ''})\n`);
         void server.warm();

@@ -15,6 +15,9 @@ export interface LlamaBackendOptions {
 
 const POOLING: Record<number, Pooling> = { 0: 'none', 1: 'mean', 2: 'cls', 3: 'last', 4: 'rank' };
 
+/** Encoder-only architectures llama.cpp runs: they embed (or rank) and cannot generate. */
+const ENCODER_ARCHITECTURES = new Set(['bert', 'nomic-bert', 'nomic-bert-moe', 'jina-bert-v2', 'jina-bert-v3', 'neo-bert', 'modern-bert', 't5encoder']);
+
 /** GGUF models through node-llama-cpp. One llama.cpp runtime, made on first use, serves every model. */
 export class LlamaBackend implements Backend {
   readonly name = 'llama.cpp';
@@ -46,8 +49,8 @@ export class LlamaBackend implements Backend {
     }
     const insights = await GgufInsights.from(fileInfo, llama);
     const arch = fileInfo.metadata.general.architecture;
-    const archMeta = (fileInfo.architectureMetadata ?? {}) as { pooling_type?: number };
-    const embeddingOnly = insights.hasEncoder && !insights.hasDecoder;
+    const archMeta = (fileInfo.architectureMetadata ?? {}) as { pooling_type?: number; attention?: { causal?: boolean } };
+    const embeddingOnly = ENCODER_ARCHITECTURES.has(arch) || archMeta.attention?.causal === false || (insights.hasEncoder && !insights.hasDecoder);
     const trainContextSize = insights.trainContextSize ?? 2048;
     const weights = insights.estimateModelResourceRequirements({ gpuLayers: 0 }).cpuRam;
     const context = insights.estimateContextResourceRequirements({

@@ -1,11 +1,19 @@
 import type { FastifyInstance } from 'fastify';
+import type { ModelPool } from '../../pool/model-pool.js';
 import type { Store } from '../../store/index.js';
-import type { ModelRegistry } from '../model-registry.js';
 
-/** /health is served from memory only: it must answer while models pull or load. */
-export function healthRoutes(app: FastifyInstance, deps: { store: Store; models: ModelRegistry }): void {
+/** /health is served from memory only: it must answer while models pull, load or run. */
+export function healthRoutes(app: FastifyInstance, deps: { store: Store; pool: ModelPool }): void {
   app.get('/health', async () => {
-    const models = deps.models.list();
+    const models = deps.pool.list().map((m) => ({
+      name: m.name,
+      state: m.state,
+      cached: m.cached,
+      loaded: m.loaded,
+      device: m.device ?? null,
+      expires_at: m.expiresAt,
+      ...(m.error ? { error: m.error } : {}),
+    }));
     const first = models[0];
     return {
       status: models.some((m) => m.state === 'failed') ? 'degraded' : 'ok',

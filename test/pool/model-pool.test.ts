@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { isHearthError } from '../../src/errors/index.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { ModelPool, type PoolConfig } from '../../src/pool/model-pool.js';
+import type { ModelState } from '../../src/pool/pool-entry.js';
+import { Tuner } from '../../src/pool/tuner.js';
+import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
+import { CountingBackend } from '../support/counting-backend.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { createModelFixtures, type ModelFixtures } from '../support/model-fixtures.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+
+const MB = 1e6;
+
+describe('model pool', () => {
+  let fixtures: ModelFixtures;
+  let box: Sandbox;
+  const pools: ModelPool[] = [];
+
+  before(async () => {
+    fixtures = await createModelFixtures();
+    box = await createSandbox();
+  });
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.dispose()));
+  });
+  after(async () => {
+    await box.cleanup();
+    await fixtures.cleanup();
+  });
+
+  function makePool(config: Partial<PoolConfig> = {}, extra: { clock?: ManualClock; tuner?: Tuner } = {}) {
+    const backend = new CountingBackend(new LlamaBackend({ device: 'cpu', logger: silentLogger }));
+    const pool = new ModelPool({
+      store: box.store(),
+      backends: [backend],
+      logger: silentLogger,
+      ...(extra.clock ? { clock: extra.clock } : {}),
+      tuner: extra.tuner,
+      config: {
+        maxLoaded: 2,
+        memoryBudget: 10_000 * MB,
+        keepAlive: { defaultMs: 300_000, maxMs: undefined },
+        threads: 1,
+        numParallel: 2,
+        contextSize: undefined,
+        cpus: 2,
+        ...config,
+      },
+    });
+    pools.push(pool);
+    return { pool, backend };
+  }
+
+  const loaded = (pool: ModelPool) => pool.list().filter((v) => v.loaded).map((v) => v.name).sort();
+
+  test('20 concurrent first requests cause one load', async () => {
+    const { pool, backend } = makePool();
+    const leases = await Promise.all(Array.from({ length: 20 }, () => pool.acquire(fixtures.bert)));
+    assert.equal(backend.loads.length, 1);
+    assert.equal(new Set(leases.map((l) => l.model)).size, 1);
+    assert.equal(pool.list()[0]!.inFlight, 20);
+    for (const lease of leases) lease.release();
+    assert.equal(pool.list()[0]!.inFlight, 0);
+  });
+
+  test('evicts the least recently used idle model when the count limit is reached', async () => {
+    const { pool, backend } = makePool({ maxLoaded: 2 });
+    await pool.use(fixtures.bert, {}, async () => undefined);
+    await pool.use(fixtures.llama, {}, async () => undefined);
+    await pool.use(fixtures.bert, {}, async () => undefined); // bert is now the most recent
+    await pool.use(fixtures.bertCls, {}, async () => undefined);
+    assert.deepEqual(loaded(pool), [fixtures.bert, fixtures.bertCls].sort());
+    assert.deepEqual(backend.disposedModels, [fixtures.llama]);
+  });
+
+  test('never evicts a model with requests in flight, or a pinned one; waits for one to go idle', async () => {
+    const { pool } = makePool({ maxLoaded: 1 });
+    const busy = await pool.acquire(fixtures.bert);
+    let second = false;
+    const waiting = pool.acquire(fixtures.llama).then((lease) => {
+      second = true;
+      return lease;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(second, false, 'the busy model is not evicted');
+    assert.deepEqual(loaded(pool), [fixtures.bert]);
+    busy.release();
+    (await waiting).release();
+    assert.deepEqual(loaded(pool), [fixtures.llama]);
+
+    const pinned = makePool({ maxLoaded: 1 }).pool;
+    (await pinned.acquire(fixtures.bert, { pin: true })).release();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    await assert.rejects(pinned.acquire(fixtures.llama, { signal: controller.signal }), (e: unknown) => isHearthError(e, 'ABORTED'));
+    assert.deepEqual(loaded(pinned), [fixtures.bert], 'the pinned model stays');
+  });
+
+  test('the memory budget is checked against the metadata estimate before loading', async () => {
+    const probe = new LlamaBackend({ device: 'cpu', logger: silentLogger });
+    const store = box.store();
+    const bertInfo = await probe.inspect(await store.resolve(fixtures.bert));
+    const llamaInfo = await probe.inspect(await store.resolve(fixtures.llama));
+    await probe.dispose();
+
+    const tooSmall = makePool({ memoryBudget: bertInfo.estimatedBytes - 1 });
+    await assert.rejects(tooSmall.pool.acquire(fixtures.bert), (e: unknown) => isHearthError(e, 'MODEL_TOO_LARGE') && /memory budget/.test(e.message));
+    assert.equal(tooSmall.backend.loads.length, 0, 'refused before loading');
+
+    // Room for bert, or for llama, but not both: loading one evicts the other.
+    const budget = Math.max(bertInfo.estimatedBytes, llamaInfo.estimatedBytes) + Math.min(bertInfo.estimatedBytes, llamaInfo.estimatedBytes) / 2;
+    const { pool } = makePool({ maxLoaded: 5, memoryBudget: budget });
+    await pool.use(fixtures.bert, {}, async () => undefined);
+    await pool.use(fixtures.llama, {}, async () => undefined);
+    assert.deepEqual(loaded(pool), [fixtures.llama]);
+  });
+
+  test('keep-alive follows Ollama: expiry, 0 unloads at once, negative never, clamped by the server maximum', async () => {
+    const clock = new ManualClock();
+    const { pool } = makePool({ keepAlive: { defaultMs: 300_000, maxMs: 3_600_000 } }, { clock });
+    await pool.use(fixtures.bert, { keepAlive: '10m' }, async () => undefined);
+    const view = pool.list()[0]!;
+    assert.equal(view.expiresAt, new Date(clock.now() + 600_000).toISOString());
+    clock.advance(599_000);
+    assert.deepEqual(loaded(pool), [fixtures.bert]);
+    clock.advance(1_000);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(loaded(pool), []);
+
+    await pool.use(fixtures.bert, { keepAlive: 0 }, async () => undefined);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(loaded(pool), [], 'keep_alive 0 unloads after the request');
+
+    await pool.use(fixtures.bert, { keepAlive: -1 }, async () => undefined);
+    assert.equal(pool.list()[0]!.expiresAt, new Date(clock.now() + 3_600_000).toISOString(), '"for ever" is clamped to the maximum');
+    await pool.use(fixtures.bert, { keepAlive: '48h' }, async () => undefined);
+    assert.equal(pool.list()[0]!.expiresAt, new Date(clock.now() + 3_600_000).toISOString());
+
+    const unbounded = makePool({}, { clock: new ManualClock() }).pool;
+    await unbounded.use(fixtures.bert, { keepAlive: '-1' }, async () => undefined);
+    assert.equal(unbounded.list()[0]!.expiresAt, null, 'negative keeps it for ever');
+  });
+
+  test('a request in flight holds the model past its keep-alive', async () => {
+    const clock = new ManualClock();
+    const { pool } = makePool({}, { clock });
+    const lease = await pool.acquire(fixtures.bert, { keepAlive: '1s' });
+    clock.advance(10_000);
+    assert.deepEqual(loaded(pool), [fixtures.bert]);
+    lease.release();
+    clock.advance(1_000);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(loaded(pool), []);
+  });
+
+  test('preload pulls nothing when cached, loads, warms and reports each state; start-up is not blocked', async () => {
+    const { pool } = makePool();
+    const seen: Array<[string, ModelState]> = [];
+    pool.events.on('state', (name, state) => seen.push([name, state]));
+    const preload = pool.preload([fixtures.bert, join(fixtures.dir, 'missing.gguf')]);
+    assert.ok(pool.list().length >= 1, 'list() answers while preloading');
+    await preload;
+    assert.deepEqual(seen.filter(([n]) => n === fixtures.bert).map(([, s]) => s), ['loading', 'warming', 'ready']);
+    const views = pool.list();
+    const bert = views.find((v) => v.name === fixtures.bert)!;
+    assert.equal(bert.state, 'ready');
+    assert.equal(bert.pinned, true);
+    assert.ok(bert.warmMs !== undefined && bert.loadMs !== undefined);
+    const missing = views.find((v) => v.name.endsWith('missing.gguf'))!;
+    assert.equal(missing.state, 'failed');
+    assert.match(missing.error ?? '', /not found/);
+  });
+
+  test('the tuner measures every candidate, keeps the fastest, and a restart reuses the result', async () => {
+    const dir = join(box.root, 'tuning');
+    const tuner = () => new Tuner({ dir, cpus: 2, numParallel: 2, budgetMs: 600, machine: 'test-machine', logger: silentLogger });
+    const first = makePool({ threads: undefined }, { tuner: tuner() }).pool;
+    await first.preload([fixtures.bert]);
+    const tuning = first.list()[0]!.tuning!;
+    assert.equal(tuning.cached, false);
+    assert.deepEqual(tuning.measurements.map(({ threads, parallel }) => ({ threads, parallel })), tuner().candidates('embedding'));
+    const best = tuning.measurements.reduce((a, b) => (b.rate > a.rate ? b : a));
+    assert.deepEqual(tuning.choice, { threads: best.threads, parallel: best.parallel });
+    assert.deepEqual(first.list()[0]!.identity && { threads: first.list()[0]!.identity!.threads, parallel: first.list()[0]!.identity!.parallel }, tuning.choice);
+    assert.equal((await readdir(dir)).length, 1);
+
+    const second = makePool({ threads: undefined }, { tuner: tuner() }).pool;
+    await second.preload([fixtures.bert]);
+    const again = second.list()[0]!.tuning!;
+    assert.equal(again.cached, true);
+    assert.deepEqual(again.choice, tuning.choice);
+    assert.deepEqual(again.measurements, tuning.measurements);
+  });
+
+  test('HEARTH_THREADS (a fixed thread count) skips tuning', async () => {
+    const dir = join(box.root, 'tuning-fixed');
+    const tuner = new Tuner({ dir, cpus: 2, numParallel: 2, budgetMs: 600, machine: 'm', logger: silentLogger });
+    const { pool } = makePool({ threads: 2 }, { tuner });
+    await pool.preload([fixtures.bert]);
+    assert.equal(pool.list()[0]!.tuning, undefined);
+    assert.equal(pool.list()[0]!.identity!.threads, 2);
+    assert.deepEqual(await readdir(dir).catch(() => []), []);
+  });
+
+  test('a model that is not in the store fails with the store error, and nothing loads', async () => {
+    const { pool, backend } = makePool();
+    await assert.rejects(pool.acquire(join(fixtures.dir, 'nope.gguf')), (e: unknown) => isHearthError(e, 'MODEL_NOT_FOUND'));
+    await assert.rejects(pool.acquire('hf:acme/absent/x.gguf'), (e: unknown) => isHearthError(e, 'NOT_CACHED'));
+    assert.equal(backend.loads.length, 0);
+  });
+
+  test('dispose unloads everything, is idempotent, and refuses new work', async () => {
+    const { pool, backend } = makePool();
+    await pool.use(fixtures.bert, {}, async () => undefined);
+    await pool.dispose();
+    await pool.dispose();
+    assert.deepEqual(backend.disposedModels, [fixtures.bert]);
+    await assert.rejects(pool.acquire(fixtures.bert), (e: unknown) => isHearthError(e, 'ABORTED'));
+  });
+});

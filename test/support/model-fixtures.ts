@@ -1,0 +1,27 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeBertFixture, writeLlamaFixture } from './gguf-writer.js';
+
+export interface ModelFixtures {
+  dir: string;
+  /** Tiny llama with a ChatML template (random weights). */
+  llama: string;
+  /** Tiny bert, mean pooling, context 128. */
+  bert: string;
+  /** The same bert shape with CLS pooling and another seed. */
+  bertCls: string;
+  cleanup(): Promise<void>;
+}
+
+/** Generates the tiny fixture models into a temp dir; nothing binary is committed. */
+export async function createModelFixtures(): Promise<ModelFixtures> {
+  const dir = await mkdtemp(join(tmpdir(), 'hearth-models-'));
+  const llama = join(dir, 'tiny-llama.gguf');
+  const bert = join(dir, 'tiny-bert.gguf');
+  const bertCls = join(dir, 'tiny-bert-cls.gguf');
+  await writeLlamaFixture(llama, { seed: 1 });
+  await writeBertFixture(bert, { seed: 2, context: 128 });
+  await writeBertFixture(bertCls, { seed: 3, context: 128, pooling: 'cls' });
+  return { dir, llama, bert, bertCls, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}

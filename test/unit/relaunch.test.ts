@@ -1,0 +1,112 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { shouldRelaunch } from '../../src/cli/relaunch.js';
+import { usableCpus } from '../../src/runtime/machine.js';
+import { missingRuntimeEnv, runtimeEnv } from '../../src/runtime/runtime-env.js';
+
+const argv = (...args: string[]): string[] => ['node', 'hearth', ...args];
+
+describe('shouldRelaunch', () => {
+  for (const args of [
+    ['serve', '--port', '0'],
+    ['run', 'model', 'prompt'],
+    ['embed', 'model', 'text'],
+    ['serve'],
+  ]) {
+    test(`relaunches for ${args.join(' ')}`, () => {
+      assert.equal(shouldRelaunch(argv(...args), {}), true);
+    });
+  }
+
+  test('finds the command after leading options', () => {
+    assert.equal(shouldRelaunch(argv('--verbose', 'run', 'm', 'p'), {}), true);
+    assert.equal(shouldRelaunch(argv('-v', '--verbose', 'embed', 'm', 'x'), {}), true);
+  });
+
+  for (const args of [['pull', 'org/model'], ['ls'], ['verify', '--repair'], ['gc'], ['doctor'], ['help', 'serve'], ['--verbose', 'ls']]) {
+    test(`does not relaunch for ${args.join(' ')}`, () => {
+      assert.equal(shouldRelaunch(argv(...args), {}), false);
+    });
+  }
+
+  test('does not relaunch with no command or only options', () => {
+    assert.equal(shouldRelaunch(argv(), {}), false);
+    assert.equal(shouldRelaunch(argv('--version'), {}), false);
+    assert.equal(shouldRelaunch(argv('--help'), {}), false);
+  });
+
+  test('only the first positional is the command', () => {
+    // "serve" as a model name or prompt of another command must not trigger it.
+    assert.equal(shouldRelaunch(argv('pull', 'serve'), {}), false);
+  });
+
+  test('the interpreter and script (argv[0], argv[1]) are never the command', () => {
+    assert.equal(shouldRelaunch(['serve', 'run', 'ls'], {}), false);
+  });
+
+  test('does not relaunch when the runtime env was already applied', () => {
+    assert.equal(shouldRelaunch(argv('serve'), { HEARTH_RUNTIME_ENV_APPLIED: '1' }), false);
+    assert.equal(shouldRelaunch(argv('run', 'm', 'p'), { HEARTH_RUNTIME_ENV_APPLIED: '1' }), false);
+  });
+
+  test('HEARTH_RUNTIME_ENV_APPLIED other than "1" does not count', () => {
+    assert.equal(shouldRelaunch(argv('serve'), { HEARTH_RUNTIME_ENV_APPLIED: '0' }), true);
+  });
+
+  test('respects values the user already set for both variables', () => {
+    assert.equal(shouldRelaunch(argv('serve'), { UV_THREADPOOL_SIZE: '16', GOMP_SPINCOUNT: '0' }), false);
+  });
+
+  test('still relaunches when only one variable is set', () => {
+    assert.equal(shouldRelaunch(argv('serve'), { UV_THREADPOOL_SIZE: '16' }), true);
+    assert.equal(shouldRelaunch(argv('serve'), { GOMP_SPINCOUNT: '0' }), true);
+  });
+
+  test('an empty value counts as unset', () => {
+    assert.equal(shouldRelaunch(argv('serve'), { UV_THREADPOOL_SIZE: '', GOMP_SPINCOUNT: '0' }), true);
+  });
+});
+
+describe('runtimeEnv', () => {
+  test('UV_THREADPOOL_SIZE is a positive integer string matching the usable CPUs', () => {
+    const { UV_THREADPOOL_SIZE } = runtimeEnv();
+    assert.ok(UV_THREADPOOL_SIZE !== undefined);
+    assert.match(UV_THREADPOOL_SIZE, /^[1-9]\d*$/);
+    assert.equal(UV_THREADPOOL_SIZE, String(usableCpus()));
+  });
+
+  test('sets a short GOMP_SPINCOUNT', () => {
+    assert.match(runtimeEnv().GOMP_SPINCOUNT ?? '', /^\d+$/);
+  });
+
+  test('sets exactly the two launch-time variables', () => {
+    assert.deepEqual(Object.keys(runtimeEnv()).sort(), ['GOMP_SPINCOUNT', 'UV_THREADPOOL_SIZE']);
+  });
+});
+
+describe('missingRuntimeEnv', () => {
+  test('an empty env is missing everything', () => {
+    assert.deepEqual(missingRuntimeEnv({}), runtimeEnv());
+  });
+
+  test('omits keys the env already has, keeping the user value out of the result', () => {
+    const missing = missingRuntimeEnv({ UV_THREADPOOL_SIZE: '16' });
+    assert.deepEqual(Object.keys(missing), ['GOMP_SPINCOUNT']);
+    assert.equal(missing.GOMP_SPINCOUNT, runtimeEnv().GOMP_SPINCOUNT);
+    assert.deepEqual(Object.keys(missingRuntimeEnv({ GOMP_SPINCOUNT: '1' })), ['UV_THREADPOOL_SIZE']);
+  });
+
+  test('is empty when both are set', () => {
+    assert.deepEqual(missingRuntimeEnv({ UV_THREADPOOL_SIZE: '1', GOMP_SPINCOUNT: '1', PATH: '/bin' }), {});
+  });
+
+  test('treats an empty value as missing', () => {
+    assert.deepEqual(Object.keys(missingRuntimeEnv({ UV_THREADPOOL_SIZE: '', GOMP_SPINCOUNT: '1' })), ['UV_THREADPOOL_SIZE']);
+  });
+
+  test('does not modify the env it is given', () => {
+    const env = { PATH: '/bin' };
+    missingRuntimeEnv(env);
+    assert.deepEqual(env, { PATH: '/bin' });
+  });
+});
