@@ -31,7 +31,9 @@ export async function createLlamaRuntime(device: DeviceRequest, logger: Logger):
     llama = await getLlama({
       gpu: device === 'auto' ? 'auto' : device === 'cpu' ? false : device,
       build: 'never',
-      logLevel: LlamaLogLevel.debug,
+      // Debug level would name the CPU variant, but once an instance is disposed node-llama-cpp
+      // prints later instances' debug logs to the console; the variant is read from /proc instead.
+      logLevel: LlamaLogLevel.warn,
       logger: (level, message) => {
         cpuVariant ??= CPU_BACKEND.exec(message)?.[1];
         const text = message.trimEnd();
@@ -59,10 +61,7 @@ export async function createLlamaRuntime(device: DeviceRequest, logger: Logger):
   };
 }
 
-/**
- * The log line is emitted once per process, so a second runtime (or one made
- * after another binding instance) misses it; on Linux the mapped libraries say it too.
- */
+/** The CPU backend library ggml mapped into this process names the kernel variant it chose. */
 function loadedCpuVariant(): string | undefined {
   try {
     return /libggml-cpu-([A-Za-z0-9_]+)\.so/.exec(readFileSync('/proc/self/maps', 'utf8'))?.[1];
