@@ -30,7 +30,17 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     timeout: env.HEARTH_PULL_TIMEOUT,
     reserveBytes: env.HEARTH_DISK_RESERVE,
   });
-  const serverEnv = pruneUndefined({ host: env.HEARTH_HOST, port: env.HEARTH_PORT });
+  const serverEnv = pruneUndefined({
+    host: env.HEARTH_HOST,
+    port: env.HEARTH_PORT,
+    apiKey: env.HEARTH_API_KEY,
+    corsOrigins: env.HEARTH_CORS_ORIGINS ? splitList(env.HEARTH_CORS_ORIGINS) : undefined,
+    maxQueue: env.HEARTH_MAX_QUEUE,
+    bodyLimit: env.HEARTH_BODY_LIMIT,
+    autoPull: env.HEARTH_AUTO_PULL,
+    batchWait: env.HEARTH_BATCH_WAIT,
+    maxBatchTokens: env.HEARTH_MAX_BATCH_TOKENS,
+  });
   const gcEnv = pruneUndefined({ grace: env.HEARTH_GC_GRACE });
   const poolEnv = pruneUndefined({
     maxLoaded: env.HEARTH_MAX_LOADED_MODELS,

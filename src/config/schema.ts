@@ -56,8 +56,20 @@ export const configSchema = z.object({
     .object({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.coerce.number().int().min(0).max(65535).default(8434),
+      /** Bearer token every route but /health requires; needed to bind a non-loopback address. */
+      apiKey: z.string().min(8, 'use an API key of at least 8 characters').optional(),
+      /** Allowed CORS origins; CORS stays off when empty. */
+      corsOrigins: z.array(z.string().min(1)).default([]),
+      /** Requests queued or running per model before 503. */
+      maxQueue: z.coerce.number().int().min(1).default(512),
+      bodyLimit: bytes.default(16 * 1024 * 1024),
+      /** Pull unknown models on demand (only when online). */
+      autoPull: bool.default(false),
+      /** Longest wait to fill an embedding batch. */
+      batchWait: duration.default(2),
+      maxBatchTokens: z.coerce.number().int().min(16).default(8192),
     })
-    .default({ host: '127.0.0.1', port: 8434 }),
+    .default({ host: '127.0.0.1', port: 8434, corsOrigins: [], maxQueue: 512, bodyLimit: 16 * 1024 * 1024, autoPull: false, batchWait: 2, maxBatchTokens: 8192 }),
   preload: z.array(z.string().min(1)).default([]),
   pool: z
     .object({

@@ -29,6 +29,11 @@ export const errorCodes = {
   DEVICE_UNAVAILABLE: { status: 500, exit: 69, title: 'requested device is not available' },
   INPUT_TOO_LONG: { status: 400, exit: 65, title: 'input is longer than the context' },
   INFERENCE_FAILED: { status: 500, exit: 70, title: 'inference produced an invalid result' },
+  BODY_TOO_LARGE: { status: 413, exit: 65, title: 'request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 65, title: 'unsupported content type' },
+  ROUTE_NOT_FOUND: { status: 404, exit: 64, title: 'no such endpoint' },
+  QUEUE_FULL: { status: 503, exit: 75, title: 'too many requests queued for this model' },
+  UNAUTHORIZED: { status: 401, exit: 77, title: 'missing or wrong API key' },
   ABORTED: { status: 499, exit: 130, title: 'operation aborted' },
   INTERNAL: { status: 500, exit: 70, title: 'internal error' },
 } as const satisfies Record<string, { status: number; exit: number; title: string }>;

@@ -4,7 +4,7 @@ import { raceAbort } from '../lifecycle/abortable.js';
 import { Semaphore } from '../lifecycle/semaphore.js';
 import { SingleFlight } from '../lifecycle/single-flight.js';
 import type { Logger } from '../log/logger.js';
-import type { Backend, LoadedModel, Parallelism } from '../runtime/types.js';
+import type { Backend, LoadedModel, ModelInfo, Parallelism } from '../runtime/types.js';
 import type { ResolvedModel, Store } from '../store/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolveKeepAlive, type KeepAlivePolicy } from './keep-alive.js';
@@ -101,6 +101,16 @@ export class ModelPool {
         this.#finish(entry);
       },
     };
+  }
+
+  /** Reads a stored model's metadata without loading it (for /api/show). */
+  async inspect(name: string, signal?: AbortSignal): Promise<{ resolved: ResolvedModel; info: ModelInfo }> {
+    const resolved = await this.options.store.resolve(name, { signal });
+    const loaded = this.#entries.get(resolved.primary.digest ?? resolved.primary.localPath)?.info;
+    if (loaded) return { resolved, info: loaded };
+    const backend = this.options.backends.find((b) => b.accepts(resolved));
+    if (!backend) throw new HearthError('MODEL_UNSUPPORTED', `no backend can load ${resolved.ref}`);
+    return { resolved, info: await backend.inspect(resolved, signal) };
   }
 
   /** Leases a model for the duration of `fn`. */

@@ -52,6 +52,9 @@ export interface LoadOptions extends Parallelism {
   signal?: AbortSignal | undefined;
 }
 
+/** Text, or token ids of the model's own vocabulary (OpenAI's token-array input). */
+export type EmbedInput = string | readonly number[];
+
 export interface EmbedOptions {
   /** Cut over-long input to the context instead of failing with INPUT_TOO_LONG. */
   truncate?: boolean;
@@ -90,7 +93,7 @@ export type GenerateEvent =
 export interface LoadedModel {
   readonly info: ModelInfo;
   readonly identity: RuntimeIdentity;
-  embed(texts: string[], options?: EmbedOptions): Promise<EmbedResult>;
+  embed(inputs: readonly EmbedInput[], options?: EmbedOptions): Promise<EmbedResult>;
   generate(request: GenerateRequest): AsyncIterable<GenerateEvent>;
   /** Rebuilds contexts with new thread and parallelism settings, keeping the weights. */
   configure(parallelism: Parallelism): Promise<void>;

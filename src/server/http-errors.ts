@@ -1,29 +1,56 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { HearthError, toHearthError } from '../errors/index.js';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HearthError, toHearthError, type ErrorCode } from '../errors/index.js';
 
 /**
- * The one place where errors become HTTP responses. Typed errors keep their
- * code and status; Fastify's own (bad JSON, body too large) keep their status.
+ * The one place where errors become HTTP responses. Each API family gets the
+ * error shape its clients parse: OpenAI's `{error: {message, type, code}}` on
+ * /v1, Ollama's `{error: "message"}` on /api, and hearth's own elsewhere.
  */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HearthError, request, reply) => {
     const typed = fromFastify(error) ?? toHearthError(error);
-    const status = typed.httpStatus;
-    (status >= 500 ? request.log.error : request.log.info).call(request.log, { err: error, code: typed.code }, 'request failed');
-    void reply.status(status).send({ error: { code: typed.code, message: typed.message, hint: typed.hint } });
+    const level = typed.httpStatus >= 500 && typed.code !== 'QUEUE_FULL' ? 'error' : 'info';
+    request.log[level]({ err: error, code: typed.code }, 'request failed');
+    sendError(request, reply, typed);
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${request.method} ${request.url}` } });
+    sendError(request, reply, new HearthError('ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`));
   });
 }
 
-function fromFastify(error: FastifyError | HearthError): HearthError | undefined {
-  if (error instanceof HearthError) return error;
-  const status = (error as FastifyError).statusCode;
-  if (status && status >= 400 && status < 500) {
-    const typed = new HearthError('USAGE', error.message, { cause: error });
-    Object.defineProperty(typed, 'httpStatus', { value: status });
-    return typed;
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: HearthError): void {
+  if (error.code === 'QUEUE_FULL') void reply.header('retry-after', '1');
+  void reply.status(error.httpStatus).send(errorBody(request.url, error));
+}
+
+/** The error body for a URL's API family; also used inside streams, after headers are sent. */
+export function errorBody(url: string, error: HearthError): Record<string, unknown> {
+  if (url.startsWith('/v1/')) {
+    return { error: { message: withHint(error), type: openAiType(error.httpStatus), param: null, code: error.code.toLowerCase() } };
   }
-  return undefined;
+  if (url.startsWith('/api/')) return { error: withHint(error) };
+  return { error: { code: error.code, message: error.message, hint: error.hint } };
+}
+
+function withHint(error: HearthError): string {
+  return error.hint ? `${error.message} (${error.hint})` : error.message;
+}
+
+function openAiType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429 || status === 503) return 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+const FASTIFY_CODES: Record<number, ErrorCode> = { 413: 'BODY_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 404: 'ROUTE_NOT_FOUND' };
+
+/** Fastify's own client errors (malformed JSON, body too large) keep their meaning. */
+function fromFastify(error: FastifyError | HearthError): HearthError | undefined {
+  if (error instanceof HearthError) return undefined;
+  const status = (error as FastifyError).statusCode;
+  if (!status || status < 400 || status >= 500) return undefined;
+  const message = (error as FastifyError).code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(error.message) ? `malformed JSON body: ${error.message}` : error.message;
+  return new HearthError(FASTIFY_CODES[status] ?? 'USAGE', message, { cause: error });
 }

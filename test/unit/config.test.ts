@@ -50,7 +50,16 @@ describe('loadConfig: defaults', () => {
     assert.deepEqual(config.aliases, {});
     assert.equal(config.logLevel, 'info');
     assert.deepEqual(config.pull, { retries: 5, timeout: 30_000, reserveBytes: 256 * 1024 * 1024 });
-    assert.deepEqual(config.server, { host: '127.0.0.1', port: 8434 });
+    assert.deepEqual(config.server, {
+      host: '127.0.0.1',
+      port: 8434,
+      corsOrigins: [],
+      maxQueue: 512,
+      bodyLimit: 16 * 1024 * 1024,
+      autoPull: false,
+      batchWait: 2,
+      maxBatchTokens: 8192,
+    });
     assert.deepEqual(config.gc, { grace: 3_600_000 });
     assert.deepEqual(config.preload, []);
   });
@@ -255,7 +264,8 @@ describe('loadConfig: other env', () => {
     const config = loadConfig(await isolatedEnv({ HEARTH_PULL_TIMEOUT: '1m30s', HEARTH_GC_GRACE: '10', HEARTH_PORT: '9000', HEARTH_HOST: '0.0.0.0' }));
     assert.equal(config.pull.timeout, 90_000);
     assert.equal(config.gc.grace, 10_000);
-    assert.deepEqual(config.server, { host: '0.0.0.0', port: 9000 });
+    assert.equal(config.server.host, '0.0.0.0');
+    assert.equal(config.server.port, 9000);
   });
 });
 

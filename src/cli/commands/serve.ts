@@ -14,21 +14,25 @@ export const serveCommand: CommandFactory = (run) =>
         const host = options.host ?? ctx.config.server.host;
         const port = options.port !== undefined ? Number(options.port) : ctx.config.server.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new HearthError('USAGE', `invalid port ${options.port}`);
-        if (!isLoopback(host) && !options.insecure) {
-          throw new HearthError('USAGE', `refusing to bind ${host}: it is not a loopback address`, {
-            hint: 'pass --insecure to expose hearth on the network',
+        if (!isLoopback(host) && !options.insecure && !ctx.config.server.apiKey) {
+          throw new HearthError('USAGE', `refusing to bind ${host}: it is not a loopback address and no API key is set`, {
+            hint: 'set HEARTH_API_KEY (clients then send it as a bearer token), or pass --insecure',
           });
         }
         // A server logs requests at the configured level; other commands stay quiet.
         ctx.logger.level = ctx.config.logLevel;
         // Loaded on demand: the other commands should not pay for Fastify at start-up.
         const { createServer } = await import('../../server/app.js');
-        const server = createServer({ config: ctx.config, store: ctx.store(), pool: await ctx.pool(), logger: ctx.logger });
+        const server = await createServer({ config: ctx.config, store: ctx.store(), pool: await ctx.pool(), logger: ctx.logger });
         const address = await server.app.listen({ host, port });
         ctx.stderr.write(`hearth listening on ${address} (cache ${ctx.config.hubCache}${ctx.config.offline ? ', offline' : ''})\n`);
         void server.warm();
+        // SIGTERM: stop accepting, let in-flight requests finish, then the context unloads the models.
         await new Promise<void>((resolve) => {
-          const stop = () => void server.close().then(resolve);
+          const stop = (signal: NodeJS.Signals) => {
+            ctx.logger.info({ signal }, 'shutting down: draining in-flight requests');
+            void server.close().then(resolve);
+          };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });

@@ -1,4 +1,4 @@
-import { GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
+import { GgmlType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
 import { HearthError } from '../../errors/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ResolvedModel } from '../../store/index.js';
@@ -66,7 +66,7 @@ export class LlamaBackend implements Backend {
       fileBytes: model.files.reduce((n, f) => n + f.size, 0),
       estimatedBytes: weights + context,
       pooling: embeddingOnly || archMeta.pooling_type !== undefined ? (POOLING[archMeta.pooling_type ?? 0] ?? 'none') : 'last',
-      quantization: insights.dominantTensorType !== undefined ? String(insights.dominantTensorType) : undefined,
+      quantization: insights.dominantTensorType !== undefined ? GgmlType[insights.dominantTensorType] : undefined,
       parameters: insights.totalParameters || undefined,
       chatTemplate: typeof fileInfo.metadata.tokenizer?.chat_template === 'string',
     };

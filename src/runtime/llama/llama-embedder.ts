@@ -1,7 +1,7 @@
 import type { LlamaEmbeddingContext, LlamaModel, Token } from 'node-llama-cpp';
 import { HearthError, throwIfAborted } from '../../errors/index.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
-import type { EmbedOptions, EmbedResult } from '../types.js';
+import type { EmbedInput, EmbedOptions, EmbedResult } from '../types.js';
 import { checkedVector } from '../vector.js';
 
 /**
@@ -38,16 +38,16 @@ export class LlamaEmbedder {
     return new LlamaEmbedder(model, contexts, options.contextSize, options.normalize);
   }
 
-  async embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
+  async embed(texts: readonly EmbedInput[], options: EmbedOptions = {}): Promise<EmbedResult> {
     const inputs = texts.map((text, i) => this.#prepare(text, i, options.truncate ?? false));
     const vectors = await Promise.all(inputs.map((tokens) => this.#embedOne(tokens, options.signal)));
     return { vectors, tokens: inputs.map((t) => t.length) };
   }
 
   /** Tokenizes and enforces the context limit: an error, or an explicit truncation. */
-  #prepare(text: string, index: number, truncate: boolean): Token[] {
-    if (text.length === 0) throw new HearthError('USAGE', `input ${index} is empty`);
-    const tokens = this.model.tokenize(text);
+  #prepare(input: EmbedInput, index: number, truncate: boolean): Token[] {
+    if (input.length === 0) throw new HearthError('USAGE', `input ${index} is empty`);
+    const tokens = typeof input === 'string' ? this.model.tokenize(input) : this.#checkTokens(input, index);
     const limit = this.contextSize - 1;
     const probe = this.#contexts[0]!;
     const length = probe.calculateInputLength([...tokens]);
@@ -59,6 +59,17 @@ export class LlamaEmbedder {
       });
     }
     return tokens.slice(0, tokens.length - (length - limit));
+  }
+
+  /** llama.cpp aborts the process on an out-of-vocabulary id, so ids are checked here first. */
+  #checkTokens(input: readonly number[], index: number): Token[] {
+    const vocabulary = this.model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+    for (const id of input) {
+      if (!Number.isInteger(id) || id < 0 || id >= vocabulary) {
+        throw new HearthError('USAGE', `input ${index} has token id ${id}, outside this model's vocabulary of ${vocabulary}`, { details: { index, id } });
+      }
+    }
+    return [...input] as Token[];
   }
 
   async #embedOne(tokens: Token[], signal: AbortSignal | undefined): Promise<Float32Array> {

@@ -1,6 +1,6 @@
 import type { LlamaModel } from 'node-llama-cpp';
 import { HearthError } from '../../errors/index.js';
-import type { EmbedOptions, EmbedResult, GenerateEvent, GenerateRequest, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
+import type { EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, GenerateRequest, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
 import { LlamaEmbedder } from './llama-embedder.js';
 import { LlamaGenerator } from './llama-generator.js';
 import type { LlamaRuntime } from './llama-runtime.js';
@@ -48,7 +48,7 @@ export class LlamaLoadedModel implements LoadedModel {
     };
   }
 
-  async embed(texts: string[], options?: EmbedOptions): Promise<EmbedResult> {
+  async embed(texts: readonly EmbedInput[], options?: EmbedOptions): Promise<EmbedResult> {
     this.#assertLive();
     this.#embedder ??= LlamaEmbedder.create(this.model, {
       contextSize: this.#embeddingContextSize(),

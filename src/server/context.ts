@@ -1,0 +1,18 @@
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
+import type { ModelPool } from '../pool/model-pool.js';
+import type { Store } from '../store/index.js';
+import type { EmbedBatcher } from './embed-batcher.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ModelAccess } from './model-access.js';
+
+/** Everything a route needs; built once per server. */
+export interface ServerContext {
+  config: Readonly<Config>;
+  store: Store;
+  pool: ModelPool;
+  logger: Logger;
+  access: ModelAccess;
+  batcher: EmbedBatcher;
+  metrics: ServerMetrics;
+}

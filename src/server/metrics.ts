@@ -1,0 +1,36 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ModelPool } from '../pool/model-pool.js';
+
+/** Prometheus metrics for one server; a private registry, so tests and embedders can run several. */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'hearth_http_requests_total', help: 'HTTP requests by route, method, status and model', labelNames: ['route', 'method', 'status', 'model'], registers: [this.registry] });
+  readonly latency = new Histogram({
+    name: 'hearth_http_request_duration_seconds',
+    help: 'HTTP request latency by route and model',
+    labelNames: ['route', 'model'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({ name: 'hearth_queue_depth', help: 'Requests queued or running per model', labelNames: ['model'], registers: [this.registry] });
+  readonly batchSize = new Histogram({ name: 'hearth_embedding_batch_size', help: 'Inputs per embedding batch', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers: [this.registry] });
+  readonly tokens = new Counter({ name: 'hearth_generated_tokens_total', help: 'Tokens generated per model', labelNames: ['model'], registers: [this.registry] });
+  readonly tokensPerSecond = new Histogram({ name: 'hearth_generation_tokens_per_second', help: 'Generation speed per request', labelNames: ['model'], buckets: [1, 5, 10, 25, 50, 100, 200, 400, 800, 1600], registers: [this.registry] });
+  readonly embeddedInputs = new Counter({ name: 'hearth_embedded_inputs_total', help: 'Inputs embedded per model', labelNames: ['model'], registers: [this.registry] });
+  readonly pulls = new Counter({ name: 'hearth_pulls_total', help: 'Pulls through the API by outcome', labelNames: ['outcome'], registers: [this.registry] });
+
+  constructor(pool: ModelPool) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'hearth_process_' });
+    // Pool gauges are computed at scrape time from the pool's in-memory view.
+    const registry = this.registry;
+    new Gauge({ name: 'hearth_models_loaded', help: 'Models in memory and ready', registers: [registry], collect() {
+      this.set(pool.list().filter((m) => m.loaded).length);
+    } });
+    new Gauge({ name: 'hearth_model_load_seconds', help: 'Last load time per model', labelNames: ['model'], registers: [registry], collect() {
+      for (const m of pool.list()) if (m.loadMs !== undefined) this.set({ model: m.name }, m.loadMs / 1000);
+    } });
+    new Gauge({ name: 'hearth_model_warm_seconds', help: 'Last warm-up (tuning and one inference) time per model', labelNames: ['model'], registers: [registry], collect() {
+      for (const m of pool.list()) if (m.warmMs !== undefined) this.set({ model: m.name }, m.warmMs / 1000);
+    } });
+  }
+}

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ServerContext } from '../../context.js';
+import { parseBody } from '../../request.js';
+import { requestSignal } from '../../streaming.js';
+import { ollamaCommon } from './options.js';
+
+const embedBody = z.object({
+  ...ollamaCommon,
+  input: z.union([z.string(), z.array(z.string())]).default([]),
+  // Ollama truncates by default; `truncate: false` turns over-long input into a 400.
+  truncate: z.boolean().default(true),
+  dimensions: z.number().int().positive().optional(),
+});
+
+const legacyBody = z.object({ ...ollamaCommon, prompt: z.string() });
+
+/** POST /api/embed, and the legacy /api/embeddings. */
+export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void {
+  app.post('/api/embed', async (request, reply) => {
+    const req = parseBody(embedBody, request.body);
+    const inputs = typeof req.input === 'string' ? [req.input] : req.input;
+    const started = performance.now();
+    const signal = requestSignal(request, reply);
+    const lease = await ctx.access.lease(req.model, { keepAlive: req.keep_alive, signal });
+    const loaded = performance.now();
+    try {
+      if (inputs.length === 0) return { model: req.model, embeddings: [] };
+      const result = await ctx.batcher.embed(lease.model, inputs, { truncate: req.truncate, signal });
+      ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
+      return {
+        model: req.model,
+        embeddings: result.vectors.map((v) => Array.from(v)),
+        total_duration: Math.round((performance.now() - started) * 1e6),
+        load_duration: Math.round((loaded - started) * 1e6),
+        prompt_eval_count: result.tokens.reduce((a, b) => a + b, 0),
+      };
+    } finally {
+      lease.release();
+    }
+  });
+
+  app.post('/api/embeddings', async (request, reply) => {
+    const req = parseBody(legacyBody, request.body);
+    const signal = requestSignal(request, reply);
+    const lease = await ctx.access.lease(req.model, { keepAlive: req.keep_alive, signal });
+    try {
+      if (req.prompt === '') return { embedding: [] };
+      const result = await ctx.batcher.embed(lease.model, [req.prompt], { truncate: true, signal });
+      ctx.metrics.embeddedInputs.inc({ model: req.model }, 1);
+      return { embedding: Array.from(result.vectors[0]!) };
+    } finally {
+      lease.release();
+    }
+  });
+}

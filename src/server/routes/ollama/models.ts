@@ -1,0 +1,144 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { HearthError, toHearthError } from '../../../errors/index.js';
+import type { ModelInfo } from '../../../runtime/types.js';
+import type { PullEvent } from '../../../store/index.js';
+import { HEARTH_VERSION } from '../../../version.js';
+import { catalog } from '../../catalog.js';
+import type { ServerContext } from '../../context.js';
+import { parseBody } from '../../request.js';
+import { openStream, requestSignal } from '../../streaming.js';
+
+const nameBody = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional() }).loose().refine((b) => b.model ?? b.name, 'model is required');
+const pullBody = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional(), stream: z.boolean().default(true), insecure: z.boolean().optional() }).refine((b) => b.model ?? b.name, 'model is required');
+
+/** Ollama's model management: tags, ps, show, delete, pull, version. */
+export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/api/version', async () => ({ version: HEARTH_VERSION }));
+
+  app.get('/api/tags', async () => ({
+    models: (await catalog(ctx)).map((m) => ({
+      name: m.name,
+      model: m.name,
+      modified_at: m.modifiedAt,
+      size: m.size,
+      digest: m.digest ?? '',
+      details: { parent_model: '', format: m.format, family: '', families: null, parameter_size: '', quantization_level: '' },
+    })),
+  }));
+
+  app.get('/api/ps', async () => ({
+    models: ctx.pool
+      .list()
+      .filter((m) => m.loaded)
+      .map((m) => ({
+        name: m.name,
+        model: m.name,
+        size: m.sizeBytes ?? m.fileBytes ?? 0,
+        digest: m.digest ?? '',
+        details: details(m.info),
+        // A model that never expires shows a far-future time, as Ollama does.
+        expires_at: m.expiresAt ?? '2318-08-23T00:00:00Z',
+        size_vram: m.device && m.device !== 'cpu' ? (m.sizeBytes ?? 0) : 0,
+        context_length: m.identity?.contextSize,
+        runtime: m.identity,
+      })),
+  }));
+
+  app.post('/api/show', async (request, reply) => {
+    const req = parseBody(nameBody, request.body);
+    const name = (req.model ?? req.name)!;
+    const { info } = await ctx.pool.inspect(name, requestSignal(request, reply));
+    return {
+      license: '',
+      modelfile: '',
+      parameters: '',
+      template: '',
+      details: details(info),
+      model_info: {
+        'general.architecture': info.architecture,
+        'general.parameter_count': info.parameters ?? 0,
+        [`${info.architecture}.context_length`]: info.trainContextSize,
+      },
+      capabilities: info.capabilities.map((c) => (c === 'generation' ? 'completion' : c)),
+      modified_at: new Date().toISOString(),
+    };
+  });
+
+  app.delete('/api/delete', async (request) => {
+    const req = parseBody(nameBody, request.body);
+    const name = (req.model ?? req.name)!;
+    await ctx.pool.unload(name);
+    await ctx.store.remove(name).catch((error: unknown) => {
+      const typed = toHearthError(error);
+      throw typed.code === 'NOT_CACHED' ? new HearthError('MODEL_NOT_FOUND', `model "${name}" not found`, { cause: error }) : typed;
+    });
+    return {};
+  });
+
+  app.post('/api/pull', async (request, reply) => {
+    const req = parseBody(pullBody, request.body);
+    const name = (req.model ?? req.name)!;
+    if (!req.stream) {
+      await ctx.store.pull(name, { signal: requestSignal(request, reply) }).then(
+        () => ctx.metrics.pulls.inc({ outcome: 'success' }),
+        (error: unknown) => {
+          ctx.metrics.pulls.inc({ outcome: 'failure' });
+          throw error;
+        },
+      );
+      return { status: 'success' };
+    }
+    const stream = openStream(request, reply, 'ndjson');
+    stream.send({ status: 'pulling manifest' });
+    try {
+      await ctx.store.pull(name, { signal: stream.signal, onProgress: (event) => sendProgress(event, stream.send) });
+      ctx.metrics.pulls.inc({ outcome: 'success' });
+      stream.send({ status: 'success' });
+      stream.end();
+    } catch (error) {
+      ctx.metrics.pulls.inc({ outcome: 'failure' });
+      stream.end(error);
+    }
+    return reply;
+  });
+}
+
+/** Store progress in Ollama's pull-stream vocabulary. */
+function sendProgress(event: PullEvent, send: (value: unknown) => void): void {
+  switch (event.status) {
+    case 'downloading':
+      send({ status: `pulling ${event.digest.slice(0, 12)}`, digest: `sha256:${event.digest}`, total: event.total, completed: event.completed });
+      break;
+    case 'cached':
+      send({ status: `pulling ${(event.digest ?? '').slice(0, 12)}`, digest: event.digest ? `sha256:${event.digest}` : undefined, total: event.total, completed: event.total });
+      break;
+    case 'downloaded':
+      send({ status: `pulling ${event.digest.slice(0, 12)}`, digest: `sha256:${event.digest}`, total: event.total, completed: event.total });
+      send({ status: 'verifying sha256 digest' });
+      break;
+    case 'waiting':
+      send({ status: `waiting for another download of ${event.file}` });
+      break;
+    case 'success':
+      send({ status: 'writing manifest' });
+      break;
+  }
+}
+
+function details(info: ModelInfo | undefined) {
+  return {
+    parent_model: '',
+    format: 'gguf',
+    family: info?.architecture ?? '',
+    families: info ? [info.architecture] : null,
+    parameter_size: info?.parameters ? formatParameters(info.parameters) : '',
+    quantization_level: info?.quantization ?? '',
+  };
+}
+
+function formatParameters(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  return `${(n / 1e3).toFixed(0)}K`;
+}

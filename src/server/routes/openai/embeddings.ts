@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ServerContext } from '../../context.js';
+import { parseBody } from '../../request.js';
+import { requestSignal } from '../../streaming.js';
+
+const body = z.object({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int()).min(1), z.array(z.array(z.number().int()).min(1)).min(1)]),
+  encoding_format: z.enum(['float', 'base64']).default('float'),
+  dimensions: z.number().int().positive().optional(),
+  user: z.string().optional(),
+});
+
+/** POST /v1/embeddings: strings or token arrays, float or base64, batched across requests. */
+export function openAiEmbeddings(app: FastifyInstance, ctx: ServerContext): void {
+  app.post('/v1/embeddings', async (request, reply) => {
+    const req = parseBody(body, request.body);
+    const inputs = typeof req.input === 'string' ? [req.input] : isTokenArray(req.input) ? [req.input] : req.input;
+    const signal = requestSignal(request, reply);
+    const lease = await ctx.access.lease(req.model, { signal });
+    try {
+      const result = await ctx.batcher.embed(lease.model, inputs, { truncate: false, signal });
+      ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
+      const tokens = result.tokens.reduce((a, b) => a + b, 0);
+      return {
+        object: 'list',
+        model: req.model,
+        data: result.vectors.map((vector, index) => ({
+          object: 'embedding',
+          index,
+          embedding: req.encoding_format === 'base64' ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : Array.from(vector),
+        })),
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      };
+    } finally {
+      lease.release();
+    }
+  });
+}
+
+function isTokenArray(input: unknown[]): input is number[] {
+  return typeof input[0] === 'number';
+}

@@ -1,0 +1,56 @@
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { silentLogger, type Logger } from '../../src/log/logger.js';
+import { createPool } from '../../src/pool/create-pool.js';
+import type { ModelPool } from '../../src/pool/model-pool.js';
+import { createServer, type HearthServer } from '../../src/server/app.js';
+import { createStore, type Store } from '../../src/store/index.js';
+import { createModelFixtures, type ModelFixtures } from './model-fixtures.js';
+import { createSandbox, type Sandbox } from './sandbox.js';
+
+export interface TestServer {
+  url: string;
+  config: Readonly<Config>;
+  store: Store;
+  pool: ModelPool;
+  server: HearthServer;
+  box: Sandbox;
+  fixtures: ModelFixtures;
+  close(): Promise<void>;
+}
+
+/**
+ * A real hearth server on 127.0.0.1, port 0, in this process: real store,
+ * real pool with the llama.cpp backend, and generated fixture models under
+ * the aliases `tiny-llama`, `tiny-bert` and `tiny-bert-cls` (plus `stories`
+ * when HEARTH_TEST_MODEL is set). Threads are fixed to skip tuning.
+ */
+export async function startTestServer(options: { env?: Record<string, string>; endpoint?: string; logger?: Logger } = {}): Promise<TestServer> {
+  const fixtures = await createModelFixtures();
+  const box = await createSandbox(options.endpoint);
+  const aliases: Record<string, string> = { 'tiny-llama': fixtures.llama, 'tiny-bert': fixtures.bert, 'tiny-bert-cls': fixtures.bertCls };
+  if (process.env.HEARTH_TEST_MODEL) aliases.stories = process.env.HEARTH_TEST_MODEL;
+  const config = loadConfig(box.env({ HEARTH_THREADS: '1', HEARTH_PORT: '0', ...options.env }), { aliases });
+  const logger = options.logger ?? silentLogger;
+  const store = createStore({ config, logger });
+  const pool = createPool({ config, store, logger });
+  const server = await createServer({ config, store, pool, logger });
+  await server.app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = server.app.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    store,
+    pool,
+    server,
+    box,
+    fixtures,
+    close: async () => {
+      await server.close();
+      await pool.dispose();
+      await store.dispose();
+      await box.cleanup();
+      await fixtures.cleanup();
+    },
+  };
+}
