@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { spawnHearth } from '../support/hearth-cli.js';
+import { createModelFixtures, type ModelFixtures } from '../support/model-fixtures.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+
+describe('hearth serve shutdown', () => {
+  let fixtures: ModelFixtures;
+  let box: Sandbox;
+  before(async () => {
+    fixtures = await createModelFixtures();
+    box = await createSandbox();
+  });
+  after(async () => {
+    await box.cleanup();
+    await fixtures.cleanup();
+  });
+
+  test('SIGTERM stops accepting, lets an in-flight stream finish, then exits 0', async () => {
+    const config = join(box.root, 'config.json');
+    await writeFile(config, JSON.stringify({ aliases: { tiny: fixtures.llama } }));
+    const server = spawnHearth(['serve', '--port', '0'], box.env({ HEARTH_CONFIG: config, HEARTH_THREADS: '1', HEARTH_PRELOAD: 'tiny' }));
+    let url = '';
+    for (let i = 0; i < 200 && !url; i++) {
+      await sleep(50);
+      url = /listening on (http:\/\/\S+)/.exec(server.output.stderr)?.[1] ?? '';
+    }
+    assert.ok(url, server.output.stderr);
+    for (let i = 0; i < 200 && (await fetch(`${url}/ready`)).status !== 200; i++) await sleep(50);
+
+    const response = await fetch(`${url}/api/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny', prompt: 'a long story', raw: true, options: { num_predict: 300 } }),
+    });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const first = await reader.read();
+    text += decoder.decode(first.value, { stream: true });
+    server.kill('SIGTERM');
+    await sleep(200);
+    const refused = await fetch(`${url}/health`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
+    assert.ok(refused === 'refused' || refused === 503, `new requests are not served while draining (got ${refused})`);
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { done: boolean; eval_count?: number });
+    assert.equal(lines.at(-1)!.done, true, 'the in-flight stream completed');
+    assert.equal(lines.at(-1)!.eval_count, 300);
+    const exit = await server.result;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stderr, /draining/);
+  });
+});
