@@ -2,14 +2,20 @@ import { z } from 'zod';
 import { parseBytes } from './bytes.js';
 import { parseDuration } from './duration.js';
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+/** A string-or-number field parsed by one of our parsers, whose message becomes the zod issue. */
+function parsedWith<T>(parse: (value: string | number) => T) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+const duration = parsedWith(parseDuration);
+const bytes = parsedWith(parseBytes);
 
 const bool = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'boolean') return value;
@@ -18,15 +24,6 @@ const bool = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
   if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
   ctx.addIssue({ code: 'custom', message: `expected a boolean (1/0, true/false), got "${value}"` });
   return z.NEVER;
-});
-
-const bytes = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  try {
-    return parseBytes(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
 });
 
 const aliasName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'alias names use letters, digits, ".", "_" and "-"');
