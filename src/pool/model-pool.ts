@@ -191,6 +191,8 @@ export class ModelPool {
       this.#entries.set(key, entry);
     }
     entry.names.add(name);
+    // Same content, maybe a new place (re-pulled under another commit): load from where it is now.
+    if (!entry.model) entry.resolved = resolved;
     return entry;
   }
 

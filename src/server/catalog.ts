@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { StoreEntry } from '../store/index.js';
 import type { ServerContext } from './context.js';
 
@@ -17,8 +18,14 @@ export async function catalog(ctx: ServerContext): Promise<CatalogModel[]> {
   const entries = (await ctx.store.list()).filter((e) => !SPLIT_TAIL.test(e.file));
   const models = entries.map(toModel);
   for (const [alias, ref] of Object.entries(ctx.config.aliases)) {
-    const target = entries.find((e) => e.ref === ctx.store.parse(ref).text);
+    const parsed = ctx.store.parse(ref);
+    const target = entries.find((e) => e.ref === parsed.text);
     if (target) models.push({ ...toModel(target), name: alias });
+    else if (parsed.kind === 'local') {
+      // A local file is registered (hashed) on first use; until then list it from the file itself.
+      const info = await stat(parsed.path).catch(() => undefined);
+      if (info?.isFile()) models.push({ name: alias, size: info.size, digest: undefined, modifiedAt: info.mtime.toISOString(), format: formatOf(parsed.path) });
+    }
   }
   return models;
 }
@@ -29,6 +36,10 @@ function toModel(entry: StoreEntry): CatalogModel {
     size: entry.size ?? 0,
     digest: entry.digest,
     modifiedAt: entry.lastUsedAt ?? entry.verifiedAt ?? new Date(0).toISOString(),
-    format: entry.file.toLowerCase().endsWith('.gguf') ? 'gguf' : (entry.file.split('.').pop() ?? 'unknown'),
+    format: formatOf(entry.file),
   };
+}
+
+function formatOf(file: string): string {
+  return file.toLowerCase().endsWith('.gguf') ? 'gguf' : (file.split('.').pop() ?? 'unknown');
 }

@@ -53,18 +53,12 @@ export class ModelAccess {
     try {
       return await this.options.pool.acquire(model, request);
     } catch (error) {
-      if (isHearthError(error, 'REF_INVALID')) {
-        throw new HearthError('MODEL_NOT_FOUND', `model "${model}" not found`, { cause: error, hint: 'use a store reference such as hf:<owner>/<repo>/<file>, or an alias from the config' });
-      }
       if (isHearthError(error, 'NOT_CACHED') && this.options.autoPull && !this.options.store.offline) {
         this.options.logger.info({ model }, 'pulling on demand');
         await this.options.store.pull(model, { signal: request.signal });
         return this.options.pool.acquire(model, request);
       }
-      if (isHearthError(error, 'NOT_CACHED')) {
-        throw new HearthError('MODEL_NOT_FOUND', `model "${model}" not found; pull it first`, { cause: error, hint: `hearth pull ${model}, or POST /api/pull` });
-      }
-      throw error;
+      throw asModelError(model, error);
     }
   }
 
@@ -73,4 +67,18 @@ export class ModelAccess {
     else this.#depth.set(model, depth);
     this.options.onQueueDepth?.(model, Math.max(0, depth));
   }
+}
+
+/**
+ * A request names a model; whether the name is not a reference at all or not
+ * in the store, the client hears "model not found" (404), as from Ollama.
+ */
+export function asModelError(model: string, error: unknown): unknown {
+  if (isHearthError(error, 'REF_INVALID')) {
+    return new HearthError('MODEL_NOT_FOUND', `model "${model}" not found`, { cause: error, hint: 'use a store reference such as hf:<owner>/<repo>/<file>, or an alias from the config' });
+  }
+  if (isHearthError(error, 'NOT_CACHED')) {
+    return new HearthError('MODEL_NOT_FOUND', `model "${model}" not found; pull it first`, { cause: error, hint: `hearth pull ${model}, or POST /api/pull` });
+  }
+  return error;
 }

@@ -99,15 +99,15 @@ export class Store {
     };
   }
 
-  list(): Promise<StoreEntry[]> {
+  async list(): Promise<StoreEntry[]> {
     return listEntries(this.hubCache, this.home, this.#records);
   }
 
-  remove(ref: string | ModelRef): Promise<RemoveReport> {
+  async remove(ref: string | ModelRef): Promise<RemoveReport> {
     return removeRef(this.parse(ref), { hubCache: this.hubCache, home: this.home, records: this.#records, logger: this.#logger });
   }
 
-  verify(ref: string | ModelRef | undefined, options: OperationOptions & { repair?: boolean } = {}): Promise<VerifyReport> {
+  async verify(ref: string | ModelRef | undefined, options: OperationOptions & { repair?: boolean } = {}): Promise<VerifyReport> {
     return verifyStore(ref === undefined ? undefined : this.parse(ref), {
       hubCache: this.hubCache,
       home: this.home,
@@ -120,7 +120,7 @@ export class Store {
     });
   }
 
-  gc(options: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
+  async gc(options: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
     return collectGarbage({
       hubCache: this.hubCache,
       home: this.home,
@@ -140,7 +140,7 @@ export class Store {
     return exportBundle(models, file, { home: this.home, signal: this.#signal(options.signal) });
   }
 
-  importBundle(file: string, options: OperationOptions = {}): Promise<ImportReport> {
+  async importBundle(file: string, options: OperationOptions = {}): Promise<ImportReport> {
     return importBundle(file, { hubCache: this.hubCache, home: this.home, records: this.#records, signal: this.#signal(options.signal), logger: this.#logger });
   }
 

@@ -12,6 +12,9 @@ import type { ChatMessage, GenerateEvent, GenerateRequest, StopReason } from '..
 export class LlamaGenerator {
   readonly #slots: Semaphore;
   readonly #idle: LlamaContextSequence[] = [];
+  /** One chat and one completion engine per sequence, reused: building a LlamaChat resolves the template (~1 s). */
+  readonly #chats = new Map<LlamaContextSequence, LlamaChat>();
+  readonly #completions = new Map<LlamaContextSequence, LlamaCompletion>();
 
   constructor(private readonly context: LlamaContext) {
     for (let i = 0; i < context.totalSequences; i++) this.#idle.push(context.getSequence());
@@ -50,7 +53,9 @@ export class LlamaGenerator {
         topP: request.topP,
         seed: request.seed,
         customStopTriggers: request.stop?.length ? request.stop : undefined,
-        onTextChunk: (text: string) => queue.push({ type: 'text', text }),
+        onTextChunk: (text: string) => {
+          if (text.length > 0) queue.push({ type: 'text', text });
+        },
         onToken: (tokens: readonly unknown[]) => {
           completionTokens += tokens.length;
         },
@@ -58,24 +63,16 @@ export class LlamaGenerator {
       let stopReason: string;
       let promptTokens: number;
       if (request.kind === 'chat') {
-        const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
-        try {
-          const history = toHistory(request.messages);
-          promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(sequence.model.tokenizer).length;
-          const result = await chat.generateResponse(history, options);
-          stopReason = result.metadata.stopReason;
-        } finally {
-          chat.dispose({ disposeSequence: false });
-        }
+        const chat = this.#chatFor(sequence);
+        const history = toHistory(request.messages);
+        promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(sequence.model.tokenizer).length;
+        const result = await chat.generateResponse(history, options);
+        stopReason = result.metadata.stopReason;
       } else {
-        const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
-        try {
-          promptTokens = sequence.model.tokenize(request.prompt, false).length;
-          const result = await completion.generateCompletionWithMeta(request.prompt, options);
-          stopReason = result.metadata.stopReason;
-        } finally {
-          completion.dispose({ disposeSequence: false });
-        }
+        const completion = this.#completionFor(sequence);
+        promptTokens = sequence.model.tokenize(request.prompt, false).length;
+        const result = await completion.generateCompletionWithMeta(request.prompt, options);
+        stopReason = result.metadata.stopReason;
       }
       queue.push({ type: 'done', stopReason: mapStopReason(stopReason), promptTokens, completionTokens });
     } catch (error) {
@@ -92,7 +89,20 @@ export class LlamaGenerator {
     }
   }
 
+  #chatFor(sequence: LlamaContextSequence): LlamaChat {
+    let chat = this.#chats.get(sequence);
+    if (!chat) this.#chats.set(sequence, (chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false })));
+    return chat;
+  }
+
+  #completionFor(sequence: LlamaContextSequence): LlamaCompletion {
+    let completion = this.#completions.get(sequence);
+    if (!completion) this.#completions.set(sequence, (completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false })));
+    return completion;
+  }
+
   async dispose(): Promise<void> {
+    for (const engine of [...this.#chats.values(), ...this.#completions.values()]) engine.dispose({ disposeSequence: false });
     await this.context.dispose();
   }
 }

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { HearthError, toHearthError } from '../../../errors/index.js';
 import type { ModelInfo } from '../../../runtime/types.js';
 import type { PullEvent } from '../../../store/index.js';
 import { HEARTH_VERSION } from '../../../version.js';
 import { catalog } from '../../catalog.js';
 import type { ServerContext } from '../../context.js';
+import { asModelError } from '../../model-access.js';
 import { parseBody } from '../../request.js';
 import { openStream, requestSignal } from '../../streaming.js';
 
@@ -48,7 +48,9 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/show', async (request, reply) => {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
-    const { info } = await ctx.pool.inspect(name, requestSignal(request, reply));
+    const { info } = await ctx.pool.inspect(name, requestSignal(request, reply)).catch((error: unknown) => {
+      throw asModelError(name, error);
+    });
     return {
       license: '',
       modelfile: '',
@@ -70,8 +72,7 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
     const name = (req.model ?? req.name)!;
     await ctx.pool.unload(name);
     await ctx.store.remove(name).catch((error: unknown) => {
-      const typed = toHearthError(error);
-      throw typed.code === 'NOT_CACHED' ? new HearthError('MODEL_NOT_FOUND', `model "${name}" not found`, { cause: error }) : typed;
+      throw asModelError(name, error);
     });
     return {};
   });
@@ -114,7 +115,6 @@ function sendProgress(event: PullEvent, send: (value: unknown) => void): void {
       send({ status: `pulling ${(event.digest ?? '').slice(0, 12)}`, digest: event.digest ? `sha256:${event.digest}` : undefined, total: event.total, completed: event.total });
       break;
     case 'downloaded':
-      send({ status: `pulling ${event.digest.slice(0, 12)}`, digest: `sha256:${event.digest}`, total: event.total, completed: event.total });
       send({ status: 'verifying sha256 digest' });
       break;
     case 'waiting':
