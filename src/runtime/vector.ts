@@ -29,3 +29,14 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
   return dot / (l2norm(a) * l2norm(b));
 }
+
+/**
+ * Shortens vectors to `dimensions` and re-normalizes them, as OpenAI's and
+ * Ollama's `dimensions` do (meaningful for Matryoshka-trained models).
+ */
+export function truncateDimensions(vectors: Float32Array[], dimensions: number | undefined): Float32Array[] {
+  if (dimensions === undefined) return vectors;
+  const size = vectors[0]?.length ?? 0;
+  if (dimensions > size) throw new HearthError('USAGE', `dimensions ${dimensions} exceeds this model's ${size}`, { details: { dimensions, size } });
+  return vectors.map((v) => checkedVector(v.subarray(0, dimensions), true));
+}

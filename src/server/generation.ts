@@ -1,3 +1,4 @@
+import { HearthError } from '../errors/index.js';
 import type { Lease } from '../pool/model-pool.js';
 import type { GenerateEvent, GenerateRequest } from '../runtime/types.js';
 import type { ServerContext } from './context.js';
@@ -42,6 +43,13 @@ export async function* generate(ctx: ServerContext, lease: Lease, model: string,
     completionTokens,
     stopReason: done?.stopReason ?? 'abort',
   };
+}
+
+/** Refuses generation on an embedding model before any stream opens, so the client gets a proper 400. */
+export function assertCanGenerate(lease: Lease): void {
+  if (lease.model.info.capabilities.includes('generation')) return;
+  lease.release();
+  throw new HearthError('MODEL_UNSUPPORTED', `${lease.view.name} is an embedding model (${lease.model.info.architecture}); it cannot generate text`);
 }
 
 /** OpenAI's finish_reason. */

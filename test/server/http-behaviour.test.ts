@@ -92,6 +92,25 @@ describe('server behaviour: auth, backpressure, health under load, metrics', () 
       assert.match(((await invalid.json()) as { error: { message: string } }).error.message, /input/);
     });
 
+    test('dimensions shortens and re-normalizes vectors; more than the model has is a 400', async () => {
+      const r = await post(`${s.url}/v1/embeddings`, { model: 'tiny-bert', input: 'the cat', dimensions: 16, encoding_format: 'float' });
+      const vector = ((await r.json()) as { data: Array<{ embedding: number[] }> }).data[0]!.embedding;
+      assert.equal(vector.length, 16);
+      assert.ok(Math.abs(Math.hypot(...vector) - 1) < 1e-5);
+      const ollama = (await (await post(`${s.url}/api/embed`, { model: 'tiny-bert', input: 'the cat', dimensions: 8 })).json()) as { embeddings: number[][] };
+      assert.equal(ollama.embeddings[0]!.length, 8);
+      assert.equal((await post(`${s.url}/v1/embeddings`, { model: 'tiny-bert', input: 'x', dimensions: 4096 })).status, 400);
+    });
+
+    test('asking an embedding model to generate is a 400 before any stream opens', async () => {
+      const streamed = await post(`${s.url}/v1/chat/completions`, { model: 'tiny-bert', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(streamed.status, 400);
+      assert.equal(((await streamed.json()) as { error: { code: string } }).error.code, 'model_unsupported');
+      const ollama = await post(`${s.url}/api/generate`, { model: 'tiny-bert', prompt: 'hi' });
+      assert.equal(ollama.status, 400);
+      assert.equal(s.pool.list().find((m) => m.name === 'tiny-bert')?.inFlight ?? 0, 0, 'the lease was released');
+    });
+
     test('/metrics exposes requests, latency, batches, queue depth, tokens and loaded models', async () => {
       await post(`${s.url}/api/embed`, { model: 'tiny-bert', input: ['a', 'b'] });
       const text = await (await fetch(`${s.url}/metrics`)).text();

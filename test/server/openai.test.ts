@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 /**
@@ -51,12 +51,12 @@ function floats(embedding: unknown): number[] {
   return embedding as number[];
 }
 
-async function expectApiError<E extends typeof OpenAI.APIError>(promise: Promise<unknown>, type: E): Promise<InstanceType<E>> {
+async function expectApiError<E extends APIError>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
   try {
     await promise;
   } catch (error) {
     assert.ok(error instanceof type, `expected ${type.name}, got ${(error as Error).constructor.name}: ${(error as Error).message}`);
-    return error as InstanceType<E>;
+    return error;
   }
   assert.fail(`expected ${type.name}, but the request succeeded`);
 }
@@ -106,6 +106,7 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 120_000 }, () => {
   });
 
   describe('embeddings', () => {
+    // Without encoding_format the SDK asks for base64 and decodes it itself, so these SDK calls cover base64 too.
     test('one string: a 64-dim unit vector with its token usage', async () => {
       const res = await client.embeddings.create({ model: 'tiny-bert', input: 'the cat sat' });
       assert.equal(res.object, 'list');
@@ -122,7 +123,7 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 120_000 }, () => {
 
     test('an array of strings: one vector per input, in order, each equal to embedding it alone', async () => {
       const texts = ['the cat sat', 'a brown fox jumps over the lazy dog', 'hello world'];
-      const singles = [];
+      const singles: number[][] = [];
       for (const text of texts) singles.push(floats((await client.embeddings.create({ model: 'tiny-bert', input: text })).data[0]!.embedding));
       // The inputs must differ, or matching them up in order proves nothing.
       assert.ok(cosine(singles[0]!, singles[1]!) < 0.999, 'different texts give different vectors');
@@ -345,40 +346,90 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 120_000 }, () => {
   });
 
   describe('completions (stories)', { skip: stories }, () => {
+    const prompt = 'Once upon a time';
+    const complete = (extra: Partial<OpenAI.Completions.CompletionCreateParamsNonStreaming> = {}) =>
+      client.completions.create({ model: 'stories', prompt, max_tokens: 30, temperature: 0, ...extra });
+    /** The greedy 30-token story, without any stop sequence. */
+    let story: string;
+
+    before(async () => {
+      if (stories) return;
+      story = (await complete()).choices[0]!.text;
+    });
+
     test('greedy completion of "Once upon a time" tells the story', async () => {
-      const res = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 30, temperature: 0 });
+      const res = await complete();
       assert.equal(res.object, 'text_completion');
       assert.match(res.id, /^cmpl-/);
+      assert.equal(res.model, 'stories');
       const choice = res.choices[0]!;
       assert.ok(/Lily|girl/.test(choice.text), `story text: ${JSON.stringify(choice.text)}`);
+      assert.equal(choice.text, story, 'temperature 0 is deterministic');
+      assert.equal(choice.finish_reason, 'length');
       assert.ok(res.usage, 'usage is reported');
       assert.ok(res.usage.prompt_tokens > 0);
-      assert.ok(res.usage.completion_tokens > 0 && res.usage.completion_tokens <= 30, `completion_tokens ${res.usage.completion_tokens}`);
+      assert.equal(res.usage.completion_tokens, 30);
       assert.equal(res.usage.total_tokens, res.usage.prompt_tokens + res.usage.completion_tokens);
     });
 
     test('a stop sequence ends the text before it, with finish_reason stop', async () => {
-      const plain = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 30, temperature: 0 });
-      assert.ok(plain.choices[0]!.text.includes('Lily'), `without stop the text names Lily: ${JSON.stringify(plain.choices[0]!.text)}`);
-
-      const res = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 30, temperature: 0, stop: ['Lily'] });
+      assert.ok(story.includes('Lily'), `without stop the text names Lily: ${JSON.stringify(story)}`);
+      const res = await complete({ stop: ['Lily'] });
       const text = res.choices[0]!.text;
       assert.ok(!text.includes('Lily'), `stop text is not returned: ${JSON.stringify(text)}`);
       assert.equal(res.choices[0]!.finish_reason, 'stop');
-      const upTo = plain.choices[0]!.text.slice(0, plain.choices[0]!.text.indexOf('Lily'));
-      assert.equal(text, upTo, 'the text is exactly what came before the stop sequence');
+      assert.ok(text.length > 0 && story.startsWith(text), `the text is the start of the story: ${JSON.stringify(text)}`);
+      assert.ok(res.usage && res.usage.completion_tokens < 30, 'generation stopped early');
+    });
+
+    test('streaming with a stop sequence stops the same way', async () => {
+      const stop = (await complete({ stop: ['Lily'] })).choices[0]!.text;
+      const stream = await client.completions.create({ model: 'stories', prompt, max_tokens: 30, temperature: 0, stop: ['Lily'], stream: true });
+      let text = '';
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.text ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      assert.equal(text, stop);
+      assert.equal(finish, 'stop');
+    });
+
+    // OpenAI: "The returned text will not contain the stop sequence" and contains everything before it.
+    test('the text is exactly what precedes the stop sequence, for stops within and across tokens', async () => {
+      const stops = ['Lily', 'girl named', ' Lily', 'the park'];
+      const expected: Record<string, { text: string; finish: string }> = {};
+      const actual: Record<string, { text: string; finish: string }> = {};
+      for (const stop of stops) {
+        assert.ok(story.includes(stop), `${JSON.stringify(stop)} occurs in the story`);
+        expected[stop] = { text: story.slice(0, story.indexOf(stop)), finish: 'stop' };
+        const res = await complete({ stop: [stop] });
+        actual[stop] = { text: res.choices[0]!.text, finish: res.choices[0]!.finish_reason };
+      }
+      assert.deepEqual(actual, expected);
+    });
+
+    test('a stop sequence that only starts to match at the end does not eat the text', async () => {
+      // The story ends "One day,": the trailing "," could begin ",zzz", which never completes.
+      assert.ok(story.endsWith(','), `the story ends with a comma: ${JSON.stringify(story)}`);
+      const res = await complete({ stop: [',zzz'] });
+      assert.equal(res.choices[0]!.text, story);
+      assert.equal(res.choices[0]!.finish_reason, 'length');
+      assert.equal(res.usage?.completion_tokens, 30);
     });
 
     test('streaming completion gives the same text as non-streaming', async () => {
-      const plain = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 20, temperature: 0 });
-      const stream = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 20, temperature: 0, stream: true });
+      const stream = await client.completions.create({ model: 'stories', prompt, max_tokens: 30, temperature: 0, stream: true });
       const chunks: OpenAI.Completions.Completion[] = [];
       for await (const chunk of stream) chunks.push(chunk);
       assert.ok(chunks.length > 2, `several chunks, got ${chunks.length}`);
-      assert.ok(chunks.every((c) => c.object === 'text_completion'));
-      const text = chunks.map((c) => c.choices[0]?.text ?? '').join('');
-      assert.equal(text, plain.choices[0]!.text);
-      assert.equal(chunks.at(-1)!.choices[0]!.finish_reason, plain.choices[0]!.finish_reason);
+      assert.ok(chunks.every((c) => c.object === 'text_completion' && c.choices.length === 1));
+      assert.equal(chunks.map((c) => c.choices[0]!.text).join(''), story);
+      assert.equal(chunks.at(-1)!.choices[0]!.finish_reason, 'length');
+      assert.ok(
+        chunks.slice(0, -1).every((c) => c.choices[0]!.finish_reason === null),
+        'only the last chunk has a finish_reason',
+      );
     });
   });
 

@@ -2,6 +2,7 @@ import { LlamaChat, LlamaCompletion, type ChatHistoryItem, type LlamaContext, ty
 import { HearthError, throwIfAborted } from '../../errors/index.js';
 import { AsyncQueue } from '../../lifecycle/async-queue.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
+import { StopMatcher } from '../stop-matcher.js';
 import type { ChatMessage, GenerateEvent, GenerateRequest, StopReason } from '../types.js';
 
 /**
@@ -42,19 +43,25 @@ export class LlamaGenerator {
   async #run(request: GenerateRequest, queue: AsyncQueue<GenerateEvent>): Promise<void> {
     const release = await this.#slots.acquire(1, request.signal);
     const sequence = this.#idle.pop()!;
+    // Stops are matched here on the joined text; node-llama-cpp's triggers miss stops that span tokens.
+    const stops = new StopMatcher(request.stop?.filter((s) => s.length > 0) ?? []);
+    const stopper = new AbortController();
+    const emit = (text: string) => {
+      if (text.length > 0) queue.push({ type: 'text', text });
+    };
     try {
       throwIfAborted(request.signal);
       let completionTokens = 0;
       const options = {
-        signal: request.signal,
+        signal: request.signal ? AbortSignal.any([request.signal, stopper.signal]) : stopper.signal,
         stopOnAbortSignal: true,
         maxTokens: request.maxTokens,
         temperature: request.temperature,
         topP: request.topP,
         seed: request.seed,
-        customStopTriggers: request.stop?.length ? request.stop : undefined,
         onTextChunk: (text: string) => {
-          if (text.length > 0) queue.push({ type: 'text', text });
+          emit(stops.push(text));
+          if (stops.stopped) stopper.abort();
         },
         onToken: (tokens: readonly unknown[]) => {
           completionTokens += tokens.length;
@@ -74,7 +81,9 @@ export class LlamaGenerator {
         const result = await completion.generateCompletionWithMeta(request.prompt, options);
         stopReason = result.metadata.stopReason;
       }
-      queue.push({ type: 'done', stopReason: mapStopReason(stopReason), promptTokens, completionTokens });
+      emit(stops.flush());
+      const reason = stops.stopped ? 'stop' : mapStopReason(stopReason);
+      queue.push({ type: 'done', stopReason: reason, promptTokens, completionTokens });
     } catch (error) {
       if (request.signal?.aborted) throw new HearthError('ABORTED', 'generation aborted', { cause: request.signal.reason });
       if (error instanceof HearthError) throw error;

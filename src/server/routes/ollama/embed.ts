@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { truncateDimensions } from '../../../runtime/vector.js';
 import type { ServerContext } from '../../context.js';
 import { parseBody } from '../../request.js';
 import { requestSignal } from '../../streaming.js';
@@ -30,7 +31,7 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
       ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
       return {
         model: req.model,
-        embeddings: result.vectors.map((v) => Array.from(v)),
+        embeddings: truncateDimensions(result.vectors, req.dimensions).map((v) => Array.from(v)),
         total_duration: Math.round((performance.now() - started) * 1e6),
         load_duration: Math.round((loaded - started) * 1e6),
         prompt_eval_count: result.tokens.reduce((a, b) => a + b, 0),

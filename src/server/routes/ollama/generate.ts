@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Lease } from '../../../pool/model-pool.js';
 import type { ChatMessage, GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
-import { generate, type GenerationTimings } from '../../generation.js';
+import { assertCanGenerate, generate, type GenerationTimings } from '../../generation.js';
 import { parseBody } from '../../request.js';
 import { openStream, requestSignal } from '../../streaming.js';
 import { ollamaCommon, samplingFromOptions } from './options.js';
@@ -53,6 +53,7 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     const started = performance.now();
     const httpSignal = req.stream ? undefined : requestSignal(request, reply);
     const lease = await ctx.access.lease(req.model, { keepAlive: req.keep_alive, signal: httpSignal });
+    assertCanGenerate(lease);
     const loaded = performance.now();
     const piece = (text: string) => (kind === 'chat' ? { message: { role: 'assistant', content: text } } : { response: text });
     const head = () => ({ model: req.model, created_at: new Date().toISOString() });

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
-import { finishReason, generate } from '../../generation.js';
+import { assertCanGenerate, finishReason, generate } from '../../generation.js';
 import { contentSchema, parseBody, stopSchema } from '../../request.js';
 import { openStream, requestSignal } from '../../streaming.js';
 
@@ -69,6 +69,7 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     const object = kind === 'chat' ? 'chat.completion' : 'text_completion';
     const httpSignal = req.stream ? undefined : requestSignal(request, reply);
     const lease = await ctx.access.lease(req.model, { signal: httpSignal });
+    assertCanGenerate(lease);
     const loaded = performance.now();
     if (!req.stream) {
       const run = generate(ctx, lease, req.model, build(httpSignal!), started, loaded);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { truncateDimensions } from '../../../runtime/vector.js';
 import type { ServerContext } from '../../context.js';
 import { parseBody } from '../../request.js';
 import { requestSignal } from '../../streaming.js';
@@ -21,12 +22,13 @@ export function openAiEmbeddings(app: FastifyInstance, ctx: ServerContext): void
     const lease = await ctx.access.lease(req.model, { signal });
     try {
       const result = await ctx.batcher.embed(lease.model, inputs, { truncate: false, signal });
+      const vectors = truncateDimensions(result.vectors, req.dimensions);
       ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
       const tokens = result.tokens.reduce((a, b) => a + b, 0);
       return {
         object: 'list',
         model: req.model,
-        data: result.vectors.map((vector, index) => ({
+        data: vectors.map((vector, index) => ({
           object: 'embedding',
           index,
           embedding: req.encoding_format === 'base64' ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : Array.from(vector),
