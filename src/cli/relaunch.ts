@@ -33,3 +33,15 @@ export function relaunch(argv: string[], env: NodeJS.ProcessEnv): Promise<number
     });
   });
 }
+
+/**
+ * In the relaunched child: exit if the launcher dies without forwarding a
+ * signal (SIGKILL cannot be forwarded), so no orphan keeps a port or a model.
+ */
+export function exitWithLauncher(env: NodeJS.ProcessEnv): void {
+  if (env[APPLIED] !== '1') return;
+  const launcher = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== launcher) process.kill(process.pid, 'SIGTERM');
+  }, 1000).unref();
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
-import { runHearth, spawnHearth } from '../support/hearth-cli.js';
+import { killStrays, runHearth, spawnHearth } from '../support/hearth-cli.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { writeBertFixture } from '../support/gguf-writer.js';
 import { readFile } from 'node:fs/promises';
@@ -31,6 +31,7 @@ describe('hearth serve', () => {
     hub.addRepo({ id: 'acme/s', files: [{ path: 's.gguf', content: await readFile(model) }] });
   });
   after(async () => {
+    killStrays();
     await box.cleanup();
     await hub.close();
   });
@@ -68,7 +69,7 @@ describe('hearth serve', () => {
     assert.ok(states.has('pulling') || early.models[0]!.state === 'pulling', `saw ${[...states]}`);
     const missing = await fetch(`${address}/nope`);
     assert.equal(missing.status, 404);
-    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'ROUTE_NOT_FOUND');
 
     server.kill('SIGTERM');
     const exit = await server.result;

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { spawnHearth } from '../support/hearth-cli.js';
+import { killStrays, spawnHearth } from '../support/hearth-cli.js';
 import { createModelFixtures, type ModelFixtures } from '../support/model-fixtures.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 
@@ -15,6 +15,7 @@ describe('hearth serve shutdown', () => {
     box = await createSandbox();
   });
   after(async () => {
+    killStrays();
     await box.cleanup();
     await fixtures.cleanup();
   });

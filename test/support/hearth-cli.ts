@@ -17,11 +17,22 @@ export type HearthProcess = ChildProcess & {
   output: { stdout: string; stderr: string };
 };
 
+/** Children still running; a failed assertion must not leave a server behind to hang the test run. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => killStrays());
+
+/** Stops every hearth process a test started and has not seen exit; call from `after`. SIGTERM reaches relaunched children too. */
+export function killStrays(): void {
+  for (const child of live) child.kill('SIGTERM');
+}
+
 export function spawnHearth(args: string[], env: Record<string, string>): HearthProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (d: Buffer) => (output.stdout += d));
   child.stderr.on('data', (d: Buffer) => (output.stderr += d));
