@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ollama, type ModelResponse, type ProgressResponse } from 'ollama';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
-import { writeBertFixture } from '../support/gguf-writer.js';
+import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const PULLED = 'hf:acme/pulled/m.gguf';

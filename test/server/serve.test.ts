@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { killStrays, runHearth, spawnHearth } from '../support/hearth-cli.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
-import { writeBertFixture } from '../support/gguf-writer.js';
+import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeBertFixture, writeLlamaFixture } from './gguf-writer.js';
+import { writeBertFixture, writeLlamaFixture } from './gguf-fixtures.js';
 
 export interface ModelFixtures {
   dir: string;

@@ -28,10 +28,9 @@ import {
   u32,
   u64,
   u8,
-  writeBertFixture,
   writeGguf,
-  writeLlamaFixture,
 } from '../support/gguf-writer.js';
+import { writeBertFixture, writeLlamaFixture } from '../support/gguf-fixtures.js';
 
 let dir: string;
 let llama: Llama;
