@@ -50,6 +50,7 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
       logger: deps.logger,
       maxQueue: config.server.maxQueue,
       autoPull: config.server.autoPull,
+      aliases: config.aliases,
       onQueueDepth: (model, depth) => metrics.queueDepth.set({ model }, depth),
     }),
     batcher: new EmbedBatcher({ waitMs: config.server.batchWait, maxBatchTokens: config.server.maxBatchTokens, onBatch: (size) => metrics.batchSize.observe(size) }),

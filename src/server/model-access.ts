@@ -9,6 +9,7 @@ export interface ModelAccessOptions {
   logger: Logger;
   maxQueue: number;
   autoPull: boolean;
+  aliases: Readonly<Record<string, string>>;
   onQueueDepth?: (model: string, depth: number) => void;
 }
 
@@ -27,8 +28,24 @@ export class ModelAccess {
     return this.#depth.get(model) ?? 0;
   }
 
+  /**
+   * Checks a model name from a request before anything uses it: local paths
+   * and plain URLs are accepted only through configured aliases, so no request
+   * field becomes a filesystem path and the server fetches no URL a client names.
+   */
+  check(model: string): string {
+    const ref = this.options.store.parse(model);
+    if ((ref.kind === 'local' || ref.kind === 'url') && !Object.hasOwn(this.options.aliases, model)) {
+      throw new HearthError('MODEL_NOT_FOUND', `model "${model}" not found: ${ref.kind === 'local' ? 'file paths' : 'URLs'} are not accepted over HTTP`, {
+        hint: 'name the model with an hf: reference, or add an alias for it in the config file',
+      });
+    }
+    return model;
+  }
+
   /** Leases `model` for one request; the returned release must be called exactly once (it is idempotent). */
   async lease(model: string, request: { keepAlive?: string | number | null | undefined; signal?: AbortSignal | undefined }): Promise<Lease> {
+    this.#checked(model);
     const depth = this.depth(model);
     if (depth >= this.options.maxQueue) {
       throw new HearthError('QUEUE_FULL', `${depth} requests are already queued for ${model}`, { details: { model, depth } });
@@ -58,6 +75,14 @@ export class ModelAccess {
         await this.options.store.pull(model, { signal: request.signal });
         return this.options.pool.acquire(model, request);
       }
+      throw asModelError(model, error);
+    }
+  }
+
+  #checked(model: string): void {
+    try {
+      this.check(model);
+    } catch (error) {
       throw asModelError(model, error);
     }
   }

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
+import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const json = { 'content-type': 'application/json' };
@@ -111,6 +116,17 @@ describe('server behaviour: auth, backpressure, health under load, metrics', () 
       assert.equal(s.pool.list().find((m) => m.name === 'tiny-bert')?.inFlight ?? 0, 0, 'the lease was released');
     });
 
+    test('no request field becomes a file path or a URL the server fetches', async () => {
+      const byPath = await post(`${s.url}/api/embed`, { model: s.fixtures.bert, input: 'x' });
+      assert.equal(byPath.status, 404);
+      assert.match(((await byPath.json()) as { error: string }).error, /file paths are not accepted/);
+      assert.equal((await post(`${s.url}/api/pull`, { model: '/etc/passwd', stream: false })).status, 404);
+      assert.equal((await post(`${s.url}/api/show`, { model: 'http://127.0.0.1:9/model.gguf' })).status, 404);
+      assert.equal((await post(`${s.url}/v1/embeddings`, { model: '../../etc/passwd', input: 'x' })).status, 404);
+      assert.ok(!(await s.store.list()).some((e) => e.ref === '/etc/passwd'), 'nothing was registered');
+      assert.equal((await post(`${s.url}/api/embed`, { model: 'tiny-bert', input: 'x' })).status, 200, 'an alias of the same file works');
+    });
+
     test('/metrics exposes requests, latency, batches, queue depth, tokens and loaded models', async () => {
       await post(`${s.url}/api/embed`, { model: 'tiny-bert', input: ['a', 'b'] });
       const text = await (await fetch(`${s.url}/metrics`)).text();
@@ -126,6 +142,39 @@ describe('server behaviour: auth, backpressure, health under load, metrics', () 
         assert.ok(text.includes(name), `missing ${name}`);
       }
       assert.match(text, /hearth_http_requests_total\{route="\/api\/embed",method="POST",status="200",model="tiny-bert"\} \d+/);
+    });
+  });
+
+  describe('pull on demand', () => {
+    let hub: FakeHub;
+    let model: Buffer;
+    before(async () => {
+      hub = await startFakeHub();
+      const dir = await mkdtemp(join(tmpdir(), 'hearth-auto-'));
+      await writeBertFixture(join(dir, 'm.gguf'), { seed: 9, context: 128 });
+      model = await readFile(join(dir, 'm.gguf'));
+      await rm(dir, { recursive: true });
+      hub.addRepo({ id: 'acme/auto', files: [{ path: 'm.gguf', content: model }] });
+    });
+    after(() => hub.close());
+
+    test('an unknown model is a 404 unless HEARTH_AUTO_PULL=1, which pulls it when online', async () => {
+      const off = await startTestServer({ endpoint: hub.url });
+      try {
+        assert.equal((await post(`${off.url}/api/embed`, { model: 'hf:acme/auto/m.gguf', input: 'x' })).status, 404);
+        assert.equal(hub.stats.bodyGets, 0);
+      } finally {
+        await off.close();
+      }
+      const on = await startTestServer({ endpoint: hub.url, env: { HEARTH_AUTO_PULL: '1' } });
+      try {
+        const r = await post(`${on.url}/api/embed`, { model: 'hf:acme/auto/m.gguf', input: 'x' });
+        assert.equal(r.status, 200);
+        assert.equal(((await r.json()) as { embeddings: number[][] }).embeddings[0]!.length, 64);
+        assert.equal(hub.stats.byPath.get('m.gguf')?.fullGets, 1);
+      } finally {
+        await on.close();
+      }
     });
   });
 

@@ -48,9 +48,11 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/show', async (request, reply) => {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
-    const { info } = await ctx.pool.inspect(name, requestSignal(request, reply)).catch((error: unknown) => {
-      throw asModelError(name, error);
-    });
+    const { info } = await Promise.resolve()
+      .then(() => ctx.pool.inspect(ctx.access.check(name), requestSignal(request, reply)))
+      .catch((error: unknown) => {
+        throw asModelError(name, error);
+      });
     return {
       license: '',
       modelfile: '',
@@ -70,16 +72,21 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
   app.delete('/api/delete', async (request) => {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
-    await ctx.pool.unload(name);
-    await ctx.store.remove(name).catch((error: unknown) => {
-      throw asModelError(name, error);
-    });
+    await Promise.resolve()
+      .then(async () => {
+        ctx.access.check(name);
+        await ctx.pool.unload(name);
+        await ctx.store.remove(name);
+      })
+      .catch((error: unknown) => {
+        throw asModelError(name, error);
+      });
     return {};
   });
 
   app.post('/api/pull', async (request, reply) => {
     const req = parseBody(pullBody, request.body);
-    const name = (req.model ?? req.name)!;
+    const name = ctx.access.check((req.model ?? req.name)!);
     if (!req.stream) {
       await ctx.store.pull(name, { signal: requestSignal(request, reply) }).then(
         () => ctx.metrics.pulls.inc({ outcome: 'success' }),
