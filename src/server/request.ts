@@ -18,3 +18,31 @@ export const contentSchema = z
   .transform((c) => (c === null ? '' : typeof c === 'string' ? c : c.filter((p) => p.type === 'text').map((p) => p.text ?? '').join('')));
 
 export const keepAliveSchema = z.union([z.string(), z.number()]).nullable().optional();
+
+/**
+ * Request features hearth does not implement yet are refused with a 400
+ * naming them, rather than silently ignored (a client asking for JSON mode
+ * must not get free text back as if it had worked).
+ */
+export function refuseUnsupported(body: unknown, fields: Record<string, (value: unknown) => boolean>): void {
+  if (typeof body !== 'object' || body === null) return;
+  for (const [field, isUsed] of Object.entries(fields)) {
+    const value = (body as Record<string, unknown>)[field];
+    if (value !== undefined && value !== null && isUsed(value)) {
+      throw new HearthError('USAGE', `${field} is not supported by hearth yet`, { details: { field } });
+    }
+  }
+}
+
+export const openAiUnsupported = {
+  tools: (v: unknown) => Array.isArray(v) && v.length > 0,
+  functions: (v: unknown) => Array.isArray(v) && v.length > 0,
+  response_format: (v: unknown) => (v as { type?: string }).type !== undefined && (v as { type?: string }).type !== 'text',
+  logprobs: (v: unknown) => v === true || typeof v === 'number',
+};
+
+export const ollamaUnsupported = {
+  format: (v: unknown) => v !== '',
+  tools: (v: unknown) => Array.isArray(v) && v.length > 0,
+  images: (v: unknown) => Array.isArray(v) && v.length > 0,
+};

@@ -127,6 +127,16 @@ describe('server behaviour: auth, backpressure, health under load, metrics', () 
       assert.equal((await post(`${s.url}/api/embed`, { model: 'tiny-bert', input: 'x' })).status, 200, 'an alias of the same file works');
     });
 
+    test('features not implemented yet are refused by name, never silently ignored', async () => {
+      const json = await post(`${s.url}/v1/chat/completions`, { model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_object' } });
+      assert.equal(json.status, 400);
+      assert.match(((await json.json()) as { error: { message: string } }).error.message, /response_format is not supported/);
+      const tools = await post(`${s.url}/api/chat`, { model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function' }] });
+      assert.equal(tools.status, 400);
+      const plain = await post(`${s.url}/v1/chat/completions`, { model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'text' }, max_tokens: 1 });
+      assert.equal(plain.status, 200);
+    });
+
     test('/metrics exposes requests, latency, batches, queue depth, tokens and loaded models', async () => {
       await post(`${s.url}/api/embed`, { model: 'tiny-bert', input: ['a', 'b'] });
       const text = await (await fetch(`${s.url}/metrics`)).text();

@@ -4,7 +4,7 @@ import type { Lease } from '../../../pool/model-pool.js';
 import type { ChatMessage, GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
 import { assertCanGenerate, generate, type GenerationTimings } from '../../generation.js';
-import { parseBody } from '../../request.js';
+import { ollamaUnsupported, parseBody, refuseUnsupported } from '../../request.js';
 import { openStream, requestSignal } from '../../streaming.js';
 import { ollamaCommon, samplingFromOptions } from './options.js';
 
@@ -25,6 +25,7 @@ const chatBody = z.object({
 /** POST /api/generate and /api/chat: NDJSON streams; an empty prompt loads or (keep_alive 0) unloads, as in Ollama. */
 export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/generate', async (request, reply) => {
+    refuseUnsupported(request.body, ollamaUnsupported);
     const req = parseBody(generateBody, request.body);
     if (!req.prompt) return loadOrUnload(request, reply, req.model, req.keep_alive, 'generate');
     const prompt = req.prompt;
@@ -37,6 +38,7 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
   });
 
   app.post('/api/chat', async (request, reply) => {
+    refuseUnsupported(request.body, ollamaUnsupported);
     const req = parseBody(chatBody, request.body);
     if (req.messages.length === 0) return loadOrUnload(request, reply, req.model, req.keep_alive, 'chat');
     const messages = req.messages.map((m) => ({ role: m.role, content: m.content }));

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
 import { assertCanGenerate, finishReason, generate } from '../../generation.js';
-import { contentSchema, parseBody, stopSchema } from '../../request.js';
+import { contentSchema, openAiUnsupported, parseBody, refuseUnsupported, stopSchema } from '../../request.js';
 import { openStream, requestSignal } from '../../streaming.js';
 
 const sampling = {
@@ -47,11 +47,13 @@ function samplingOf(req: Sampling, signal: AbortSignal) {
 /** POST /v1/chat/completions and /v1/completions, streamed over SSE or not. */
 export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/chat/completions', async (request, reply) => {
+    refuseUnsupported(request.body, openAiUnsupported);
     const req = parseBody(chatBody, request.body);
     const messages = req.messages.map((m) => ({ role: m.role === 'developer' ? ('system' as const) : m.role, content: m.content }));
     return respond(request, reply, req, (signal) => ({ kind: 'chat', messages, ...samplingOf(req, signal) }), 'chat');
   });
   app.post('/v1/completions', async (request, reply) => {
+    refuseUnsupported(request.body, openAiUnsupported);
     const req = parseBody(completionBody, request.body);
     return respond(request, reply, req, (signal) => ({ kind: 'completion', prompt: req.prompt, ...samplingOf(req, signal) }), 'text');
   });
