@@ -45,6 +45,17 @@ export async function* generate(ctx: ServerContext, lease: Lease, model: string,
   };
 }
 
+/** Drains a generation into its whole text, for non-streaming responses. */
+export async function collectText(run: AsyncGenerator<string, GenerationTimings>): Promise<{ text: string; timings: GenerationTimings }> {
+  let text = '';
+  let step = await run.next();
+  while (!step.done) {
+    text += step.value;
+    step = await run.next();
+  }
+  return { text, timings: step.value };
+}
+
 /** Refuses generation on an embedding model before any stream opens, so the client gets a proper 400. */
 export function assertCanGenerate(lease: Lease): void {
   if (lease.model.info.capabilities.includes('generation')) return;

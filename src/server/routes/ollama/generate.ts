@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Lease } from '../../../pool/model-pool.js';
 import type { ChatMessage, GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
-import { assertCanGenerate, generate, type GenerationTimings } from '../../generation.js';
+import { assertCanGenerate, collectText, generate, type GenerationTimings } from '../../generation.js';
 import { ollamaUnsupported, parseBody, refuseUnsupported } from '../../request.js';
 import { openStream, requestSignal } from '../../streaming.js';
 import { ollamaCommon, samplingFromOptions } from './options.js';
@@ -60,14 +60,8 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     const piece = (text: string) => (kind === 'chat' ? { message: { role: 'assistant', content: text } } : { response: text });
     const head = () => ({ model: req.model, created_at: new Date().toISOString() });
     if (!req.stream) {
-      const steps = generate(ctx, lease, req.model, build(lease, httpSignal!), started, loaded);
-      let text = '';
-      let step = await steps.next();
-      while (!step.done) {
-        text += step.value;
-        step = await steps.next();
-      }
-      return { ...head(), ...piece(text), ...final(step.value) };
+      const { text, timings } = await collectText(generate(ctx, lease, req.model, build(lease, httpSignal!), started, loaded));
+      return { ...head(), ...piece(text), ...final(timings) };
     }
     const stream = openStream(request, reply, 'ndjson');
     try {

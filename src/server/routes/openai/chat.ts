@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
-import { assertCanGenerate, finishReason, generate } from '../../generation.js';
+import { assertCanGenerate, collectText, finishReason, generate } from '../../generation.js';
 import { contentSchema, openAiUnsupported, parseBody, refuseUnsupported, stopSchema } from '../../request.js';
 import { openStream, requestSignal } from '../../streaming.js';
 
@@ -74,14 +74,7 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     assertCanGenerate(lease);
     const loaded = performance.now();
     if (!req.stream) {
-      const run = generate(ctx, lease, req.model, build(httpSignal!), started, loaded);
-      let text = '';
-      let step = await run.next();
-      while (!step.done) {
-        text += step.value;
-        step = await run.next();
-      }
-      const t = step.value;
+      const { text, timings: t } = await collectText(generate(ctx, lease, req.model, build(httpSignal!), started, loaded));
       const choice = kind === 'chat' ? { index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: finishReason(t.stopReason) } : { index: 0, text, logprobs: null, finish_reason: finishReason(t.stopReason) };
       return { id, object, created, model: req.model, choices: [choice], usage: usage(t.promptTokens, t.completionTokens) };
     }
