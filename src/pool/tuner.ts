@@ -40,7 +40,7 @@ const SAMPLE_TEXTS = [
 /**
  * Picks threads × parallelism by measuring, because the best setting depends
  * on the model and the machine in ways no formula captures (a 260K-parameter
- * model is fastest on one thread; a 60M one on all cores). Results are cached
+ * model is fastest on one thread; a 27M one on both of 2 cores). Results are cached
  * per model digest and machine, so a restart skips the measurement.
  */
 export class Tuner {

@@ -3,7 +3,7 @@
  * decode on a libuv pool thread and ggml's CPU backend gives every calling
  * thread its own OpenMP team, whose idle workers spin. With several pool
  * threads, decodes land on different threads and their teams fight over the
- * cores. Measured through `hearth run` on a 60M llama, 2 threads, 2 vCPUs:
+ * cores. Measured through `hearth run` on a 27M llama, 2 threads, 2 vCPUs:
  * untamed 59–61 tok/s; UV_THREADPOOL_SIZE=2 58–145 (bimodal); =1 148–188.
  * One pool thread means one team, reused; a short spin makes it yield the
  * core between decodes. Both variables are read once, when libuv and libgomp
