@@ -7,6 +7,7 @@ import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 
 interface Health {
   status: string;
@@ -74,6 +75,19 @@ describe('hearth serve', () => {
     server.kill('SIGTERM');
     const exit = await server.result;
     assert.equal(exit.code, 0, exit.stderr);
+  });
+
+  test('a port already in use is a clear usage error', async () => {
+    const blocker = createNetServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (blocker.address() as AddressInfo).port;
+      const r = await runHearth(['serve', '--port', String(port)], box.env());
+      assert.equal(r.code, 64);
+      assert.match(r.stderr, /already in use/);
+    } finally {
+      blocker.close();
+    }
   });
 
   test('refuses a non-loopback bind without --insecure', async () => {

@@ -24,7 +24,11 @@ export const serveCommand: CommandFactory = (run) =>
         // Loaded on demand: the other commands should not pay for Fastify at start-up.
         const { createServer } = await import('../../server/app.js');
         const server = await createServer({ config: ctx.config, store: ctx.store(), pool: await ctx.pool(), logger: ctx.logger });
-        const address = await server.app.listen({ host, port });
+        const address = await server.app.listen({ host, port }).catch(async (error: unknown) => {
+          await server.close();
+          if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+          throw new HearthError('USAGE', `${host}:${port} is already in use`, { cause: error, hint: 'stop the other server, or pass --port (or set HEARTH_PORT)' });
+        });
         ctx.stderr.write(`hearth listening on ${address} (cache ${ctx.config.hubCache}${ctx.config.offline ? ', offline' : ''})\n`);
         void server.warm();
         // SIGTERM: stop accepting, let in-flight requests finish, then the context unloads the models.
