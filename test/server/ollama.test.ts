@@ -298,6 +298,8 @@ describe('Ollama API via the ollama SDK', () => {
         assert.equal(m.size, (await stat(file)).size, `${name} size is its file size`);
         assert.match(m.digest, HEX64);
         assert.equal(m.digest, ps.models.find((e) => e.name === name)?.digest, `${name} has the same digest in tags and ps`);
+        assert.equal(m.details.family, name === 'tiny-llama' ? 'llama' : 'bert', `${name} family comes from the GGUF`);
+        assert.equal(m.details.format, 'gguf');
       }
     });
 

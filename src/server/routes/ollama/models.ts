@@ -16,15 +16,28 @@ const pullBody = z.object({ model: z.string().min(1).optional(), name: z.string(
 export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/api/version', async () => ({ version: HEARTH_VERSION }));
 
+  // GGUF headers do not change for a digest; read each once.
+  const detailsByDigest = new Map<string, ReturnType<typeof details>>();
+  const detailsOf = async (name: string, digest: string | undefined) => {
+    if (!digest) return details(undefined);
+    if (!detailsByDigest.has(digest)) {
+      const info = await ctx.pool.inspect(name).then((r) => r.info, () => undefined);
+      detailsByDigest.set(digest, details(info));
+    }
+    return detailsByDigest.get(digest)!;
+  };
+
   app.get('/api/tags', async () => ({
-    models: (await catalog(ctx)).map((m) => ({
-      name: m.name,
-      model: m.name,
-      modified_at: m.modifiedAt,
-      size: m.size,
-      digest: m.digest ?? '',
-      details: { parent_model: '', format: m.format, family: '', families: null, parameter_size: '', quantization_level: '' },
-    })),
+    models: await Promise.all(
+      (await catalog(ctx)).map(async (m) => ({
+        name: m.name,
+        model: m.name,
+        modified_at: m.modifiedAt,
+        size: m.size,
+        digest: m.digest ?? '',
+        details: { ...(await detailsOf(m.name, m.digest)), format: m.format },
+      })),
+    ),
   }));
 
   app.get('/api/ps', async () => ({
