@@ -26,5 +26,27 @@ export {
   type ImportReport,
 } from './store/index.js';
 export { diagnose, type DoctorReport } from './store/doctor.js';
-export { createServer, type HearthServer } from './server/app.js';
+export { createPool, type CreatePoolOptions } from './pool/create-pool.js';
+export { ModelPool, type PoolConfig, type PoolOptions, type AcquireOptions, type Lease } from './pool/model-pool.js';
+export type { ModelState, ModelView } from './pool/pool-entry.js';
+export { Tuner, type TuneResult, type Measurement } from './pool/tuner.js';
+export { systemClock, type Clock } from './pool/clock.js';
+export { LlamaBackend, type LlamaBackendOptions } from './runtime/llama/llama-backend.js';
+export { runtimeEnv, missingRuntimeEnv } from './runtime/runtime-env.js';
+export type {
+  Backend,
+  LoadedModel,
+  ModelInfo,
+  RuntimeIdentity,
+  EmbedInput,
+  EmbedOptions,
+  EmbedResult,
+  GenerateRequest,
+  GenerateEvent,
+  ChatMessage,
+  Parallelism,
+  Pooling,
+  Device,
+} from './runtime/types.js';
+export { createServer, type HearthServer, type ServerDeps } from './server/app.js';
 export { HEARTH_VERSION } from './version.js';
