@@ -171,7 +171,6 @@ export class ModelPool {
         key,
         names: new Set(),
         resolved,
-        backend: undefined,
         state: 'cached',
         error: undefined,
         info: undefined,
@@ -203,7 +202,6 @@ export class ModelPool {
       this.#setState(entry, 'loading');
       const backend = this.options.backends.find((b) => b.accepts(entry.resolved));
       if (!backend) throw new HearthError('MODEL_UNSUPPORTED', `no backend can load ${entry.resolved.ref} (${entry.resolved.primary.path})`);
-      entry.backend = backend;
       entry.info = await backend.inspect(entry.resolved, signal);
       await this.#reserve(entry, entry.info.estimatedBytes, signal);
       const parallelism = await this.#initialParallelism(entry);

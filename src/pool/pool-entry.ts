@@ -1,5 +1,5 @@
 import type { ResolvedModel } from '../store/index.js';
-import type { Backend, LoadedModel, ModelInfo, RuntimeIdentity } from '../runtime/types.js';
+import type { LoadedModel, ModelInfo, RuntimeIdentity } from '../runtime/types.js';
 import type { TuneResult } from './tuner.js';
 
 /** missing → pulling → cached → loading → warming → ready, or failed(reason) from any step. */
@@ -10,7 +10,6 @@ export interface PoolEntry {
   key: string;
   names: Set<string>;
   resolved: ResolvedModel;
-  backend: Backend | undefined;
   state: ModelState;
   error: string | undefined;
   info: ModelInfo | undefined;

@@ -43,47 +43,51 @@ export class ModelAccess {
     return model;
   }
 
-  /** Leases `model` for one request; the returned release must be called exactly once (it is idempotent). */
-  async lease(model: string, request: { keepAlive?: string | number | null | undefined; signal?: AbortSignal | undefined }): Promise<Lease> {
-    this.#checked(model);
-    const depth = this.depth(model);
-    if (depth >= this.options.maxQueue) {
-      throw new HearthError('QUEUE_FULL', `${depth} requests are already queued for ${model}`, { details: { model, depth } });
-    }
-    this.#setDepth(model, depth + 1);
-    let done = false;
-    const leave = () => {
-      if (done) return;
-      done = true;
-      this.#setDepth(model, this.depth(model) - 1);
-    };
+  /**
+   * Runs `work` for a model a request named: the name is checked first, and
+   * "not a reference" or "not in the store" reach the client as a 404, as from Ollama.
+   */
+  async named<T>(model: string, work: () => Promise<T>): Promise<T> {
     try {
-      const lease = await this.#acquire(model, request);
-      return { ...lease, release: () => (lease.release(), leave()) };
+      this.check(model);
+      return await work();
     } catch (error) {
-      leave();
-      throw error;
+      throw asModelError(model, error);
     }
+  }
+
+  /** Leases `model` for one request; the returned release must be called exactly once (it is idempotent). */
+  lease(model: string, request: { keepAlive?: string | number | null | undefined; signal?: AbortSignal | undefined }): Promise<Lease> {
+    return this.named(model, async () => {
+      const depth = this.depth(model);
+      if (depth >= this.options.maxQueue) {
+        throw new HearthError('QUEUE_FULL', `${depth} requests are already queued for ${model}`, { details: { model, depth } });
+      }
+      this.#setDepth(model, depth + 1);
+      let done = false;
+      const leave = () => {
+        if (done) return;
+        done = true;
+        this.#setDepth(model, this.depth(model) - 1);
+      };
+      try {
+        const lease = await this.#acquire(model, request);
+        return { ...lease, release: () => (lease.release(), leave()) };
+      } catch (error) {
+        leave();
+        throw error;
+      }
+    });
   }
 
   async #acquire(model: string, request: { keepAlive?: string | number | null | undefined; signal?: AbortSignal | undefined }): Promise<Lease> {
     try {
       return await this.options.pool.acquire(model, request);
     } catch (error) {
-      if (isHearthError(error, 'NOT_CACHED') && this.options.autoPull && !this.options.store.offline) {
-        this.options.logger.info({ model }, 'pulling on demand');
-        await this.options.store.pull(model, { signal: request.signal });
-        return this.options.pool.acquire(model, request);
-      }
-      throw asModelError(model, error);
-    }
-  }
-
-  #checked(model: string): void {
-    try {
-      this.check(model);
-    } catch (error) {
-      throw asModelError(model, error);
+      if (!isHearthError(error, 'NOT_CACHED') || !this.options.autoPull || this.options.store.offline) throw error;
+      this.options.logger.info({ model }, 'pulling on demand');
+      await this.options.store.pull(model, { signal: request.signal });
+      return this.options.pool.acquire(model, request);
     }
   }
 
@@ -94,11 +98,7 @@ export class ModelAccess {
   }
 }
 
-/**
- * A request names a model; whether the name is not a reference at all or not
- * in the store, the client hears "model not found" (404), as from Ollama.
- */
-export function asModelError(model: string, error: unknown): unknown {
+function asModelError(model: string, error: unknown): unknown {
   if (isHearthError(error, 'REF_INVALID')) {
     return new HearthError('MODEL_NOT_FOUND', `model "${model}" not found`, { cause: error, hint: 'use a store reference such as hf:<owner>/<repo>/<file>, or an alias from the config' });
   }

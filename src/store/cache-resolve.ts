@@ -1,10 +1,10 @@
-import { readFile, readlink, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError, isHearthError } from '../errors/index.js';
 import { hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
 import { selectQuantFiles } from './quant.js';
 import { isCommitHash, type ModelRef } from './ref.js';
-import { scanRepo } from './scan.js';
+import { readSnapshot, snapshotFile } from './scan.js';
 import type { ResolvedModel, StoredFile } from './types.js';
 
 export interface CacheLocation {
@@ -74,10 +74,7 @@ async function commitFor(dir: RepoDir, revision: string): Promise<string | undef
 }
 
 async function snapshotPaths(dir: RepoDir, commit: string): Promise<string[] | undefined> {
-  const root = join(dir.snapshots, commit);
-  if (!(await stat(root).catch(() => undefined))) return undefined;
-  const scanned = await scanRepo(dir);
-  return scanned.snapshots.get(commit)?.map((f) => f.path);
+  return (await readSnapshot(dir, commit))?.map((f) => f.path);
 }
 
 /** The snapshot entries for `paths`, or undefined if any is missing or dangling. */
@@ -85,12 +82,9 @@ async function storedFiles(dir: RepoDir, commit: string, paths: string[]): Promi
   if (paths.length === 0) return undefined;
   const files: StoredFile[] = [];
   for (const path of paths) {
-    const localPath = snapshotPath(dir, commit, path);
-    const info = await stat(localPath).catch(() => undefined);
-    if (!info?.isFile()) return undefined;
-    const target = await readlink(localPath).catch(() => undefined);
-    const digest = target?.slice(target.lastIndexOf('/') + 1);
-    files.push({ path, localPath, digest: digest && /^[0-9a-f]{40,64}$/.test(digest) ? digest : undefined, size: info.size });
+    const file = await snapshotFile(join(dir.snapshots, commit), snapshotPath(dir, commit, path));
+    if (file.size === undefined) return undefined;
+    files.push({ ...file, size: file.size });
   }
   return files;
 }

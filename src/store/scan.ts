@@ -41,9 +41,7 @@ export async function scanRepo(dir: RepoDir): Promise<ScannedRepo> {
   }
   const snapshots = new Map<string, SnapshotFile[]>();
   for (const commit of await readdir(dir.snapshots).catch(() => [] as string[])) {
-    const root = join(dir.snapshots, commit);
-    const files = await Promise.all((await walk(root)).map((localPath) => snapshotFile(root, localPath)));
-    snapshots.set(commit, files.sort((a, b) => a.path.localeCompare(b.path)));
+    snapshots.set(commit, (await readSnapshot(dir, commit)) ?? []);
   }
   const blobs: ScannedRepo['blobs'] = [];
   const leftovers: ScannedRepo['leftovers'] = [];
@@ -75,11 +73,21 @@ export function revisionsOf(repo: ScannedRepo, commit: string): string[] {
   return [...repo.refs].filter(([, c]) => c === commit).map(([name]) => name);
 }
 
-async function snapshotFile(root: string, localPath: string): Promise<SnapshotFile> {
+/** The files of one snapshot, sorted by path; undefined when the snapshot does not exist. */
+export async function readSnapshot(dir: RepoDir, commit: string): Promise<SnapshotFile[] | undefined> {
+  const root = join(dir.snapshots, commit);
+  if (!(await stat(root).catch(() => undefined))?.isDirectory()) return undefined;
+  const files = await Promise.all((await walk(root)).map((localPath) => snapshotFile(root, localPath)));
+  return files.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** One snapshot entry: its blob digest when it links into blobs/, and its size unless it dangles. */
+export async function snapshotFile(root: string, localPath: string): Promise<SnapshotFile> {
   const path = relative(root, localPath).split('\\').join('/');
   const target = await readlink(localPath).catch(() => undefined);
   const digest = target ? basename(target) : undefined;
-  const size = (await stat(localPath).catch(() => undefined))?.size;
+  const info = await stat(localPath).catch(() => undefined);
+  const size = info?.isFile() ? info.size : undefined;
   const isBlobLink = target !== undefined && digestKind(digest!) !== undefined && basename(dirname(resolve(dirname(localPath), target))) === 'blobs';
   return { path, localPath, digest: isBlobLink ? digest : undefined, size };
 }

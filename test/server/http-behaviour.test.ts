@@ -196,9 +196,10 @@ describe('server behaviour: auth, backpressure, health under load, metrics', () 
     after(() => s.close());
 
     test('/ready is 503 until every preloaded model is ready, then 200', async () => {
+      // The test server has not started its preloads yet: nothing is ready.
       const first = await fetch(`${s.url}/ready`);
-      const body = (await first.json()) as { ready: boolean; models: Array<{ state: string }> };
-      if (first.status === 503) assert.equal(body.ready, false);
+      assert.equal(first.status, 503);
+      assert.deepEqual(await first.json(), { ready: false, models: [{ name: 'tiny-bert', state: 'cached' }] });
       await s.server.warm();
       const ready = await fetch(`${s.url}/ready`);
       assert.equal(ready.status, 200);

@@ -44,7 +44,7 @@ export class LlamaLoadedModel implements LoadedModel {
       parallel: this.#settings.parallel,
       contextSize: embedding ? this.#embeddingContextSize() : this.#generationContextSize(),
       pooling: this.info.pooling,
-      normalize: this.info.capabilities.includes('embedding') || embedding ? this.#settings.normalize : undefined,
+      normalize: this.#settings.normalize,
     };
   }
 

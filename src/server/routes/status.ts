@@ -6,9 +6,14 @@ export function statusRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/', async (_request, reply) => reply.type('text/plain').send('hearth is running'));
 
   app.get('/ready', async (_request, reply) => {
-    const preloads = ctx.pool.list().filter((m) => ctx.config.preload.includes(m.name));
-    const ready = preloads.every((m) => m.state === 'ready');
-    return reply.status(ready ? 200 : 503).send({ ready, models: preloads.map((m) => ({ name: m.name, state: m.state, ...(m.error ? { error: m.error } : {}) })) });
+    // Judge by the configured names: a preload that has not even started is not ready.
+    const views = ctx.pool.list();
+    const models = ctx.config.preload.map((name) => {
+      const view = views.find((m) => m.name === name);
+      return { name, state: view?.state ?? 'cached', ...(view?.error ? { error: view.error } : {}) };
+    });
+    const ready = models.every((m) => m.state === 'ready');
+    return reply.status(ready ? 200 : 503).send({ ready, models });
   });
 
   app.get('/metrics', async (_request, reply) => reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()));

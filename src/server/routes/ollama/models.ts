@@ -5,7 +5,6 @@ import type { PullEvent } from '../../../store/index.js';
 import { HEARTH_VERSION } from '../../../version.js';
 import { catalog } from '../../catalog.js';
 import type { ServerContext } from '../../context.js';
-import { asModelError } from '../../model-access.js';
 import { parseBody } from '../../request.js';
 import { openStream, requestSignal } from '../../streaming.js';
 
@@ -61,11 +60,8 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/show', async (request, reply) => {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
-    const { info } = await Promise.resolve()
-      .then(() => ctx.pool.inspect(ctx.access.check(name), requestSignal(request, reply)))
-      .catch((error: unknown) => {
-        throw asModelError(name, error);
-      });
+    const signal = requestSignal(request, reply);
+    const { info } = await ctx.access.named(name, () => ctx.pool.inspect(name, signal));
     return {
       license: '',
       modelfile: '',
@@ -85,15 +81,10 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
   app.delete('/api/delete', async (request) => {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
-    await Promise.resolve()
-      .then(async () => {
-        ctx.access.check(name);
-        await ctx.pool.unload(name);
-        await ctx.store.remove(name);
-      })
-      .catch((error: unknown) => {
-        throw asModelError(name, error);
-      });
+    await ctx.access.named(name, async () => {
+      await ctx.pool.unload(name);
+      await ctx.store.remove(name);
+    });
     return {};
   });
 
