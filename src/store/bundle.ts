@@ -8,7 +8,8 @@ import type { Logger } from '../log/logger.js';
 import { digestKind, hashFile } from './digest.js';
 import { copyFileAtomic, linkOrCopy, moveFile, pathExists, writeFileAtomic } from './fs-utils.js';
 import { blobLinkTarget, blobPath, hubRepoDir, refPath, snapshotPath, urlRepoDir } from './layout.js';
-import type { Records } from './records.js';
+import { selectModelFiles } from './model-files.js';
+import type { CompletionRecord, Records } from './records.js';
 import { assertSafeRepoPath, assertSafeRevision, isCommitHash, parseRef } from './ref.js';
 import { URL_SOURCE_FILE } from './scan.js';
 import type { ResolvedModel } from './types.js';
@@ -132,6 +133,7 @@ async function readManifest(path: string, file: string): Promise<Manifest> {
   for (const model of parsed.data.models) {
     if (!model.repo === !model.url) throw new HearthError('BUNDLE_INVALID', `${file}: ${model.ref} needs exactly one of repo or url`);
     if (model.repo && parseRef(`hf:${model.repo}`).kind !== 'hf-repo') throw new HearthError('BUNDLE_INVALID', `${file}: bad repo id ${model.repo}`);
+    if (model.repo) checkSelection(model, file); // before anything is published
     if (model.revision) assertSafeRevision(model.revision, model.ref);
     assertSafeRevision(model.commit, model.ref);
     for (const f of model.files) assertSafeRepoPath(f.path, model.ref);
@@ -164,6 +166,7 @@ async function publish(manifest: Manifest, staging: string, ctx: { hubCache: str
     const dir = model.repo ? hubRepoDir(ctx.hubCache, model.repo) : urlRepoDir(ctx.home, model.url!);
     await mkdir(dir.blobs, { recursive: true });
     if (model.url) await writeFileAtomic(join(dir.root, URL_SOURCE_FILE), model.url);
+    // As in a pull: every blob first, then the links (primary last), the completion record, the ref.
     for (const f of model.files) {
       const staged = join(staging, 'blobs', f.digest);
       if (await pathExists(blobPath(dir, f.digest))) reused++;
@@ -177,12 +180,41 @@ async function publish(manifest: Manifest, staging: string, ctx: { hubCache: str
         await copyFileAtomic(from, blobPath(dir, f.digest));
         written++;
       }
-      await linkOrCopy(snapshotPath(dir, model.commit, f.path), blobLinkTarget(dir, model.commit, f.path, f.digest));
       await ctx.records.updateBlob(f.digest, { verifiedAt: now });
     }
+    for (const f of [...model.files].reverse()) {
+      await linkOrCopy(snapshotPath(dir, model.commit, f.path), blobLinkTarget(dir, model.commit, f.path, f.digest));
+    }
+    const selection = model.repo ? selectionOf(model) : undefined;
+    if (selection) await ctx.records.putCompletion(dir.id, { format: 'hearth-snapshot', version: 1, repo: model.repo!, commit: model.commit, ...selection, completedAt: now });
     const revision = model.repo ? model.revision : 'main';
     if (revision && !isCommitHash(revision)) await writeFileAtomic(refPath(dir, revision), model.commit);
     ctx.logger.info({ ref: model.ref }, 'imported');
   }
   return { models: manifest.models.map((m) => m.ref), written, reused };
+}
+
+function checkSelection(model: Manifest['models'][number], file: string): void {
+  try {
+    const ref = parseRef(model.ref);
+    if (!('repo' in ref) || ref.repo !== model.repo) throw new Error(`${model.ref} is not a ref into ${model.repo}`);
+    selectionOf(model);
+  } catch (error) {
+    throw new HearthError('BUNDLE_INVALID', `${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * A bundled `hf:<owner>/<repo>` or `:<tag>` model is a completed selection:
+ * its completion record is derived again from the bundle, by running the same
+ * selection over its files, so a bundle can only claim what a pull would pick.
+ */
+function selectionOf(model: Manifest['models'][number]): Pick<CompletionRecord, 'tag' | 'kind' | 'files'> | undefined {
+  const ref = parseRef(model.ref);
+  if (ref.kind !== 'hf-repo' && ref.kind !== 'hf-quant') return undefined;
+  const tag = ref.kind === 'hf-quant' ? ref.quant : undefined;
+  const byPath = new Map(model.files.map((f) => [f.path, f]));
+  const selection = selectModelFiles([...byPath.keys()], tag, model.ref);
+  if (selection.files.length !== byPath.size) throw new HearthError('BUNDLE_INVALID', `${model.ref}: the bundle's files are not the ones this model selects`);
+  return { tag, kind: selection.format, files: selection.files.map((p) => ({ path: p, digest: byPath.get(p)!.digest, size: byPath.get(p)!.size })) };
 }

@@ -43,8 +43,9 @@ export async function diagnose(store: Store, tokenConfigured: boolean): Promise<
     freeBytes: await freeSpace(store.hubCache),
     writable,
     symlinks,
-    models: new Set(entries.map((e) => e.ref.replace(/\/[^/]*$/, ''))).size,
-    files: entries.length,
+    // A single-file ref counts as its repo; a multi-file entry (hf:<owner>/<repo>, a directory) is its own model.
+    models: new Set(entries.map((e) => (e.files ? e.ref : e.ref.replace(/\/[^/]*$/, '')))).size,
+    files: entries.reduce((n, e) => n + (e.files?.length ?? 1), 0),
     storedBytes: entries.reduce((n, e) => n + (e.size ?? 0), 0),
   };
 }

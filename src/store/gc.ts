@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Logger } from '../log/logger.js';
 import { blobPath, lockPath, parsePartialName } from './layout.js';
+import { Records } from './records.js';
 import { scanHubCache, scanUrlNamespace, type ScannedRepo } from './scan.js';
 
 export interface GcItem {
   path: string;
   bytes: number;
-  reason: 'unreferenced-blob' | 'stale-partial' | 'old-quarantine';
+  reason: 'unreferenced-blob' | 'stale-partial' | 'old-quarantine' | 'stale-record';
 }
 
 export interface GcReport {
@@ -27,18 +28,30 @@ interface GcContext {
 }
 
 /**
- * Mark and sweep. Marked: every blob a snapshot links to. Swept: unmarked
- * blobs, partial downloads and temp files, and quarantined blobs, once older
- * than the grace period — so a pull that has renamed its blob but not yet
- * linked it, or a download another process is resuming, is never touched.
+ * Mark and sweep. Marked: every blob a snapshot links to, and every blob a
+ * completed selection's record names while its snapshot exists (which covers
+ * snapshots made of copies where symlinks fail). Swept: unmarked blobs,
+ * partial downloads and temp files, quarantined blobs, and completion records
+ * whose snapshot is gone, once older than the grace period — so a pull that
+ * has renamed its blobs but not yet linked them, or a download another
+ * process is resuming, is never touched. (A multi-file pull refreshes its
+ * blobs' mtimes just before linking, in case it took longer than the grace.)
  * Never runs on its own; only `hearth gc` calls it.
  */
 export async function collectGarbage(ctx: GcContext): Promise<GcReport> {
   const cutoff = Date.now() - ctx.graceMs;
   const removed: GcItem[] = [];
   const repos = [...(await scanHubCache(ctx.hubCache)), ...(await scanUrlNamespace(ctx.home))];
+  const records = new Records(ctx.home);
+  const completions = await records.listCompletions();
+  for (const { dirId, record, path } of completions) {
+    const alive = repos.some((r) => r.dir.id === dirId && r.snapshots.has(record.commit));
+    const info = alive ? undefined : await stat(path).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff) removed.push({ path, bytes: info.size, reason: 'stale-record' });
+  }
   for (const repo of repos) {
-    const marked = new Set([...repo.snapshots.values()].flat().map((f) => f.digest));
+    const recorded = completions.filter((c) => c.dirId === repo.dir.id && repo.snapshots.has(c.record.commit)).flatMap((c) => c.record.files.map((f) => f.digest));
+    const marked = new Set<string | undefined>([...[...repo.snapshots.values()].flat().map((f) => f.digest), ...recorded]);
     for (const blob of repo.blobs) {
       if (!marked.has(blob.digest) && blob.mtimeMs < cutoff) {
         removed.push({ path: blobPath(repo.dir, blob.digest), bytes: blob.size, reason: 'unreferenced-blob' });

@@ -28,6 +28,8 @@ export interface HubClientOptions {
 }
 
 const MAX_REDIRECTS = 10;
+/** The hub pages tree listings 1,000 entries at a time; this bounds a listing at millions of files. */
+const MAX_TREE_PAGES = 10_000;
 
 /** Minimal client for the hub's download protocol; retries belong to the caller. */
 export class HubClient {
@@ -108,18 +110,48 @@ export class HubClient {
 
   /** Lists every file of a revision (recursive tree listing). Paths are validated before use. */
   async listFiles(repo: string, revision: string, signal?: AbortSignal | undefined): Promise<TreeEntry[]> {
-    const url = `${this.endpoint}/api/models/${repo}/tree/${encodeURIComponent(revision)}?recursive=true`;
-    const response = await this.request(url, { signal }, `${repo}@${revision}`);
-    if (!response.ok) throw await hubError(response, `${repo}@${revision}`);
-    const body = (await response.json()) as Array<{ type: string; path: string; size: number; oid: string; lfs?: { oid: string; size: number } }>;
-    if (!Array.isArray(body)) throw new HearthError('HUB_PROTOCOL', `tree listing of ${repo} is not an array`);
-    return body
-      .filter((entry) => entry.type === 'file')
-      .map((entry) => ({
-        path: assertSafeRepoPath(entry.path, `hub listing of ${repo}`),
-        size: entry.lfs?.size ?? entry.size,
-        etag: (entry.lfs?.oid ?? entry.oid).toLowerCase(),
-      }));
+    return (await this.listTree(repo, revision, signal)).files;
+  }
+
+  /**
+   * The recursive tree listing, as huggingface_hub's list_repo_tree reads it:
+   * pages follow the `Link: <…>; rel="next"` header, folders come back as
+   * entries of type "directory" and are skipped, and every path is checked
+   * before anything uses it — one unsafe name refuses the whole listing.
+   * `commit` is the X-Repo-Commit the hub answered with, when it sends one.
+   */
+  async listTree(repo: string, revision: string, signal?: AbortSignal | undefined): Promise<{ files: TreeEntry[]; commit: string | undefined }> {
+    const what = `${repo}@${revision}`;
+    let url: string | undefined = `${this.endpoint}/api/models/${repo}/tree/${encodeURIComponent(revision)}?recursive=true`;
+    const seen = new Set<string>();
+    const files: TreeEntry[] = [];
+    let commit: string | undefined;
+    for (let page = 0; url; page++) {
+      if (seen.has(url) || page >= MAX_TREE_PAGES) throw new HearthError('HUB_PROTOCOL', `tree listing of ${what} does not end (page ${page + 1})`, { details: { url } });
+      seen.add(url);
+      const response = await this.request(url, { signal }, what);
+      if (!response.ok) throw await hubError(response, what);
+      const header = response.headers.get('x-repo-commit') ?? '';
+      const pageCommit = /^[0-9a-f]{40}$/.test(header) ? header : undefined;
+      const body = (await response.json()) as Array<{ type: string; path: string; size: number; oid: string; lfs?: { oid: string; size: number } }>;
+      if (page > 0 && pageCommit !== commit) {
+        // A push landed between two pages: start again rather than mix two commits.
+        throw new HearthError('HUB_UNAVAILABLE', `${repo} changed while its file list was being read`, { details: { retryable: true } });
+      }
+      commit = pageCommit;
+      if (!Array.isArray(body)) throw new HearthError('HUB_PROTOCOL', `tree listing of ${repo} is not an array`);
+      for (const entry of body) {
+        if (entry?.type !== 'file') continue;
+        files.push({
+          path: assertSafeRepoPath(String(entry.path), `hub listing of ${repo}`),
+          size: entry.lfs?.size ?? entry.size,
+          etag: String(entry.lfs?.oid ?? entry.oid).toLowerCase(),
+        });
+      }
+      const next = nextLink(response.headers.get('link'));
+      url = next ? new URL(next, url).toString() : undefined;
+    }
+    return { files, commit };
   }
 
   /**
@@ -164,6 +196,15 @@ export class HubClient {
       });
     }
   }
+}
+
+/** The `rel="next"` target of an RFC 8288 Link header, as GitHub and the hub send it. */
+export function nextLink(header: string | null): string | undefined {
+  for (const part of header?.split(/,(?=\s*<)/) ?? []) {
+    const match = /^\s*<([^>]*)>(.*)$/.exec(part);
+    if (match && /;\s*rel\s*=\s*"?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(match[2]!)) return match[1];
+  }
+  return undefined;
 }
 
 function isRedirect(status: number): boolean {

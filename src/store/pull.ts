@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { HearthError, isHearthError, throwIfAborted } from '../errors/index.js';
+import { mkdir, utimes } from 'node:fs/promises';
+import { isHearthError, throwIfAborted } from '../errors/index.js';
 import type { SingleFlight } from '../lifecycle/single-flight.js';
 import type { Logger } from '../log/logger.js';
 import { notCachedError, resolveCached, type CacheLocation } from './cache-resolve.js';
-import { sha256File } from './digest.js';
 import { downloadBlob, type BlobSource, type DownloadResult } from './download.js';
-import { linkOrCopy, writeFileAtomic } from './fs-utils.js';
-import type { HubClient } from './hub-client.js';
+import { linkOrCopy, pathExists, writeFileAtomic } from './fs-utils.js';
+import type { FileMetadata, HubClient } from './hub-client.js';
 import { blobLinkTarget, hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
-import { selectQuantFiles } from './quant.js';
+import { registerLocal } from './local.js';
+import { selectModelFiles, type ModelSelection } from './model-files.js';
 import type { Records } from './records.js';
 import { isCommitHash, type HubRef, type ModelRef } from './ref.js';
 import { withRetry } from './retry.js';
@@ -31,7 +30,14 @@ export interface PullContext extends CacheLocation {
   emit: (event: PullEvent) => void;
 }
 
-/** Pulls a reference: cached files are reused, missing ones downloaded and published. */
+/**
+ * Pulls a reference: cached files are reused, missing ones downloaded and
+ * published. A multi-file model is complete or absent: all its blobs are
+ * downloaded and verified first, then linked, then recorded as complete,
+ * and the ref moves last — so a crash at any point (kill -9 included) leaves
+ * the previous state resolvable and the new one invisible, with the blobs
+ * already fetched kept for the next pull.
+ */
 export async function pullRef(ref: ModelRef, ctx: PullContext): Promise<PullResult> {
   throwIfAborted(ctx.signal);
   ctx.emit({ status: 'resolving', ref: ref.text });
@@ -57,47 +63,102 @@ export async function pullRef(ref: ModelRef, ctx: PullContext): Promise<PullResu
 
 async function pullHub(ref: HubRef, ctx: PullContext): Promise<PullResult> {
   const dir = hubRepoDir(ctx.hubCache, ref.repo);
-  const paths = await filesToPull(ref, ctx);
-  // Resolve the first file at the requested revision, the rest at the commit it names,
-  // so a push that lands mid-pull cannot mix two commits in one snapshot.
-  const head = (revision: string, path: string) => retrying(ctx, `metadata of ${ref.repo}/${path}`, () => ctx.client.fileMetadata(ref.repo, revision, path, ctx.signal));
-  const first = await head(ref.revision, paths[0]!);
-  const metas = [first, ...(await Promise.all(paths.slice(1).map((p) => head(first.commit, p))))];
+  const { commit, paths, metas, selection } = await planHubPull(ref, ctx);
   await mkdir(dir.blobs, { recursive: true });
-  const files: StoredFile[] = [];
+  // 1. Every blob, downloaded and verified. Nothing is visible yet.
+  const sources = metas.map((meta, i) => blobSource(meta, `${ref.repo}/${paths[i]}`));
+  const blobs: DownloadResult[] = [];
   let received = 0;
-  for (const [i, meta] of metas.entries()) {
-    const path = paths[i]!;
-    const source: BlobSource = {
-      location: meta.location,
-      kind: meta.etag.length === 64 ? 'sha256' : 'git-sha1',
-      expected: meta.etag,
-      key: meta.etag,
-      size: meta.size,
-      label: `${ref.repo}/${path}`,
-    };
-    const result = await fetchShared(dir, source, path, ref.text, ctx);
-    await linkOrCopy(snapshotPath(dir, first.commit, path), blobLinkTarget(dir, first.commit, path, result.digest));
-    files.push({ path, localPath: snapshotPath(dir, first.commit, path), digest: result.digest, size: result.size });
+  for (const [i, source] of sources.entries()) {
+    const result = await fetchShared(dir, source, paths[i]!, ref.text, ctx);
+    blobs.push(result);
     received += result.received;
   }
-  // The ref is written last: until then, readers keep resolving the previous commit.
-  if (!isCommitHash(ref.revision)) await writeFileAtomic(refPath(dir, ref.revision), first.commit);
+  received += await keepBlobs(dir, sources, paths, blobs, ref.text, ctx);
+  // 2. The snapshot links, the primary file last (see cache-resolve.ts on foreign snapshots).
+  for (let i = paths.length - 1; i >= 0; i--) {
+    await linkOrCopy(snapshotPath(dir, commit, paths[i]!), blobLinkTarget(dir, commit, paths[i]!, blobs[i]!.digest));
+  }
+  const files: StoredFile[] = paths.map((path, i) => ({ path, localPath: snapshotPath(dir, commit, path), digest: blobs[i]!.digest, size: blobs[i]!.size }));
+  // 3. The completion record, for multi-file selections.
+  if (selection) {
+    await ctx.records.putCompletion(dir.id, {
+      format: 'hearth-snapshot',
+      version: 1,
+      repo: ref.repo,
+      commit,
+      tag: ref.kind === 'hf-quant' ? ref.quant : undefined,
+      kind: selection.format,
+      files: files.map((f) => ({ path: f.path, digest: f.digest!, size: f.size })),
+      completedAt: new Date().toISOString(),
+    });
+  }
+  // 4. The ref, last: until then, readers keep resolving the previous commit.
+  if (!isCommitHash(ref.revision)) await writeFileAtomic(refPath(dir, ref.revision), commit);
   ctx.emit({ status: 'success', ref: ref.text });
-  const model: ResolvedModel = { ref: ref.text, kind: 'hub', repo: ref.repo, revision: ref.revision, commit: first.commit, files, primary: files[0]! };
+  const model: ResolvedModel = { ref: ref.text, kind: 'hub', repo: ref.repo, revision: ref.revision, commit, files, primary: files[0]! };
   await touch(model, ctx);
   return { ...model, received, upToDate: received === 0 };
 }
 
-async function filesToPull(ref: HubRef, ctx: PullContext): Promise<string[]> {
-  if (ref.kind === 'hf-file') return [ref.path];
-  if (ref.kind === 'hf-repo') {
-    throw new HearthError('REF_INVALID', `${ref.text} names a whole repository; name a file (hf:${ref.repo}/<file>) or a quant (hf:${ref.repo}:Q4_K_M)`, {
-      details: { ref: ref.text },
-    });
+interface HubPlan {
+  commit: string;
+  paths: string[];
+  metas: FileMetadata[];
+  selection: ModelSelection | undefined;
+}
+
+/**
+ * Which files, at which commit. The first file is resolved at the requested
+ * revision and the rest at the commit it names, so a push that lands mid-pull
+ * cannot mix two commits in one snapshot; a listing taken before such a push
+ * is taken again at that commit.
+ */
+async function planHubPull(ref: HubRef, ctx: PullContext): Promise<HubPlan> {
+  const head = (revision: string, path: string) => retrying(ctx, `metadata of ${ref.repo}/${path}`, () => ctx.client.fileMetadata(ref.repo, revision, path, ctx.signal));
+  const rest = (commit: string, paths: string[]) => Promise.all(paths.map((p) => head(commit, p)));
+  if (ref.kind === 'hf-file') {
+    const meta = await head(ref.revision, ref.path);
+    return { commit: meta.commit, paths: [ref.path], metas: [meta], selection: undefined };
   }
-  const listing = await retrying(ctx, `listing of ${ref.repo}`, () => ctx.client.listFiles(ref.repo, ref.revision, ctx.signal));
-  return selectQuantFiles(listing.map((e) => e.path), ref.quant, ref.text);
+  const tag = ref.kind === 'hf-quant' ? ref.quant : undefined;
+  const list = (revision: string) => retrying(ctx, `listing of ${ref.repo}`, () => ctx.client.listTree(ref.repo, revision, ctx.signal));
+  let listing = await list(ref.revision);
+  let selection = selectModelFiles(listing.files.map((e) => e.path), tag, ref.text);
+  let first = await head(ref.revision, selection.primary);
+  const listedAt = listing.commit ?? (isCommitHash(ref.revision) ? ref.revision : undefined);
+  if (listedAt !== first.commit) {
+    listing = await list(first.commit);
+    const again = selectModelFiles(listing.files.map((e) => e.path), tag, ref.text);
+    if (again.primary !== selection.primary) first = await head(first.commit, again.primary);
+    selection = again;
+  }
+  const metas = [first, ...(await rest(first.commit, selection.files.slice(1)))];
+  return { commit: first.commit, paths: selection.files, metas, selection };
+}
+
+function blobSource(meta: FileMetadata, label: string): BlobSource {
+  return { location: meta.location, kind: meta.etag.length === 64 ? 'sha256' : 'git-sha1', expected: meta.etag, key: meta.etag, size: meta.size, label };
+}
+
+/**
+ * Before linking, every blob must still be there: a long multi-file pull can
+ * outlive gc's grace period for the blobs it fetched first. A blob gc took is
+ * fetched again; the others get a fresh mtime, so the grace period starts over.
+ */
+async function keepBlobs(dir: RepoDir, sources: BlobSource[], paths: string[], blobs: DownloadResult[], ref: string, ctx: PullContext): Promise<number> {
+  let received = 0;
+  for (const [i, blob] of blobs.entries()) {
+    if (await pathExists(blob.path)) {
+      const now = new Date();
+      await utimes(blob.path, now, now).catch(() => undefined); // a read-only shared cache is fine too
+      continue;
+    }
+    ctx.logger.warn({ blob: blob.path }, 'blob vanished before it was linked; fetching it again');
+    blobs[i] = await fetchShared(dir, sources[i]!, paths[i]!, ref, ctx);
+    received += blobs[i]!.received;
+  }
+  return received;
 }
 
 async function pullUrl(ref: Extract<ModelRef, { kind: 'url' }>, ctx: PullContext): Promise<PullResult> {
@@ -124,25 +185,6 @@ async function pullUrl(ref: Extract<ModelRef, { kind: 'url' }>, ctx: PullContext
   const model: ResolvedModel = { ref: ref.text, kind: 'url', commit, files: [file], primary: file };
   await touch(model, ctx);
   return { ...model, received: result.received, upToDate: result.received === 0 };
-}
-
-/** Local files are hashed and recorded where they are; they are never copied or moved. */
-export async function registerLocal(path: string, ctx: Pick<PullContext, 'records' | 'signal' | 'emit'>): Promise<PullResult> {
-  const info = await stat(path).catch((error: unknown) => {
-    throw new HearthError('MODEL_NOT_FOUND', `local model file not found: ${path}`, { cause: error, details: { path } });
-  });
-  if (!info.isFile()) throw new HearthError('REF_INVALID', `${path} is not a regular file`, { details: { path } });
-  let record = await ctx.records.local(path);
-  if (!record || record.size !== info.size || record.mtimeMs !== info.mtimeMs) {
-    const { digest } = await sha256File(path, { signal: ctx.signal });
-    const now = new Date().toISOString();
-    record = { path, size: info.size, mtimeMs: info.mtimeMs, digest, registeredAt: record?.registeredAt ?? now, verifiedAt: now };
-  }
-  record.lastUsedAt = new Date().toISOString();
-  await ctx.records.putLocal(record);
-  const file: StoredFile = { path: basename(path), localPath: path, digest: record.digest, size: info.size };
-  ctx.emit({ status: 'success', ref: path });
-  return { ref: path, kind: 'local', files: [file], primary: file, received: 0, upToDate: true };
 }
 
 /** One download per blob per process; every caller still gets its own progress events. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fs-utils.js';
+import { assertSafeRepoPath, isCommitHash } from './ref.js';
 
 /** What hearth knows about a blob beyond the cache layout itself. */
 export interface BlobRecord {
@@ -11,25 +12,98 @@ export interface BlobRecord {
 
 /** A local file registered in place: never copied, re-hashed when its size or mtime change. */
 export interface LocalRecord extends BlobRecord {
+  /** The file, or the directory a multi-file model was registered from. */
+  path: string;
+  /** The file's size, or the total of a directory's selected files. */
+  size: number;
+  mtimeMs: number;
+  /** The file's sha256, or the primary file's for a directory. */
+  digest: string;
+  registeredAt: string;
+  /** For a directory: every selected file, primary first, with paths relative to it. */
+  files?: LocalFileRecord[];
+}
+
+export interface LocalFileRecord {
   path: string;
   size: number;
   mtimeMs: number;
   digest: string;
-  registeredAt: string;
+}
+
+/**
+ * Proof that a multi-file selection of one snapshot is complete: written after
+ * every blob is verified and every snapshot link is in place, and before the
+ * ref moves. It lives in hearth's records, not in the HF `snapshots/` tree,
+ * so huggingface_hub never sees a file it did not expect. A commit's content
+ * never changes, so the record stays true for as long as the links resolve.
+ *
+ *   records/snapshots/<models--owner--repo>/<commit>/<selection>.json
+ */
+export interface CompletionRecord {
+  format: 'hearth-snapshot';
+  version: 1;
+  repo: string;
+  commit: string;
+  /** undefined for `hf:<owner>/<repo>`; the `:<tag>` otherwise, as the user spelled it. */
+  tag: string | undefined;
+  kind: 'onnx' | 'gguf';
+  /** Every selected file, primary first. */
+  files: Array<{ path: string; digest: string; size: number }>;
+  completedAt: string;
 }
 
 /**
  * hearth's own bookkeeping under HEARTH_HOME/records, one small JSON file per
- * blob or local file, each replaced atomically so concurrent processes never
+ * blob, local registration or completed snapshot selection, each replaced atomically so concurrent processes never
  * corrupt one another (last write wins, which is right for timestamps).
  */
 export class Records {
   readonly #blobs: string;
   readonly #locals: string;
+  readonly #snapshots: string;
 
   constructor(home: string) {
     this.#blobs = join(home, 'records', 'blobs');
     this.#locals = join(home, 'records', 'local');
+    this.#snapshots = join(home, 'records', 'snapshots');
+  }
+
+  /** The completion record of a selection (`tag` undefined = the repo's default model) in a snapshot. */
+  async completion(dirId: string, commit: string, tag: string | undefined): Promise<CompletionRecord | undefined> {
+    if (!isCommitHash(commit)) return undefined;
+    return validCompletion(await readJson<CompletionRecord>(join(this.#snapshots, safeId(dirId), commit, selectionFile(tag))));
+  }
+
+  async putCompletion(dirId: string, record: CompletionRecord): Promise<void> {
+    if (!isCommitHash(record.commit)) throw new Error(`not a commit: ${record.commit}`);
+    await writeFileAtomic(join(this.#snapshots, safeId(dirId), record.commit, selectionFile(record.tag)), JSON.stringify(record, null, 1));
+  }
+
+  /** Every completion record of one repo folder, or of all of them. */
+  async listCompletions(dirId?: string): Promise<Array<{ dirId: string; record: CompletionRecord; path: string }>> {
+    const out: Array<{ dirId: string; record: CompletionRecord; path: string }> = [];
+    const ids = dirId ? [safeId(dirId)] : await readdir(this.#snapshots).catch(() => [] as string[]);
+    for (const id of ids) {
+      for (const commit of (await readdir(join(this.#snapshots, id)).catch(() => [] as string[])).filter(isCommitHash)) {
+        for (const name of (await readdir(join(this.#snapshots, id, commit)).catch(() => [] as string[])).filter((n) => n.endsWith('.json'))) {
+          const path = join(this.#snapshots, id, commit, name);
+          const record = validCompletion(await readJson<CompletionRecord>(path));
+          if (record && record.commit === commit) out.push({ dirId: id, record, path });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Forgets one selection's completion record. */
+  async removeCompletion(dirId: string, commit: string, tag: string | undefined): Promise<void> {
+    if (isCommitHash(commit)) await unlink(join(this.#snapshots, safeId(dirId), commit, selectionFile(tag))).catch(() => undefined);
+  }
+
+  /** Forgets every completion record of a repo folder. */
+  async removeCompletions(dirId: string): Promise<void> {
+    await rm(join(this.#snapshots, safeId(dirId)), { recursive: true, force: true });
   }
 
   async blob(digest: string): Promise<BlobRecord> {
@@ -65,6 +139,33 @@ export class Records {
   #localPath(path: string): string {
     return join(this.#locals, `${createHash('sha256').update(path).digest('hex').slice(0, 32)}.json`);
   }
+}
+
+/** `default.json` for the repo's default model, `tag-<tag>.json` for a :tag (tags match case-insensitively). */
+function selectionFile(tag: string | undefined): string {
+  if (tag === undefined) return 'default.json';
+  if (!/^[A-Za-z0-9_.-]+$/.test(tag)) throw new Error(`not a tag: ${tag}`);
+  return `tag-${tag.toLowerCase()}.json`;
+}
+
+function safeId(dirId: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(dirId)) throw new Error(`not a repo folder: ${dirId}`);
+  return dirId;
+}
+
+/** A record is only trusted when it is well-formed: it decides which paths a model is read from. */
+function validCompletion(record: CompletionRecord | undefined): CompletionRecord | undefined {
+  if (record?.format !== 'hearth-snapshot' || record.version !== 1 || typeof record.repo !== 'string' || !isCommitHash(record.commit)) return undefined;
+  if (!Array.isArray(record.files) || record.files.length === 0 || (record.kind !== 'onnx' && record.kind !== 'gguf')) return undefined;
+  try {
+    for (const f of record.files) {
+      assertSafeRepoPath(f.path);
+      hex(f.digest);
+    }
+  } catch {
+    return undefined;
+  }
+  return record;
 }
 
 function hex(digest: string): string {

@@ -33,13 +33,13 @@ export function parseRef(input: string, aliases: Readonly<Record<string, string>
   const hubPrefix = HUB_PREFIXES.find((p) => text.startsWith(p));
   if (hubPrefix) return parseHubRef(text.slice(hubPrefix.length), input);
   if (/^https?:\/\//i.test(text)) return parseUrlRef(text, input);
-  if (text.startsWith('file:')) return localRef(fromFileUrl(text, input));
+  if (text.startsWith('file:')) return localRef(resolve(fromFileUrl(text, input))); // resolve: no trailing slash on a directory
   if (isAbsolute(text) || /^\.{1,2}[\\/]/.test(text) || text.startsWith('~/') || existsSync(text)) {
     return localRef(text.startsWith('~/') ? resolve(homedir(), text.slice(2)) : resolve(text));
   }
   throw new HearthError('REF_INVALID', `unrecognized model reference "${input}"`, {
     details: { ref: input },
-    hint: 'use hf:<owner>/<repo>/<file>[@<revision>], hf:<owner>/<repo>:<quant>, an https:// URL, a local path, or a configured alias',
+    hint: 'use hf:<owner>/<repo>[@<revision>] (the whole model: ONNX with its tokenizer and config, or the default GGUF), hf:<owner>/<repo>/<file>[@<revision>], hf:<owner>/<repo>:<quant or ONNX variant>, an https:// URL, a local file or directory, or a configured alias',
   });
 }
 
@@ -86,10 +86,18 @@ function parseHubRef(body: string, input: string): HubRef {
   const repo = `${owner}/${name}`;
   const rev = revision === DEFAULT_REVISION ? '' : `@${revision}`;
   if (extra.length > 0 || (quant !== undefined && rest.length > 0)) {
-    throw new HearthError('REF_INVALID', `"${input}": use either a file path or a :<quant> tag, not both`, { details: { ref: input } });
+    throw new HearthError('REF_INVALID', `"${input}": use either a file path or a :<tag> (a GGUF quant such as Q4_K_M, or an ONNX variant such as fp16 or q8), not both`, {
+      details: { ref: input },
+      hint: `hf:${owner}/${name}/<file>, hf:${owner}/${name}:<tag>, or hf:${owner}/${name} for the whole model`,
+    });
   }
   if (quant !== undefined) {
-    if (!QUANT.test(quant)) throw new HearthError('REF_INVALID', `invalid quant tag "${quant}" in "${input}"`, { details: { ref: input } });
+    if (!QUANT.test(quant)) {
+      throw new HearthError('REF_INVALID', `invalid tag "${quant}" in "${input}"`, {
+        details: { ref: input },
+        hint: 'a tag is a GGUF quant (Q4_K_M, Q8_0…) or an ONNX variant (fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, or the <t> of model_<t>.onnx)',
+      });
+    }
     return { kind: 'hf-quant', repo, quant, revision, text: `hf:${repo}:${quant}${rev}` };
   }
   if (rest.length === 0) return { kind: 'hf-repo', repo, revision, text: `hf:${repo}${rev}` };

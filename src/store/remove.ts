@@ -24,8 +24,10 @@ interface RemoveContext {
 
 /**
  * Removes a model: its snapshot entries, then any blob no snapshot still
- * links to, then refs left pointing at an empty snapshot. A local file is only
- * unregistered; hearth never deletes files it did not write.
+ * links to, then refs left pointing at an empty snapshot. Files another
+ * completed selection of the same snapshot still needs (the tokenizer shared
+ * by two ONNX variants) stay. A local file or directory is only unregistered;
+ * hearth never deletes files it did not write.
  */
 export async function removeRef(ref: ModelRef, ctx: RemoveContext): Promise<RemoveReport> {
   if (ref.kind === 'local') {
@@ -33,24 +35,36 @@ export async function removeRef(ref: ModelRef, ctx: RemoveContext): Promise<Remo
     return { ref: ref.text, removed: [], freedBytes: 0 };
   }
   if (ref.kind === 'hf-repo' || ref.kind === 'url') {
+    // `hf:<owner>/<repo>` is the whole repo folder: every revision, variant and file.
     const dir = ref.kind === 'url' ? urlRepoDir(ctx.home, ref.url) : hubRepoDir(ctx.hubCache, ref.repo);
     const scanned = await scanRepo(dir);
     if (scanned.snapshots.size === 0 && scanned.blobs.length === 0) throw notStored(ref);
+    await ctx.records.removeCompletions(dir.id);
     await rm(dir.root, { recursive: true, force: true });
     return { ref: ref.text, removed: [dir.root], freedBytes: scanned.blobs.reduce((n, b) => n + b.size, 0) };
   }
   const model = await resolveCached(ref, ctx);
   if (!model) throw notStored(ref);
   const dir = hubRepoDir(ctx.hubCache, ref.repo);
+  const commit = model.commit!;
+  const own = (tag: string | undefined) => ref.kind === 'hf-quant' && tag?.toLowerCase() === ref.quant.toLowerCase();
+  const completions = (await ctx.records.listCompletions(dir.id)).filter((c) => c.record.commit === commit);
+  const shared = new Set(completions.filter((c) => !own(c.record.tag)).flatMap((c) => c.record.files.map((f) => f.path)));
   const removed: string[] = [];
   for (const file of model.files) {
+    if (ref.kind === 'hf-quant' && shared.has(file.path)) continue;
     await unlink(file.localPath);
     removed.push(file.localPath);
     await pruneEmptyDirs(dirname(file.localPath), dir.snapshots);
   }
+  // A selection that lost a file is no longer complete: forget that it was.
+  const gone = new Set(model.files.map((f) => f.path).filter((p) => !shared.has(p) || ref.kind === 'hf-file'));
+  for (const { record } of completions) {
+    if (own(record.tag) || record.files.some((f) => gone.has(f.path))) await ctx.records.removeCompletion(dir.id, commit, record.tag);
+  }
   const freedBytes = await removeUnreferencedBlobs(dir, removed);
-  await dropDanglingRefs(dir);
-  ctx.logger.info({ ref: ref.text, files: model.files.length, freedBytes }, 'removed');
+  await dropDanglingRefs(dir, ctx.records);
+  ctx.logger.info({ ref: ref.text, files: removed.length, freedBytes }, 'removed');
   return { ref: ref.text, removed, freedBytes };
 }
 
@@ -67,12 +81,13 @@ async function removeUnreferencedBlobs(dir: RepoDir, removed: string[]): Promise
   return freed;
 }
 
-async function dropDanglingRefs(dir: RepoDir): Promise<void> {
+async function dropDanglingRefs(dir: RepoDir, records: Records): Promise<void> {
   const scanned = await scanRepo(dir);
   for (const [name, commit] of scanned.refs) {
     if (!scanned.snapshots.has(commit)) await unlink(`${dir.refs}/${name}`).catch(() => undefined);
   }
   if (scanned.snapshots.size === 0 && scanned.blobs.length === 0 && scanned.leftovers.length === 0) {
+    await records.removeCompletions(dir.id);
     await rm(dir.root, { recursive: true, force: true });
   }
 }

@@ -10,7 +10,8 @@ import type { DownloadResult } from './download.js';
 import { collectGarbage, type GcReport } from './gc.js';
 import { HubClient } from './hub-client.js';
 import { listEntries } from './list.js';
-import { pullRef, registerLocal, type PullContext } from './pull.js';
+import { recordedFiles, registerLocal } from './local.js';
+import { pullRef, type PullContext } from './pull.js';
 import { Records } from './records.js';
 import { parseRef, type ModelRef } from './ref.js';
 import { removeRef, type RemoveReport } from './remove.js';
@@ -83,7 +84,7 @@ export class Store {
     const parsed = this.parse(ref);
     const model =
       parsed.kind === 'local'
-        ? await this.#records.local(parsed.path).then((r) => r && { files: [{ localPath: r.path, size: r.size, digest: r.digest }] })
+        ? await this.#records.local(parsed.path).then((r) => r && { files: recordedFiles(r) })
         : await resolveCached(parsed, this);
     if (!model) return { ref: parsed.text, cached: false, verified: false, path: undefined, size: undefined, digest: undefined };
     const records = await Promise.all(model.files.map((f) => (f.digest ? this.#records.blob(f.digest) : undefined)));

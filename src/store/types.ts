@@ -59,4 +59,10 @@ export interface StoreEntry {
   digest: string | undefined;
   verifiedAt: string | undefined;
   lastUsedAt: string | undefined;
+  /**
+   * For a model of several files (a whole-repo or :tag pull, a local
+   * directory): every file's path, primary first. `file`, `localPath` and
+   * `digest` then describe the primary file, and `size` is the total.
+   */
+  files?: string[] | undefined;
 }

@@ -6,7 +6,7 @@ import { resolveCached } from './cache-resolve.js';
 import { digestKind, hashFile, sha256File } from './digest.js';
 import { moveFile } from './fs-utils.js';
 import { blobPath, hubRepoDir, urlRepoDir } from './layout.js';
-import type { Records } from './records.js';
+import type { LocalRecord, Records } from './records.js';
 import type { ModelRef } from './ref.js';
 import { scanHubCache, scanRepo, scanUrlNamespace, type ScannedRepo } from './scan.js';
 import type { PullResult } from './types.js';
@@ -50,7 +50,7 @@ export async function verifyStore(ref: ModelRef | undefined, ctx: VerifyContext)
   if (ref?.kind === 'local' || ref === undefined) {
     const locals = ref ? [await ctx.records.local(ref.path)] : await ctx.records.listLocal();
     if (ref && !locals[0]) throw new HearthError('NOT_CACHED', `${ref.text} is not registered`, { details: { ref: ref.text } });
-    for (const local of locals) if (local) items.push(await verifyLocal(local.path, local.digest, ctx));
+    for (const local of locals) if (local) items.push(...(await verifyLocal(local, ctx)));
   }
   if (ref?.kind !== 'local') {
     for (const { repo, digests } of await targets(ref, ctx)) {
@@ -110,16 +110,26 @@ function refsLinking(repo: ScannedRepo, digest: string): string[] {
   return refs;
 }
 
-async function verifyLocal(path: string, digest: string, ctx: VerifyContext): Promise<VerifyItem> {
-  throwIfAborted(ctx.signal);
-  const info = await stat(path).catch(() => undefined);
-  const base = { source: path, digest, path, size: info?.size ?? 0 };
-  if (!info) return { ...base, status: 'corrupt', detail: 'file is missing' };
-  const actual = (await sha256File(path, { signal: ctx.signal })).digest;
-  if (actual !== digest) return { ...base, status: 'corrupt', detail: `changed since it was registered (now ${actual}); run hearth pull ${path} to register the new content` };
-  const record = await ctx.records.local(path);
-  if (record) await ctx.records.putLocal({ ...record, verifiedAt: new Date().toISOString() });
-  return { ...base, status: 'ok' };
+/** Re-hashes a registered file, or every selected file of a registered directory; never touches them otherwise. */
+async function verifyLocal(record: LocalRecord, ctx: VerifyContext): Promise<VerifyItem[]> {
+  const files = record.files ? record.files.map((f) => ({ path: join(record.path, f.path), digest: f.digest })) : [{ path: record.path, digest: record.digest }];
+  const items: VerifyItem[] = [];
+  for (const file of files) {
+    throwIfAborted(ctx.signal);
+    const info = await stat(file.path).catch(() => undefined);
+    const base = { source: record.path, digest: file.digest, path: file.path, size: info?.size ?? 0 };
+    if (!info) {
+      items.push({ ...base, status: 'corrupt', detail: 'file is missing' });
+      continue;
+    }
+    const actual = (await sha256File(file.path, { signal: ctx.signal })).digest;
+    if (actual !== file.digest) {
+      items.push({ ...base, status: 'corrupt', detail: `changed since it was registered (now ${actual}); run hearth pull ${record.path} to register the new content` });
+    } else items.push({ ...base, status: 'ok' });
+  }
+  const current = await ctx.records.local(record.path);
+  if (current && items.every((i) => i.status === 'ok')) await ctx.records.putLocal({ ...current, verifiedAt: new Date().toISOString() });
+  return items;
 }
 
 /** Moves a blob aside, dated now so that gc's grace period starts from the move. */

@@ -36,6 +36,8 @@ export interface FakeHub {
   /** Drops faults not yet consumed, so one test's leftovers never leak into the next. */
   clearFaults(): void;
   throttle(bytesPerSecond: number | null): void;
+  /** Pages tree listings longer than `size` entries, with a `Link: <…>; rel="next"` header as the hub does (null: one page). */
+  pageTree(size: number | null): void;
   stats: HubStats;
   resetStats(): void;
   close(): Promise<void>;
@@ -45,6 +47,8 @@ export interface FakeHubOptions {
   throttle?: number;
   /** Send `Location: http://127.0.0.1:port/cdn/...` instead of a relative `/cdn/...`. */
   absoluteRedirects?: boolean;
+  /** Tree listing page size (the real hub's is 1,000 entries, 50 with expand=true); unset = one page. */
+  treePageSize?: number;
 }
 
 interface Blob { path: string; bytes: Buffer; lfs: boolean; sha256: string; gitSha1: string }
@@ -165,6 +169,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
   const cdn = new Map<string, Blob>(); // sha256 -> blob; the CDN is content-addressed across repos
   const faults: { fault: Fault; target: FaultTarget; left: number }[] = [];
   let rate: number | null = opts.throttle ?? null;
+  let pageSize: number | null = opts.treePageSize ?? null;
   const stats: HubStats = { requests: 0, heads: 0, gets: 0, bodyGets: 0, rangeGets: 0, treeGets: 0, bytesSent: 0, byPath: new Map() };
 
   const pathStats = (path: string): PathStats => {
@@ -205,10 +210,21 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     if ('status' in snap) return snap;
     const commitHeader = { 'X-Repo-Commit': snap.commit };
     if (route.kind === 'tree') {
-      const recursive = ['true', '1'].includes(new URL(req.url ?? '/', 'http://x').searchParams.get('recursive') ?? '');
+      const url = new URL(req.url ?? '/', hub.url);
+      const recursive = ['true', '1'].includes(url.searchParams.get('recursive') ?? '');
       const entries = treeEntries(snap.files, snap.commit, route.path, recursive);
       if (!entries) return errorReply(404, 'EntryNotFound', `Entry not found: ${route.path}`, commitHeader);
-      return { status: 200, headers: { ...commitHeader, 'Content-Type': 'application/json' }, text: JSON.stringify(entries) };
+      const headers: Headers = { ...commitHeader, 'Content-Type': 'application/json' };
+      if (!pageSize || entries.length <= pageSize) return { status: 200, headers, text: JSON.stringify(entries) };
+      // Like the hub: an opaque cursor in the query, and an absolute next-page URL in a Link header.
+      const cursor = url.searchParams.get('cursor');
+      const offset = cursor === null ? 0 : Number(Buffer.from(cursor, 'base64url').toString());
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset > entries.length) return errorReply(400, 'BadRequest', 'Invalid cursor');
+      if (offset + pageSize < entries.length) {
+        url.searchParams.set('cursor', Buffer.from(String(offset + pageSize)).toString('base64url'));
+        headers.Link = `<${url}>; rel="next"`;
+      }
+      return { status: 200, headers, text: JSON.stringify(entries.slice(offset, offset + pageSize)) };
     }
     const blob = snap.files.get(route.path);
     if (!blob) return errorReply(404, 'EntryNotFound', `Entry not found: ${route.path}`, commitHeader);
@@ -347,6 +363,9 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     },
     throttle(bytesPerSecond) {
       rate = bytesPerSecond && bytesPerSecond > 0 ? bytesPerSecond : null;
+    },
+    pageTree(size) {
+      pageSize = size && size > 0 ? size : null;
     },
     resetStats() {
       Object.assign(stats, { requests: 0, heads: 0, gets: 0, bodyGets: 0, rangeGets: 0, treeGets: 0, bytesSent: 0 });

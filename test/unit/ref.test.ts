@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { throwsCode } from '../support/assertions.js';
@@ -92,6 +92,27 @@ describe('parseRef: hub quant and repo refs', () => {
   test('hf:owner/repo is an hf-repo', () => {
     assert.deepEqual(parseRef('hf:owner/repo'), { kind: 'hf-repo', repo: 'owner/repo', revision: 'main', text: 'hf:owner/repo' });
     assert.deepEqual(parseRef('hf:owner/repo@dev'), { kind: 'hf-repo', repo: 'owner/repo', revision: 'dev', text: 'hf:owner/repo@dev' });
+  });
+
+  test('an ONNX variant is a :tag like a quant (hf-quant), in transformers.js and sentence-transformers spellings', () => {
+    for (const tag of ['fp16', 'q8', 'quantized', 'q4f16', 'qint8_avx512', 'O3']) {
+      assert.deepEqual(parseRef(`hf:owner/repo:${tag}@${COMMIT}`), { kind: 'hf-quant', repo: 'owner/repo', quant: tag, revision: COMMIT, text: `hf:owner/repo:${tag}@${COMMIT}` });
+    }
+  });
+
+  test('hf.co/owner/repo without a tag is the whole-repo ref too', () => {
+    assert.deepEqual(parseRef('hf.co/owner/repo'), { kind: 'hf-repo', repo: 'owner/repo', revision: 'main', text: 'hf:owner/repo' });
+  });
+
+  test('the hints name every hub form, the whole-repo one and ONNX variants included', () => {
+    const both = throwsCode(() => parseRef('hf:owner/repo:fp16/onnx/model.onnx'), 'REF_INVALID');
+    assert.match(both.message, /ONNX variant/);
+    assert.match(both.hint ?? '', /hf:owner\/repo for the whole model/);
+    const bad = throwsCode(() => parseRef('hf:owner/repo:fp 16'), 'REF_INVALID');
+    assert.match(bad.hint ?? '', /fp16, q8/);
+    const unknown = throwsCode(() => parseRef('not a ref at all'), 'REF_INVALID');
+    assert.match(unknown.hint ?? '', /hf:<owner>\/<repo>\[@<revision>\] \(the whole model/);
+    assert.match(unknown.hint ?? '', /local file or directory/);
   });
 
   test('a quant tag together with a file path is REF_INVALID', () => {
@@ -216,6 +237,21 @@ describe('parseRef: local paths', () => {
       const ref = parseRef('model.gguf');
       assert.ok(ref.kind === 'local');
       assert.equal(ref.path, join(process.cwd(), 'model.gguf'));
+    } finally {
+      process.chdir(cwd);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a directory is a local ref like a file; a file: URL to one loses its trailing slash', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-ref-'));
+    const cwd = process.cwd();
+    try {
+      await mkdir(join(dir, 'minilm'));
+      assert.deepEqual(parseRef(`file://${dir}/minilm/`), { kind: 'local', path: join(dir, 'minilm'), text: join(dir, 'minilm') });
+      process.chdir(dir);
+      assert.deepEqual(parseRef('./minilm/'), { kind: 'local', path: join(process.cwd(), 'minilm'), text: join(process.cwd(), 'minilm') });
+      assert.equal(parseRef('minilm').kind, 'local', 'an existing directory name is a local ref');
     } finally {
       process.chdir(cwd);
       await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { formatBytes, formatTime, table, writeJson } from '../format.js';
 export const lsCommand: CommandFactory = (run) =>
   new Command('ls')
     .alias('list')
-    .description('list stored models: ref, revision, file, size, verified-at, last-used')
+    .description('list stored models: ref, revision, file (the primary one for multi-file models), total size, verified-at, last-used')
     .option('--json', 'print JSON')
     .action(
       run(async (ctx, options: { json?: boolean }) => {
@@ -18,7 +18,7 @@ export const lsCommand: CommandFactory = (run) =>
         const rows = entries.map((e) => [
           e.ref,
           e.revision ?? (e.commit ? e.commit.slice(0, 12) : '-'),
-          e.file,
+          e.files && e.files.length > 1 ? `${e.file} (+${e.files.length - 1} files)` : e.file,
           formatBytes(e.size),
           formatTime(e.verifiedAt),
           formatTime(e.lastUsedAt),

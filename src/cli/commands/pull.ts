@@ -7,7 +7,7 @@ import { createProgressView } from '../progress.js';
 export const pullCommand: CommandFactory = (run) =>
   new Command('pull')
     .description('download models into the store (verified, resumable); offline, check they are cached')
-    .argument('<refs...>', 'hf:<owner>/<repo>/<file>[@rev], hf:<owner>/<repo>:<quant>, https://…, a local path, or an alias')
+    .argument('<refs...>', 'hf:<owner>/<repo>[@rev] (a whole model), hf:<owner>/<repo>/<file>[@rev], hf:<owner>/<repo>:<quant or onnx variant>, https://…, a local file or directory, or an alias')
     .option('--json', 'print the result as JSON')
     .action(
       run(async (ctx, refs: string[], options: { json?: boolean }) => {
