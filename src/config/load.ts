@@ -52,6 +52,8 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     contextSize: env.HEARTH_CONTEXT_SIZE,
     device: env.HEARTH_DEVICE,
     tuneBudget: env.HEARTH_TUNE_BUDGET,
+    encoderBatchTokens: env.HEARTH_ENCODER_BATCH_TOKENS,
+    encoderBatchRows: env.HEARTH_ENCODER_BATCH_ROWS,
   });
 
   const merged: Record<string, unknown> = {

@@ -83,8 +83,12 @@ export const configSchema = z.object({
       device: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal']).default('auto'),
       /** Time the tuner may spend measuring one model. */
       tuneBudget: duration.default(4000),
+      /** Padded tokens (rows × longest row) in one ONNX encoder inference. */
+      encoderBatchTokens: z.coerce.number().int().min(16).default(512),
+      /** Rows in one ONNX encoder inference. */
+      encoderBatchRows: z.coerce.number().int().min(1).max(1024).default(32),
     })
-    .default({ maxLoaded: 2, keepAlive: 300_000, numParallel: 2, device: 'auto', tuneBudget: 4000 }),
+    .default({ maxLoaded: 2, keepAlive: 300_000, numParallel: 2, device: 'auto', tuneBudget: 4000, encoderBatchTokens: 512, encoderBatchRows: 32 }),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { LlamaBackend } from '../runtime/llama/llama-backend.js';
+import { onnxRuntimeVersion } from '../runtime/onnx/onnx-build.js';
+import { OnnxBackend } from '../runtime/onnx/onnx-backend.js';
 import { bindingVersion } from '../runtime/llama/llama-runtime.js';
 import { defaultMemoryBudget, machineKey, usableCpus } from '../runtime/machine.js';
 import { missingRuntimeEnv } from '../runtime/runtime-env.js';
@@ -16,7 +18,7 @@ export interface CreatePoolOptions {
   store: Store;
   logger: Logger;
   clock?: Clock;
-  /** Defaults to the llama.cpp backend; tests and later backends (ONNX) pass their own. */
+  /** Defaults to llama.cpp (GGUF) and ONNX Runtime (encoders); tests pass their own. */
   backends?: Backend[];
 }
 
@@ -28,13 +30,16 @@ export function createPool(options: CreatePoolOptions): ModelPool {
   if (Object.keys(missing).length > 0) {
     logger.warn({ missing }, 'inference runs slower without these variables set when node starts (the hearth CLI sets them itself)');
   }
-  const backends = options.backends ?? [new LlamaBackend({ device: config.pool.device, logger })];
+  const backends = options.backends ?? [
+    new LlamaBackend({ device: config.pool.device, logger }),
+    new OnnxBackend({ logger, batch: { maxTokens: config.pool.encoderBatchTokens, maxRows: config.pool.encoderBatchRows } }),
+  ];
   const tuner = new Tuner({
     dir: join(config.home, 'tuning'),
     cpus,
     numParallel: config.pool.numParallel,
     budgetMs: config.pool.tuneBudget,
-    machine: machineKey(`node-llama-cpp@${bindingVersion()}`),
+    machine: machineKey(`node-llama-cpp@${bindingVersion()}+onnxruntime-node@${onnxRuntimeVersion()}`),
     logger,
   });
   return new ModelPool({

@@ -96,7 +96,8 @@ export class Tuner {
 }
 
 async function measureEmbedding(model: LoadedModel, candidate: Parallelism, budgetMs: number, signal?: AbortSignal): Promise<number> {
-  const batch = Array.from({ length: candidate.parallel * 2 }, (_, i) => SAMPLE_TEXTS[i % SAMPLE_TEXTS.length]!);
+  // Sixteen texts per call, as under concurrent clients: a backend that batches (ONNX) must be measured batching.
+  const batch = Array.from({ length: Math.max(16, candidate.parallel * 2) }, (_, i) => SAMPLE_TEXTS[i % SAMPLE_TEXTS.length]!);
   await model.embed(batch.slice(0, candidate.parallel), { signal }); // first call builds the contexts
   let texts = 0;
   const start = performance.now();

@@ -28,6 +28,8 @@ export interface RuntimeIdentity {
 
 /** Facts read from a model file before loading it. */
 export interface ModelInfo {
+  /** File format, as Ollama's details.format names it: "gguf", "onnx". */
+  format: string;
   architecture: string;
   /** Encoder-only models embed; decoders generate (and can embed too). */
   capabilities: Array<'embedding' | 'generation'>;

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeBertOnnxFixture } from './bert-onnx-fixture.js';
 import { writeBertFixture, writeLlamaFixture } from './gguf-fixtures.js';
 
 export interface ModelFixtures {
@@ -11,6 +12,8 @@ export interface ModelFixtures {
   bert: string;
   /** The same bert shape with CLS pooling and another seed. */
   bertCls: string;
+  /** Tiny sentence-transformers BERT exported to ONNX (a directory: onnx/model.onnx, tokenizer.json, pooling files), mean pooling, normalized. */
+  onnxBert: string;
   cleanup(): Promise<void>;
 }
 
@@ -23,5 +26,7 @@ export async function createModelFixtures(): Promise<ModelFixtures> {
   await writeLlamaFixture(llama, { seed: 1 });
   await writeBertFixture(bert, { seed: 2, context: 128 });
   await writeBertFixture(bertCls, { seed: 3, context: 128, pooling: 'cls' });
-  return { dir, llama, bert, bertCls, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  const onnxBert = join(dir, 'tiny-bert-onnx');
+  await writeBertOnnxFixture(onnxBert, { seed: 4 });
+  return { dir, llama, bert, bertCls, onnxBert, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -60,6 +60,7 @@ export class LlamaBackend implements Backend {
       isEmbeddingContext: embeddingOnly,
     }).cpuRam;
     return {
+      format: 'gguf',
       architecture: arch,
       capabilities: embeddingOnly ? ['embedding'] : ['generation', 'embedding'],
       trainContextSize,

@@ -140,7 +140,7 @@ function sendProgress(event: PullEvent, send: (value: unknown) => void): void {
 function details(info: ModelInfo | undefined) {
   return {
     parent_model: '',
-    format: 'gguf',
+    format: info?.format ?? '',
     family: info?.architecture ?? '',
     families: info ? [info.architecture] : null,
     parameter_size: info?.parameters ? formatParameters(info.parameters) : '',

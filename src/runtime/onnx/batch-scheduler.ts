@@ -1,0 +1,90 @@
+import { HearthError } from '../../errors/index.js';
+import { planBatches, type BatchLimits } from './batch-plan.js';
+import type { TokenPooling } from './pooling.js';
+import type { SessionWorker } from './session-worker.js';
+
+interface Item {
+  ids: number[];
+  signal: AbortSignal | undefined;
+  resolve: (vector: Float32Array) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface SchedulerOptions extends BatchLimits {
+  pooling: TokenPooling;
+  padId: number;
+}
+
+/**
+ * Continuous batching over a set of session workers. Sequences from every
+ * caller wait in one FIFO queue; whenever a worker is free it takes the
+ * queue's head window, sorted by length into padded batches within the token
+ * budget. Under load the queue fills while workers run, so batches grow
+ * by themselves; a lone request runs at once, without a timer.
+ */
+export class BatchScheduler {
+  readonly #queue: Item[] = [];
+  /** Batches planned from one window, run before the next window is taken, so no item waits behind newer ones. */
+  readonly #planned: Item[][] = [];
+  readonly #idle: SessionWorker[];
+  #closed = false;
+
+  constructor(
+    private readonly workers: readonly SessionWorker[],
+    private readonly options: SchedulerOptions,
+  ) {
+    this.#idle = [...workers];
+  }
+
+  /** Pooled (not yet normalized) vectors, one per sequence, in order. */
+  submit(sequences: readonly number[][], signal?: AbortSignal): Promise<Float32Array[]> {
+    if (this.#closed) return Promise.reject(new HearthError('ABORTED', 'the model was unloaded'));
+    const results = sequences.map(
+      (ids) => new Promise<Float32Array>((resolve, reject) => this.#queue.push({ ids, signal, resolve, reject })),
+    );
+    this.#pump();
+    return Promise.all(results);
+  }
+
+  /** Refuses new work; queued and running batches still finish. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #pump(): void {
+    while (this.#idle.length > 0) {
+      const batch = this.#next();
+      if (!batch) return;
+      const worker = this.#idle.pop()!;
+      void this.#run(worker, batch).finally(() => {
+        this.#idle.push(worker);
+        this.#pump();
+      });
+    }
+  }
+
+  #next(): Item[] | undefined {
+    if (this.#planned.length === 0) {
+      const window = this.#queue.splice(0, this.options.maxRows * this.workers.length * 4).filter((item) => {
+        if (!item.signal?.aborted) return true;
+        item.reject(new HearthError('ABORTED', 'request aborted', { cause: item.signal.reason }));
+        return false;
+      });
+      const plan = planBatches(window.map((item) => item.ids.length), this.options);
+      this.#planned.push(...plan.map((indices) => indices.map((i) => window[i]!)));
+    }
+    return this.#planned.shift();
+  }
+
+  async #run(worker: SessionWorker, items: Item[]): Promise<void> {
+    const seqLen = Math.max(...items.map((item) => item.ids.length));
+    const ids = new Int32Array(items.length * seqLen).fill(this.options.padId);
+    items.forEach((item, row) => ids.set(item.ids, row * seqLen));
+    try {
+      const { vectors, hidden } = await worker.run({ ids, rows: items.length, seqLen, lengths: items.map((item) => item.ids.length), pooling: this.options.pooling });
+      items.forEach((item, row) => item.resolve(vectors.slice(row * hidden, (row + 1) * hidden)));
+    } catch (error) {
+      for (const item of items) item.reject(error);
+    }
+  }
+}

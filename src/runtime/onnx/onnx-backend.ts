@@ -1,0 +1,90 @@
+import type { Logger } from '../../log/logger.js';
+import type { ResolvedModel } from '../../store/index.js';
+import type { Backend, LoadOptions, LoadedModel, ModelInfo } from '../types.js';
+import type { BatchLimits } from './batch-plan.js';
+import { readEncoderConfig, type EncoderConfig } from './encoder-config.js';
+import { mlasKernelVariant, onnxRuntimeVersion } from './onnx-build.js';
+import { OnnxLoadedModel } from './onnx-model.js';
+import { TextTokenizer } from './text-tokenizer.js';
+
+export interface OnnxBackendOptions {
+  logger: Logger;
+  /** Padded tokens per inference and rows per inference. */
+  batch: BatchLimits;
+}
+
+/** Working memory of one session beyond its weights: arena and activations for a budget-sized batch. */
+const SESSION_OVERHEAD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * BERT-class sentence-transformers encoders exported to ONNX, through ONNX
+ * Runtime. It takes padded batches natively, which llama.cpp's embedding API
+ * (one sequence per context) cannot, so it is the fast path for embeddings on CPU.
+ */
+export class OnnxBackend implements Backend {
+  readonly name = 'onnxruntime';
+  readonly #version = onnxRuntimeVersion();
+  readonly #cpuVariant = mlasKernelVariant();
+
+  constructor(private readonly options: OnnxBackendOptions) {}
+
+  accepts(model: ResolvedModel): boolean {
+    return model.primary.path.toLowerCase().endsWith('.onnx');
+  }
+
+  async inspect(model: ResolvedModel): Promise<ModelInfo> {
+    return infoOf(model, await readEncoderConfig(model));
+  }
+
+  async load(model: ResolvedModel, options: LoadOptions): Promise<LoadedModel> {
+    const config = await readEncoderConfig(model);
+    const tokenizer = await TextTokenizer.load(config.tokenizer, config.tokenizerConfig, model.ref);
+    const loaded = await OnnxLoadedModel.create(
+      infoOf(model, config),
+      config,
+      tokenizer,
+      {
+        ref: model.ref,
+        modelPath: model.primary.localPath,
+        digest: model.primary.digest,
+        threads: options.threads,
+        parallel: options.parallel,
+        limits: this.options.batch,
+        engineVersion: this.#version,
+        cpuVariant: this.#cpuVariant,
+      },
+      options.signal,
+    );
+    this.options.logger.debug({ model: model.ref, pooling: config.pooling, normalize: config.normalize, maxTokens: config.maxTokens }, 'onnx model loaded');
+    return loaded;
+  }
+
+  async dispose(): Promise<void> {
+    // Sessions belong to the models; the backend holds nothing of its own.
+  }
+}
+
+function infoOf(model: ResolvedModel, config: EncoderConfig): ModelInfo {
+  const fileBytes = model.files.reduce((n, f) => n + f.size, 0);
+  const weights = model.files.filter((f) => f.path === model.primary.path || f.path.startsWith(`${model.primary.path}_data`) || f.path.startsWith(`${model.primary.path}.data`));
+  const weightBytes = weights.reduce((n, f) => n + f.size, 0);
+  return {
+    format: 'onnx',
+    architecture: config.architecture,
+    capabilities: ['embedding'],
+    trainContextSize: config.maxTokens,
+    fileBytes,
+    estimatedBytes: weightBytes + SESSION_OVERHEAD_BYTES,
+    pooling: config.pooling,
+    quantization: config.variant,
+    parameters: parametersOf(config),
+    chatTemplate: false,
+  };
+}
+
+/** BERT's parameter count from its shape: embeddings plus 12·h² + 13·h per layer (attention, FFN of 4h, norms). */
+function parametersOf(config: EncoderConfig): number | undefined {
+  const { hidden: h, layers, vocabSize, maxPositions } = config;
+  if (!h || !layers || !vocabSize) return undefined;
+  return (vocabSize + (maxPositions ?? 0) + 2) * h + layers * (12 * h * h + 13 * h);
+}

@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { HearthError } from '../../errors/index.js';
+import type { StoredFile } from '../../store/index.js';
+import type { EmbedInput } from '../types.js';
+
+export interface TokenizeOptions {
+  /** Longest sequence, special tokens included. */
+  maxTokens: number;
+  truncate: boolean;
+}
+
+/**
+ * The repo's own tokenizer.json, through Hugging Face's tokenizers for JS.
+ * That library applies the post-processor (the [CLS] … [SEP] template) but no
+ * truncation or padding, which hearth owns: over-long input is an error
+ * unless truncation is asked for, and then the template's special tokens
+ * survive the cut.
+ */
+export class TextTokenizer {
+  private constructor(
+    private readonly tokenizer: Tokenizer,
+    /** Special tokens the template puts before and after the text. */
+    readonly prefix: readonly number[],
+    readonly suffix: readonly number[],
+    readonly padId: number,
+    readonly vocabSize: number,
+  ) {}
+
+  static async load(file: StoredFile, configFile: StoredFile | undefined, ref: string): Promise<TextTokenizer> {
+    let tokenizer: Tokenizer;
+    let json: { padding?: { pad_id?: number } | null };
+    try {
+      json = JSON.parse(await readFile(file.localPath, 'utf8')) as typeof json;
+      const config = configFile ? (JSON.parse(await readFile(configFile.localPath, 'utf8')) as object) : {};
+      tokenizer = new Tokenizer(json, config);
+    } catch (error) {
+      throw new HearthError('MODEL_LOAD_FAILED', `${ref}: cannot load ${file.path}: ${(error as Error).message}`, { cause: error, details: { ref, file: file.path } });
+    }
+    const { prefix, suffix } = templateOf(tokenizer, ref);
+    const vocab = tokenizer.get_vocab(true);
+    const padId = json.padding?.pad_id ?? ['[PAD]', '<pad>', '<|endoftext|>'].map((t) => vocab.get(t)).find((id) => id !== undefined) ?? 0;
+    return new TextTokenizer(tokenizer, prefix, suffix, padId, Math.max(...vocab.values()) + 1);
+  }
+
+  /** Token ids with the template's special tokens; token-array input is taken as the text's tokens and gets them too. */
+  encode(input: EmbedInput, index: number, options: TokenizeOptions): number[] {
+    if (input.length === 0) throw new HearthError('USAGE', `input ${index} is empty`);
+    const content = typeof input === 'string' ? this.tokenizer.encode(input, { add_special_tokens: false }).ids : this.#checkIds(input, index);
+    const room = options.maxTokens - this.prefix.length - this.suffix.length;
+    if (content.length > room) {
+      const length = content.length + this.prefix.length + this.suffix.length;
+      if (!options.truncate) {
+        throw new HearthError('INPUT_TOO_LONG', `input ${index} is ${length} tokens; this model takes at most ${options.maxTokens}`, {
+          details: { index, tokens: length, limit: options.maxTokens },
+          hint: 'shorten the input, or ask for truncation (truncate: true)',
+        });
+      }
+      return [...this.prefix, ...content.slice(0, room), ...this.suffix];
+    }
+    return [...this.prefix, ...content, ...this.suffix];
+  }
+
+  #checkIds(input: readonly number[], index: number): number[] {
+    for (const id of input) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        throw new HearthError('USAGE', `input ${index} has token id ${id}, outside this model's vocabulary of ${this.vocabSize}`, { details: { index, id } });
+      }
+    }
+    return [...input];
+  }
+}
+
+/** Finds the template's special tokens by encoding a probe with and without them. */
+function templateOf(tokenizer: Tokenizer, ref: string): { prefix: number[]; suffix: number[] } {
+  const probe = 'hello world';
+  const bare: number[] = tokenizer.encode(probe, { add_special_tokens: false }).ids;
+  const full: number[] = tokenizer.encode(probe, { add_special_tokens: true }).ids;
+  for (let start = 0; start + bare.length <= full.length; start++) {
+    if (bare.every((id: number, i: number) => full[start + i] === id)) return { prefix: full.slice(0, start), suffix: full.slice(start + bare.length) };
+  }
+  throw new HearthError('MODEL_UNSUPPORTED', `${ref}: the tokenizer's template rewrites the text's tokens; hearth cannot truncate it safely`);
+}
