@@ -32,6 +32,7 @@ export type { ModelState, ModelView } from './pool/pool-entry.js';
 export { Tuner, type TuneResult, type Measurement } from './pool/tuner.js';
 export { systemClock, type Clock } from './pool/clock.js';
 export { LlamaBackend, type LlamaBackendOptions } from './runtime/llama/llama-backend.js';
+export { OnnxBackend, type OnnxBackendOptions } from './runtime/onnx/onnx-backend.js';
 export { runtimeEnv, missingRuntimeEnv } from './runtime/runtime-env.js';
 export type {
   Backend,

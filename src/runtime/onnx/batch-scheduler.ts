@@ -27,6 +27,7 @@ export class BatchScheduler {
   /** Batches planned from one window, run before the next window is taken, so no item waits behind newer ones. */
   readonly #planned: Item[][] = [];
   readonly #idle: SessionWorker[];
+  #pending: NodeJS.Immediate | undefined;
   #closed = false;
 
   constructor(
@@ -42,13 +43,27 @@ export class BatchScheduler {
     const results = sequences.map(
       (ids) => new Promise<Float32Array>((resolve, reject) => this.#queue.push({ ids, signal, resolve, reject })),
     );
-    this.#pump();
+    this.#schedule();
     return Promise.all(results);
   }
 
   /** Refuses new work; queued and running batches still finish. */
   close(): void {
     this.#closed = true;
+  }
+
+  /**
+   * Dispatches on the next turn of the event loop rather than now: callers
+   * whose results just arrived resubmit within a few microtask hops, and
+   * network reads land in the same turn, so waiting one turn lets them join
+   * the batch instead of leaving a worker to run a lone straggler.
+   */
+  #schedule(): void {
+    if (this.#pending) return;
+    this.#pending = setImmediate(() => {
+      this.#pending = undefined;
+      this.#pump();
+    });
   }
 
   #pump(): void {
@@ -58,7 +73,7 @@ export class BatchScheduler {
       const worker = this.#idle.pop()!;
       void this.#run(worker, batch).finally(() => {
         this.#idle.push(worker);
-        this.#pump();
+        this.#schedule();
       });
     }
   }
