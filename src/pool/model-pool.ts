@@ -65,6 +65,8 @@ export class ModelPool {
   readonly #changes = new EventEmitter();
   readonly #clock: Clock;
   readonly #lifetime = new AbortController();
+  /** Orders uses exactly; clock times tie within a millisecond. */
+  #uses = 0;
   #disposed: Promise<void> | undefined;
 
   constructor(private readonly options: PoolOptions) {
@@ -77,8 +79,9 @@ export class ModelPool {
   async acquire(name: string, options: AcquireOptions = {}): Promise<Lease> {
     this.#assertLive();
     const signal = options.signal ? AbortSignal.any([options.signal, this.#lifetime.signal]) : this.#lifetime.signal;
-    const resolved = await this.options.store.resolve(name, { signal });
-    const entry = this.#entry(resolved, name);
+    // A name already serving a ready model skips the store: resolving walks snapshot links (or,
+    // for a local directory, stats and re-records every file) on the single libuv thread, per request.
+    const entry = this.#readyEntry(name) ?? this.#entry(await this.options.store.resolve(name, { signal }), name);
     entry.keepAliveMs = resolveKeepAlive(options.keepAlive, this.options.config.keepAlive);
     if (options.pin) entry.pinned = true;
     entry.inFlight++;
@@ -90,7 +93,7 @@ export class ModelPool {
       this.#finish(entry);
       throw error;
     }
-    entry.lastUsed = this.#clock.now();
+    this.#touch(entry);
     let released = false;
     return {
       model: entry.model!,
@@ -140,7 +143,7 @@ export class ModelPool {
     }
     const listed = new Set(views.map((v) => v.ref));
     const rest = [...this.#entries.values()].filter((e) => !listed.has(e.resolved.ref) && e.state !== 'cached');
-    for (const entry of rest.sort((a, b) => b.lastUsed - a.lastUsed)) views.push(entryView(entry, [...entry.names][0]!));
+    for (const entry of rest.sort((a, b) => b.useOrder - a.useOrder)) views.push(entryView(entry, [...entry.names][0]!));
     return views;
   }
 
@@ -163,6 +166,16 @@ export class ModelPool {
     return this.#disposed;
   }
 
+  #touch(entry: PoolEntry): void {
+    entry.lastUsed = this.#clock.now();
+    entry.useOrder = ++this.#uses;
+  }
+
+  #readyEntry(name: string): PoolEntry | undefined {
+    for (const entry of this.#entries.values()) if (entry.state === 'ready' && entry.model && entry.names.has(name)) return entry;
+    return undefined;
+  }
+
   #entry(resolved: ResolvedModel, name: string): PoolEntry {
     const key = resolved.primary.digest ?? resolved.primary.localPath;
     let entry = this.#entries.get(key);
@@ -182,6 +195,7 @@ export class ModelPool {
         expiresAt: undefined,
         timer: undefined,
         lastUsed: this.#clock.now(),
+        useOrder: ++this.#uses,
         tuning: undefined,
         loadMs: undefined,
         warmMs: undefined,
@@ -240,7 +254,7 @@ export class ModelPool {
         if (holders.length < maxLoaded && used + bytes <= memoryBudget) break;
         const victim = holders
           .filter((e) => e.state === 'ready' && e.inFlight === 0 && !e.pinned)
-          .sort((a, b) => a.lastUsed - b.lastUsed)[0];
+          .sort((a, b) => a.useOrder - b.useOrder)[0];
         if (victim) await this.#unload(victim, 'evicted');
         else await waitForChange(this.#changes, signal);
       }
@@ -290,7 +304,7 @@ export class ModelPool {
 
   #finish(entry: PoolEntry): void {
     entry.inFlight--;
-    entry.lastUsed = this.#clock.now();
+    this.#touch(entry);
     if (entry.inFlight === 0) {
       const cpu = entry.cpu;
       entry.cpu = undefined;

@@ -22,6 +22,8 @@ export interface PoolEntry {
   expiresAt: number | undefined;
   timer: unknown;
   lastUsed: number;
+  /** Recency rank for LRU eviction (higher = used later). */
+  useOrder: number;
   tuning: TuneResult | undefined;
   loadMs: number | undefined;
   warmMs: number | undefined;
