@@ -233,15 +233,20 @@ class BlobDownload {
   /** Aborts a transfer that stalls, so the retry loop can resume it. */
   async *#withIdleTimeout(stream: Readable): AsyncGenerator<Buffer> {
     const { idleTimeoutMs, signal } = this.ctx;
+    // One timer checked lazily, not re-armed per chunk: a fast transfer delivers tens of thousands of chunks.
+    let lastData = performance.now();
     let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => stream.destroy(new HearthError('HUB_UNAVAILABLE', `no data for ${idleTimeoutMs} ms`, { details: { retryable: true } })), idleTimeoutMs);
+    const check = (wait: number) => {
+      timer = setTimeout(() => {
+        const idle = performance.now() - lastData;
+        if (idle >= idleTimeoutMs) stream.destroy(new HearthError('HUB_UNAVAILABLE', `no data for ${idleTimeoutMs} ms`, { details: { retryable: true } }));
+        else check(idleTimeoutMs - idle);
+      }, wait);
     };
     try {
-      arm();
+      check(idleTimeoutMs);
       for await (const chunk of stream) {
-        arm();
+        lastData = performance.now();
         yield chunk as Buffer;
       }
     } catch (error) {
