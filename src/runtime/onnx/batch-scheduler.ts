@@ -85,7 +85,9 @@ export class BatchScheduler {
         item.reject(new HearthError('ABORTED', 'request aborted', { cause: item.signal.reason }));
         return false;
       });
-      const plan = planBatches(window.map((item) => item.ids.length), this.options);
+      // Spread a small window over every idle worker rather than filling one and idling the rest.
+      const share = Math.max(1, Math.ceil(window.length / Math.max(1, this.#idle.length)));
+      const plan = planBatches(window.map((item) => item.ids.length), { maxTokens: this.options.maxTokens, maxRows: Math.min(this.options.maxRows, share) });
       this.#planned.push(...plan.map((indices) => indices.map((i) => window[i]!)));
     }
     return this.#planned.shift();
