@@ -28,6 +28,7 @@ export class BatchScheduler {
   readonly #planned: Item[][] = [];
   readonly #idle: SessionWorker[];
   #pending: NodeJS.Immediate | undefined;
+  #runningRows = 0;
   #closed = false;
 
   constructor(
@@ -71,7 +72,9 @@ export class BatchScheduler {
       const batch = this.#next();
       if (!batch) return;
       const worker = this.#idle.pop()!;
+      this.#runningRows += batch.length;
       void this.#run(worker, batch).finally(() => {
+        this.#runningRows -= batch.length;
         this.#idle.push(worker);
         this.#schedule();
       });
@@ -85,8 +88,9 @@ export class BatchScheduler {
         item.reject(new HearthError('ABORTED', 'request aborted', { cause: item.signal.reason }));
         return false;
       });
-      // Spread a small window over every idle worker rather than filling one and idling the rest.
-      const share = Math.max(1, Math.ceil(window.length / Math.max(1, this.#idle.length)));
+      // Each worker's fair share of all the work in hand (queued and running): one worker taking the
+      // whole queue would leave the others with stragglers, and its callers would all wait on it.
+      const share = Math.max(1, Math.ceil((window.length + this.#runningRows) / this.workers.length));
       const plan = planBatches(window.map((item) => item.ids.length), { maxTokens: this.options.maxTokens, maxRows: Math.min(this.options.maxRows, share) });
       this.#planned.push(...plan.map((indices) => indices.map((i) => window[i]!)));
     }

@@ -25,7 +25,6 @@ async function main(): Promise<void> {
     graphOptimizationLevel: 'all',
     enableCpuMemArena: true,
     enableMemPattern: true,
-    ...(process.env.ORT_NOSPIN ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   });
   const shape = describe(session);
   const int64 = session.inputMetadata.some((m) => m.isTensor && m.type === 'int64');
