@@ -1,0 +1,113 @@
+import type { Agent } from 'node:http';
+import { percentile } from '../stats.js';
+import { get, keepAliveAgent, postJson } from './http-client.js';
+
+/** Closed-loop embedding load: `concurrency` clients, one text per request, bounded by count and time. */
+export interface EmbedLoadSpec {
+  url: string;
+  model: string;
+  texts: string[];
+  concurrency: number;
+  warmupRequests: number;
+  maxRequests: number;
+  timeLimitMs: number;
+}
+
+export interface EmbedLoadResult {
+  requests: number;
+  errors: number;
+  firstError: string | undefined;
+  elapsedMs: number;
+  /** Texts embedded per second. */
+  rate: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** Mean prompt tokens per text, from the server's usage (when reported). */
+  tokensPerText: number | undefined;
+}
+
+export async function embedLoad(spec: EmbedLoadSpec): Promise<EmbedLoadResult> {
+  const agent = keepAliveAgent(spec.concurrency);
+  const endpoint = `${spec.url}/v1/embeddings`;
+  let next = 0;
+  const one = async () => postJson(agent, endpoint, { model: spec.model, input: spec.texts[next++ % spec.texts.length], encoding_format: 'float' });
+  // Warm-up: opens every keep-alive socket and lets the server settle.
+  await Promise.all(Array.from({ length: spec.concurrency }, async (_, i) => {
+    for (let r = i; r < spec.warmupRequests; r += spec.concurrency) await one();
+  }));
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let tokens = 0;
+  let tokenReplies = 0;
+  let started = 0;
+  const start = performance.now();
+  const deadline = start + spec.timeLimitMs;
+  const client = async () => {
+    while (started < spec.maxRequests && performance.now() < deadline) {
+      started++;
+      const t0 = performance.now();
+      const reply = await one().catch((e: Error) => ({ status: 0, body: e.message }));
+      latencies.push(performance.now() - t0);
+      if (reply.status !== 200) {
+        errors++;
+        firstError ??= `${reply.status} ${reply.body.slice(0, 200)}`;
+        continue;
+      }
+      const usage = (JSON.parse(reply.body) as { usage?: { prompt_tokens?: number } }).usage;
+      if (usage?.prompt_tokens) {
+        tokens += usage.prompt_tokens;
+        tokenReplies++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: spec.concurrency }, client));
+  const elapsedMs = performance.now() - start;
+  agent.destroy();
+  const ok = latencies.length - errors;
+  return {
+    requests: latencies.length,
+    errors,
+    firstError,
+    elapsedMs,
+    rate: ok / (elapsedMs / 1000),
+    latencyP50Ms: percentile(latencies, 50),
+    latencyP99Ms: percentile(latencies, 99),
+    tokensPerText: tokenReplies > 0 ? tokens / tokenReplies : undefined,
+  };
+}
+
+/** One request carrying many texts (E2), timed `calls` times after one warm-up call; the median time wins. */
+export async function batchCall(spec: { url: string; model: string; texts: string[]; calls: number }): Promise<{ rate: number; timesMs: number[] }> {
+  const agent = keepAliveAgent(1);
+  const call = async () => {
+    const t0 = performance.now();
+    const reply = await postJson(agent, `${spec.url}/v1/embeddings`, { model: spec.model, input: spec.texts, encoding_format: 'float' });
+    if (reply.status !== 200) throw new Error(`batch call answered ${reply.status}: ${reply.body.slice(0, 200)}`);
+    return performance.now() - t0;
+  };
+  await call();
+  const timesMs: number[] = [];
+  for (let i = 0; i < spec.calls; i++) timesMs.push(await call());
+  agent.destroy();
+  const sorted = [...timesMs].sort((a, b) => a - b);
+  return { rate: spec.texts.length / (sorted[sorted.length >> 1]! / 1000), timesMs };
+}
+
+/** Samples GET /health every `intervalMs` until `stopped` resolves; latencies in ms. */
+export async function sampleHealth(url: string, intervalMs: number, stopped: Promise<void>): Promise<{ samples: number; errors: number; p50Ms: number; p99Ms: number; maxMs: number }> {
+  const agent: Agent = keepAliveAgent(1);
+  let stop = false;
+  void stopped.then(() => (stop = true));
+  const latencies: number[] = [];
+  let errors = 0;
+  while (!stop) {
+    const t0 = performance.now();
+    const reply = await get(agent, `${url}/health`).catch(() => ({ status: 0, body: '' }));
+    latencies.push(performance.now() - t0);
+    if (reply.status !== 200) errors++;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  agent.destroy();
+  return { samples: latencies.length, errors, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: Math.max(0, ...latencies) };
+}
