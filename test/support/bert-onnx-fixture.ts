@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize as normalizePath } from 'node:path';
 import { ELEM, GraphBuilder, float, floatTensor, int, int64Tensor, int8Tensor, ints } from './onnx-writer.js';
 import { buildVocab, specialTokensMapJson, tokenizerConfigJson, tokenizerJson, vocabTxt } from './wordpiece-tokenizer.js';
+import { tensorSeed } from './tensor-seed.js';
 
 export type BertPooling = 'mean' | 'cls' | 'lasttoken';
 
@@ -197,15 +198,6 @@ function poolingConfig(hidden: number, pooling: BertPooling): Record<string, unk
 // Deterministic weights
 // ---------------------------------------------------------------------------------------------------------------
 
-/** FNV-1a 32-bit, to derive a per-tensor PRNG seed from the fixture seed and the tensor name. */
-function fnv1a(s: string, h = 0x811c9dc5): number {
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
 /**
  * Approximately normal(mean, std) tensors keyed by name, generated once so the fp32 and int8 graphs share them.
  * Each value is an Irwin–Hall sum of four 16-bit uniforms (two mulberry32 draws): a bell bounded at ±3.46σ, which
@@ -220,7 +212,7 @@ class Weights {
     if (known) return known;
     const data = new Float32Array(size);
     const k = (std * Math.sqrt(3)) / 65536; // the sum of four U(0, 65536) has variance 4 * 65536² / 12
-    let a = fnv1a(name, fnv1a(String(this.seed))) | 0;
+    let a = tensorSeed(this.seed, name) | 0;
     for (let i = 0; i < size; i++) {
       // mulberry32, twice, inlined and kept in int32 (no >>> 0) so V8 never boxes a double.
       a = (a + 0x6d2b79f5) | 0;

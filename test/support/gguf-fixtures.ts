@@ -6,19 +6,11 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { arr, bool, DEFAULT_ALIGNMENT, f32, str, u32, writeGguf, type GgufTensor, type GgufValue } from './gguf-writer.js';
+import { tensorSeed } from './tensor-seed.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Deterministic weights
 // ---------------------------------------------------------------------------------------------------------------
-
-/** FNV-1a 32-bit, used to derive a per-tensor PRNG seed from the fixture seed and the tensor name. */
-function fnv1a(s: string, h = 0x811c9dc5): number {
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
 
 class TensorFactory {
   readonly tensors: GgufTensor[] = [];
@@ -36,7 +28,7 @@ class TensorFactory {
   random(name: string, shape: number[], forceF32 = false): Float32Array {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     // mulberry32 inlined (this loop generates tens of millions of values for the benchmark-sized fixture).
-    let a = fnv1a(name, fnv1a(String(this.seed)));
+    let a = tensorSeed(this.seed, name);
     const k = (2 * this.scale) / 4294967296;
     for (let i = 0; i < data.length; i++) {
       a = (a + 0x6d2b79f5) | 0;
