@@ -78,18 +78,16 @@ export class ModelPool {
   /** Resolves a model from the store (never the network), loads it if needed, and leases it. */
   async acquire(name: string, options: AcquireOptions = {}): Promise<Lease> {
     this.#assertLive();
-    // Combined lazily: AbortSignal.any costs more than the rest of a warm acquire, which needs no signal.
-    let combined: AbortSignal | undefined;
-    const signal = () => (combined ??= options.signal ? AbortSignal.any([options.signal, this.#lifetime.signal]) : this.#lifetime.signal);
+    const signal = options.signal ? AbortSignal.any([options.signal, this.#lifetime.signal]) : this.#lifetime.signal;
     // A name already serving a ready model skips the store: resolving walks snapshot links (or,
     // for a local directory, stats and re-records every file) on the single libuv thread, per request.
-    const entry = this.#readyEntry(name) ?? this.#entry(await this.options.store.resolve(name, { signal: signal() }), name);
+    const entry = this.#readyEntry(name) ?? this.#entry(await this.options.store.resolve(name, { signal }), name);
     entry.keepAliveMs = resolveKeepAlive(options.keepAlive, this.options.config.keepAlive);
     if (options.pin) entry.pinned = true;
     entry.inFlight++;
     this.#cancelExpiry(entry);
     try {
-      if (entry.state !== 'ready') await this.#loads.run(entry.key, (s) => this.#load(entry, s), signal());
+      if (entry.state !== 'ready') await this.#loads.run(entry.key, (s) => this.#load(entry, s), signal);
       await this.#activate(entry, signal);
     } catch (error) {
       this.#finish(entry);
@@ -202,7 +200,6 @@ export class ModelPool {
         loadMs: undefined,
         warmMs: undefined,
         cpu: undefined,
-        cpuHeld: false,
       };
       this.#entries.set(key, entry);
     }
@@ -298,18 +295,11 @@ export class ModelPool {
   }
 
   /** Takes the model's CPU slots when its first request starts; concurrent requests share them. */
-  async #activate(entry: PoolEntry, signal: () => AbortSignal): Promise<void> {
-    if (entry.cpuHeld) return; // concurrent requests share the slots the first one took
+  async #activate(entry: PoolEntry, signal: AbortSignal): Promise<void> {
     const { threads, parallel } = entry.model!.identity;
     const slots = Math.min(this.options.config.cpus, threads * (kindOf(entry) === 'embedding' ? parallel : 1));
-    if (!entry.cpu) {
-      const cpu = this.#cpu.acquire(slots);
-      entry.cpu = cpu;
-      void cpu.then(() => {
-        if (entry.cpu === cpu) entry.cpuHeld = true;
-      });
-    }
-    await raceAbort(entry.cpu, signal());
+    entry.cpu ??= this.#cpu.acquire(slots);
+    await raceAbort(entry.cpu, signal);
   }
 
   #finish(entry: PoolEntry): void {
@@ -318,7 +308,6 @@ export class ModelPool {
     if (entry.inFlight === 0) {
       const cpu = entry.cpu;
       entry.cpu = undefined;
-      entry.cpuHeld = false;
       void cpu?.then((release) => release());
       this.#scheduleExpiry(entry);
     }

@@ -29,8 +29,6 @@ export interface PoolEntry {
   warmMs: number | undefined;
   /** CPU slots held while requests are in flight. */
   cpu: Promise<() => void> | undefined;
-  /** True once `cpu` has resolved, so later requests skip waiting on it. */
-  cpuHeld: boolean;
 }
 
 /** What /api/ps and /health show about a model; plain data, safe to serialize. */

@@ -91,12 +91,16 @@ function selectOnnx(paths: readonly string[], candidates: string[], variant: str
       hint: available.length > 0 ? `available variants: ${available.join(', ')}` : `the repo's ONNX files are ${candidates.join(', ')}`,
     });
   }
-  const external = paths.filter(
-    (p) => p === `${primary}_data` || p === `${primary}.data` || (p.startsWith(`${primary}_data_`) && /^\d+$/.test(p.slice(`${primary}_data_`.length))),
-  );
+  const external = paths.filter((p) => isExternalData(primary, p));
   external.sort((a, b) => dataIndex(a, primary) - dataIndex(b, primary) || (a < b ? -1 : 1));
   const support = paths.filter((p) => (ONNX_SUPPORT_FILES as readonly string[]).includes(p) || MODULE_CONFIG.test(p)).sort();
   return { format: 'onnx', primary, files: [primary, ...external, ...support] };
+}
+
+/** True when `path` holds external weights of the ONNX graph `primary`: `<graph>_data`, `<graph>.data` or `<graph>_data_<n>`. */
+export function isExternalData(primary: string, path: string): boolean {
+  if (path === `${primary}_data` || path === `${primary}.data`) return true;
+  return path.startsWith(`${primary}_data_`) && /^\d+$/.test(path.slice(`${primary}_data_`.length));
 }
 
 function dataIndex(path: string, primary: string): number {

@@ -1,6 +1,7 @@
 import type { LlamaEmbeddingContext, LlamaModel, Token } from 'node-llama-cpp';
-import { HearthError, throwIfAborted } from '../../errors/index.js';
+import { throwIfAborted } from '../../errors/index.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
+import { assertNotEmpty, checkTokenIds, inputTooLong } from '../input-limits.js';
 import type { EmbedInput, EmbedOptions, EmbedResult } from '../types.js';
 import { checkedVector } from '../vector.js';
 
@@ -46,30 +47,14 @@ export class LlamaEmbedder {
 
   /** Tokenizes and enforces the context limit: an error, or an explicit truncation. */
   #prepare(input: EmbedInput, index: number, truncate: boolean): Token[] {
-    if (input.length === 0) throw new HearthError('USAGE', `input ${index} is empty`);
-    const tokens = typeof input === 'string' ? this.model.tokenize(input) : this.#checkTokens(input, index);
+    assertNotEmpty(input, index);
+    const tokens = typeof input === 'string' ? this.model.tokenize(input) : (checkTokenIds(input, index, this.model.fileInfo.metadata.tokenizer.ggml.tokens.length) as Token[]);
     const limit = this.contextSize - 1;
     const probe = this.#contexts[0]!;
     const length = probe.calculateInputLength([...tokens]);
     if (length <= limit) return tokens;
-    if (!truncate) {
-      throw new HearthError('INPUT_TOO_LONG', `input ${index} is ${length} tokens; this model's context takes at most ${limit}`, {
-        details: { index, tokens: length, limit },
-        hint: 'shorten the input, or ask for truncation (truncate: true)',
-      });
-    }
+    if (!truncate) throw inputTooLong(index, length, limit);
     return tokens.slice(0, tokens.length - (length - limit));
-  }
-
-  /** llama.cpp aborts the process on an out-of-vocabulary id, so ids are checked here first. */
-  #checkTokens(input: readonly number[], index: number): Token[] {
-    const vocabulary = this.model.fileInfo.metadata.tokenizer.ggml.tokens.length;
-    for (const id of input) {
-      if (!Number.isInteger(id) || id < 0 || id >= vocabulary) {
-        throw new HearthError('USAGE', `input ${index} has token id ${id}, outside this model's vocabulary of ${vocabulary}`, { details: { index, id } });
-      }
-    }
-    return [...input] as Token[];
   }
 
   async #embedOne(tokens: Token[], signal: AbortSignal | undefined): Promise<Float32Array> {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log/logger.js';
-import type { ResolvedModel } from '../../store/index.js';
+import { isExternalData, type ResolvedModel } from '../../store/index.js';
 import type { Backend, LoadOptions, LoadedModel, ModelInfo } from '../types.js';
 import type { BatchLimits } from './batch-plan.js';
 import { readEncoderConfig, type EncoderConfig } from './encoder-config.js';
@@ -66,7 +66,7 @@ export class OnnxBackend implements Backend {
 
 function infoOf(model: ResolvedModel, config: EncoderConfig): ModelInfo {
   const fileBytes = model.files.reduce((n, f) => n + f.size, 0);
-  const weights = model.files.filter((f) => f.path === model.primary.path || f.path.startsWith(`${model.primary.path}_data`) || f.path.startsWith(`${model.primary.path}.data`));
+  const weights = model.files.filter((f) => f.path === model.primary.path || isExternalData(model.primary.path, f.path));
   const weightBytes = weights.reduce((n, f) => n + f.size, 0);
   return {
     format: 'onnx',

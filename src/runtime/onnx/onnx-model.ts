@@ -69,7 +69,6 @@ export class OnnxLoadedModel implements LoadedModel {
     return { vectors: pooled.map((v) => checkedVector(v, this.config.normalize)), tokens: sequences.map((s) => s.length) };
   }
 
-  // eslint-disable-next-line require-yield
   async *generate(): AsyncIterable<GenerateEvent> {
     throw new HearthError('MODEL_UNSUPPORTED', `${this.#settings.ref} is an ONNX ${this.info.architecture} encoder; it embeds and cannot generate text`);
   }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { HearthError } from '../../errors/index.js';
 import type { StoredFile } from '../../store/index.js';
+import { assertNotEmpty, checkTokenIds, inputTooLong } from '../input-limits.js';
 import type { EmbedInput } from '../types.js';
 
 export interface TokenizeOptions {
@@ -45,29 +46,15 @@ export class TextTokenizer {
 
   /** Token ids with the template's special tokens; token-array input is taken as the text's tokens and gets them too. */
   encode(input: EmbedInput, index: number, options: TokenizeOptions): number[] {
-    if (input.length === 0) throw new HearthError('USAGE', `input ${index} is empty`);
-    const content = typeof input === 'string' ? this.tokenizer.encode(input, { add_special_tokens: false }).ids : this.#checkIds(input, index);
+    assertNotEmpty(input, index);
+    const content = typeof input === 'string' ? this.tokenizer.encode(input, { add_special_tokens: false }).ids : checkTokenIds(input, index, this.vocabSize);
     const room = options.maxTokens - this.prefix.length - this.suffix.length;
     if (content.length > room) {
       const length = content.length + this.prefix.length + this.suffix.length;
-      if (!options.truncate) {
-        throw new HearthError('INPUT_TOO_LONG', `input ${index} is ${length} tokens; this model takes at most ${options.maxTokens}`, {
-          details: { index, tokens: length, limit: options.maxTokens },
-          hint: 'shorten the input, or ask for truncation (truncate: true)',
-        });
-      }
+      if (!options.truncate) throw inputTooLong(index, length, options.maxTokens);
       return [...this.prefix, ...content.slice(0, room), ...this.suffix];
     }
     return [...this.prefix, ...content, ...this.suffix];
-  }
-
-  #checkIds(input: readonly number[], index: number): number[] {
-    for (const id of input) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new HearthError('USAGE', `input ${index} has token id ${id}, outside this model's vocabulary of ${this.vocabSize}`, { details: { index, id } });
-      }
-    }
-    return [...input];
   }
 }
 
