@@ -38,8 +38,6 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     maxQueue: env.HEARTH_MAX_QUEUE,
     bodyLimit: env.HEARTH_BODY_LIMIT,
     autoPull: env.HEARTH_AUTO_PULL,
-    batchWait: env.HEARTH_BATCH_WAIT,
-    maxBatchTokens: env.HEARTH_MAX_BATCH_TOKENS,
   });
   const gcEnv = pruneUndefined({ grace: env.HEARTH_GC_GRACE });
   const poolEnv = pruneUndefined({

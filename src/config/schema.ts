@@ -62,11 +62,8 @@ export const configSchema = z.object({
       bodyLimit: bytes.default(16 * 1024 * 1024),
       /** Pull unknown models on demand (only when online). */
       autoPull: bool.default(false),
-      /** Longest wait to fill an embedding batch. */
-      batchWait: duration.default(2),
-      maxBatchTokens: z.coerce.number().int().min(16).default(8192),
     })
-    .default({ host: '127.0.0.1', port: 8434, corsOrigins: [], maxQueue: 512, bodyLimit: 16 * 1024 * 1024, autoPull: false, batchWait: 2, maxBatchTokens: 8192 }),
+    .default({ host: '127.0.0.1', port: 8434, corsOrigins: [], maxQueue: 512, bodyLimit: 16 * 1024 * 1024, autoPull: false }),
   preload: z.array(z.string().min(1)).default([]),
   pool: z
     .object({

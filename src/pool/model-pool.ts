@@ -4,7 +4,7 @@ import { raceAbort } from '../lifecycle/abortable.js';
 import { Semaphore } from '../lifecycle/semaphore.js';
 import { SingleFlight } from '../lifecycle/single-flight.js';
 import type { Logger } from '../log/logger.js';
-import type { Backend, LoadedModel, ModelInfo, Parallelism } from '../runtime/types.js';
+import type { Backend, BatchStats, LoadedModel, ModelInfo, Parallelism } from '../runtime/types.js';
 import type { ResolvedModel, Store } from '../store/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolveKeepAlive, type KeepAlivePolicy } from './keep-alive.js';
@@ -55,7 +55,7 @@ export interface Lease {
  */
 export class ModelPool {
   /** 'state' fires on every transition: (name or ref, state, error?). */
-  readonly events = new EventEmitter<{ state: [name: string, state: ModelState, error: string | undefined] }>();
+  readonly events = new EventEmitter<{ state: [name: string, state: ModelState, error: string | undefined]; batch: [batch: BatchStats] }>();
   readonly #entries = new Map<string, PoolEntry>();
   /** Preloads that have not resolved to a file yet (missing, pulling, or failed before). */
   readonly #pending = new Map<string, { state: ModelState; error: string | undefined }>();
@@ -219,7 +219,7 @@ export class ModelPool {
       entry.info = await backend.inspect(entry.resolved, signal);
       await this.#reserve(entry, entry.info.estimatedBytes, signal);
       const parallelism = await this.#initialParallelism(entry);
-      entry.model = await backend.load(entry.resolved, { ...parallelism, contextSize: this.options.config.contextSize, signal });
+      entry.model = await backend.load(entry.resolved, { ...parallelism, contextSize: this.options.config.contextSize, signal, onBatch: (batch) => this.events.emit('batch', batch) });
       entry.loadMs = this.#clock.now() - started;
       this.#setState(entry, 'warming');
       await this.#warm(entry, signal);

@@ -52,6 +52,18 @@ export interface Parallelism {
 export interface LoadOptions extends Parallelism {
   contextSize?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** Told about every inference batch the engine runs, for metrics. */
+  onBatch?: ((batch: BatchStats) => void) | undefined;
+}
+
+/** One inference batch as the engine ran it. */
+export interface BatchStats {
+  /** Sequences in the batch. */
+  rows: number;
+  /** Real tokens, without padding. */
+  tokens: number;
+  /** Tokens computed, padding included. */
+  paddedTokens: number;
 }
 
 /** Text, or token ids of the model's own vocabulary (OpenAI's token-array input). */

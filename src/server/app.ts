@@ -6,7 +6,6 @@ import type { ModelPool } from '../pool/model-pool.js';
 import type { Store } from '../store/index.js';
 import { installAuth } from './auth.js';
 import type { ServerContext } from './context.js';
-import { EmbedBatcher } from './embed-batcher.js';
 import { installErrorHandler } from './http-errors.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelAccess } from './model-access.js';
@@ -53,7 +52,6 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
       aliases: config.aliases,
       onQueueDepth: (model, depth) => metrics.queueDepth.set({ model }, depth),
     }),
-    batcher: new EmbedBatcher({ waitMs: config.server.batchWait, maxBatchTokens: config.server.maxBatchTokens, onBatch: (size) => metrics.batchSize.observe(size) }),
   };
   installErrorHandler(app);
   installAuth(app, config.server.apiKey);
@@ -77,6 +75,6 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     app,
     context,
     warm: () => deps.pool.preload(config.preload),
-    close: () => (closed ??= app.close()),
+    close: () => (closed ??= app.close().finally(() => metrics.dispose())),
   };
 }

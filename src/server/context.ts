@@ -2,7 +2,6 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
 import type { Store } from '../store/index.js';
-import type { EmbedBatcher } from './embed-batcher.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelAccess } from './model-access.js';
 
@@ -13,6 +12,5 @@ export interface ServerContext {
   pool: ModelPool;
   logger: Logger;
   access: ModelAccess;
-  batcher: EmbedBatcher;
   metrics: ServerMetrics;
 }

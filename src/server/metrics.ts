@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelPool } from '../pool/model-pool.js';
+import type { BatchStats } from '../runtime/types.js';
 
 /** Prometheus metrics for one server; a private registry, so tests and embedders can run several. */
 export class ServerMetrics {
@@ -13,13 +14,23 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({ name: 'hearth_queue_depth', help: 'Requests queued or running per model', labelNames: ['model'], registers: [this.registry] });
-  readonly batchSize = new Histogram({ name: 'hearth_embedding_batch_size', help: 'Inputs per embedding batch', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers: [this.registry] });
+  readonly batchSize = new Histogram({ name: 'hearth_embedding_batch_size', help: 'Sequences per embedding inference batch, as the engine ran it', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers: [this.registry] });
+  readonly batchTokens = new Counter({ name: 'hearth_embedding_batch_tokens_total', help: 'Tokens computed in embedding batches: real ones, and padding', labelNames: ['kind'], registers: [this.registry] });
   readonly tokens = new Counter({ name: 'hearth_generated_tokens_total', help: 'Tokens generated per model', labelNames: ['model'], registers: [this.registry] });
   readonly tokensPerSecond = new Histogram({ name: 'hearth_generation_tokens_per_second', help: 'Generation speed per request', labelNames: ['model'], buckets: [1, 5, 10, 25, 50, 100, 200, 400, 800, 1600], registers: [this.registry] });
   readonly embeddedInputs = new Counter({ name: 'hearth_embedded_inputs_total', help: 'Inputs embedded per model', labelNames: ['model'], registers: [this.registry] });
   readonly pulls = new Counter({ name: 'hearth_pulls_total', help: 'Pulls through the API by outcome', labelNames: ['outcome'], registers: [this.registry] });
 
+  readonly #pool: ModelPool;
+  readonly #onBatch = (batch: BatchStats) => {
+    this.batchSize.observe(batch.rows);
+    this.batchTokens.inc({ kind: 'real' }, batch.tokens);
+    this.batchTokens.inc({ kind: 'padding' }, batch.paddedTokens - batch.tokens);
+  };
+
   constructor(pool: ModelPool) {
+    this.#pool = pool;
+    pool.events.on('batch', this.#onBatch);
     collectDefaultMetrics({ register: this.registry, prefix: 'hearth_process_' });
     // Pool gauges are computed at scrape time from the pool's in-memory view.
     const registry = this.registry;
@@ -32,5 +43,10 @@ export class ServerMetrics {
     new Gauge({ name: 'hearth_model_warm_seconds', help: 'Last warm-up (tuning and one inference) time per model', labelNames: ['model'], registers: [registry], collect() {
       for (const m of pool.list()) if (m.warmMs !== undefined) this.set({ model: m.name }, m.warmMs / 1000);
     } });
+  }
+
+  /** Stops listening to the pool, which may outlive this server. Idempotent. */
+  dispose(): void {
+    this.#pool.events.off('batch', this.#onBatch);
   }
 }

@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { readEncoderConfig } from '../../src/runtime/onnx/encoder-config.js';
 import { OnnxBackend } from '../../src/runtime/onnx/onnx-backend.js';
 import { TextTokenizer } from '../../src/runtime/onnx/text-tokenizer.js';
-import type { LoadedModel } from '../../src/runtime/types.js';
+import type { BatchStats, LoadedModel } from '../../src/runtime/types.js';
 import { cosine, l2norm } from '../../src/runtime/vector.js';
 import type { ResolvedModel } from '../../src/store/index.js';
 import { backendConformance } from '../support/backend-conformance.js';
@@ -74,8 +74,8 @@ describe('onnx backend', () => {
     const written = await writeBertOnnxFixture(dir, { seed: 7, ...options });
     return { resolved: await box.store().resolve(dir), modelFile: written.modelFile };
   }
-  async function load(resolved: ResolvedModel, threads = 1, parallel = 1): Promise<LoadedModel> {
-    const model = await backend.load(resolved, { threads, parallel });
+  async function load(resolved: ResolvedModel, threads = 1, parallel = 1, onBatch?: (batch: BatchStats) => void): Promise<LoadedModel> {
+    const model = await backend.load(resolved, { threads, parallel, onBatch });
     loaded.push(model);
     return model;
   }
@@ -104,11 +104,18 @@ describe('onnx backend', () => {
 
   test('mixed lengths from concurrent callers, batched, match single runs in order', async () => {
     const { resolved } = await fixture();
-    const model = await load(resolved, 1, 2);
+    const batches: BatchStats[] = [];
+    const model = await load(resolved, 1, 2, (batch) => batches.push(batch));
     const singles: Float32Array[] = [];
     for (const text of TEXTS) singles.push((await model.embed([text])).vectors[0]!);
+    assert.deepEqual(new Set(batches.map((b) => b.rows)), new Set([1]), 'one caller at a time runs alone, without waiting for company');
+    batches.length = 0;
     const calls = Array.from({ length: 40 }, (_, i) => [TEXTS[i % TEXTS.length]!, TEXTS[(i * 3 + 1) % TEXTS.length]!]);
     const results = await Promise.all(calls.map((texts) => model.embed(texts)));
+    assert.equal(batches.reduce((n, b) => n + b.rows, 0), 80, 'every sequence ran once');
+    assert.ok(batches.length < 40, `concurrent callers shared batches (80 sequences in ${batches.length} batches)`);
+    const padding = batches.reduce((n, b) => n + b.paddedTokens - b.tokens, 0);
+    assert.ok(padding < 0.25 * batches.reduce((n, b) => n + b.tokens, 0), `batches sorted by length pad little (${padding} padding tokens)`);
     results.forEach((result, i) =>
       result.vectors.forEach((vector, j) => {
         const expected = singles[TEXTS.indexOf(calls[i]![j]!)]!;

@@ -144,6 +144,7 @@ describe('server behaviour: auth, backpressure, health under load, metrics', () 
         'hearth_http_requests_total',
         'hearth_http_request_duration_seconds_bucket',
         'hearth_embedding_batch_size_bucket',
+        'hearth_embedding_batch_tokens_total',
         'hearth_queue_depth',
         'hearth_generated_tokens_total',
         'hearth_models_loaded',

@@ -16,7 +16,7 @@ import { cosine } from '../../src/runtime/vector.js';
 import { createStore } from '../../src/store/index.js';
 import { writeBertOnnxFixture } from '../support/bert-onnx-fixture.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { batchStats, startTestServer, type TestServer } from '../support/test-server.js';
 
 const REPO = 'acme/minilm-onnx';
 const floats = (embedding: unknown) => Float32Array.from(embedding as number[]);
@@ -64,12 +64,17 @@ describe('ONNX embeddings over HTTP', { timeout: 120_000 }, () => {
     assert.ok(res.usage.prompt_tokens > texts.length * 2, 'usage counts the [CLS]/[SEP] tokens too');
   });
 
-  test('openai: 48 concurrent requests of mixed lengths are batched and agree with sequential ones', async () => {
+  test('openai: 48 concurrent requests of mixed lengths agree with sequential ones, and the batch metrics count them', async () => {
     const texts = Array.from({ length: 48 }, (_, i) => `text ${i} ${'about the warm hearth and the lazy dog '.repeat(1 + (i % 5))}`);
     const sequential: Float32Array[] = [];
     for (const input of texts) sequential.push(floats((await openai.embeddings.create({ model: 'tiny-onnx', input })).data[0]!.embedding));
+    const before = await batchStats(server);
     const parallel = await Promise.all(texts.map((input) => openai.embeddings.create({ model: 'tiny-onnx', input })));
+    const afterwards = await batchStats(server);
     parallel.forEach((res, i) => assert.ok(cosine(floats(res.data[0]!.embedding), sequential[i]!) >= 0.99999, `text ${i}`));
+    assert.equal(afterwards.rows - before.rows, 48, 'every input is counted once');
+    const tokens = afterwards.tokens - before.tokens;
+    assert.equal(tokens, parallel.reduce((n, res) => n + res.usage.prompt_tokens, 0), 'real tokens match the usage reported');
   });
 
   test('openai: over-long input is a 400 naming the limit; dimensions shortens and re-normalizes', async () => {

@@ -55,3 +55,13 @@ export async function startTestServer(options: { env?: Record<string, string>; e
     },
   };
 }
+
+/** Reads the server's embedding batch metrics: batches run, the rows they held, and their real and padding tokens. */
+export async function batchStats(server: TestServer): Promise<{ batches: number; rows: number; tokens: number; padding: number }> {
+  const metrics = server.server.context.metrics;
+  const size = await metrics.batchSize.get();
+  const tokens = await metrics.batchTokens.get();
+  const histogram = (suffix: string) => size.values.find((v) => v.metricName === `hearth_embedding_batch_size${suffix}`)?.value ?? 0;
+  const counter = (kind: string) => tokens.values.find((v) => v.labels.kind === kind)?.value ?? 0;
+  return { batches: histogram('_count'), rows: histogram('_sum'), tokens: counter('real'), padding: counter('padding') };
+}

@@ -57,8 +57,6 @@ describe('loadConfig: defaults', () => {
       maxQueue: 512,
       bodyLimit: 16 * 1024 * 1024,
       autoPull: false,
-      batchWait: 2,
-      maxBatchTokens: 8192,
     });
     assert.deepEqual(config.gc, { grace: 3_600_000 });
     assert.deepEqual(config.preload, []);

@@ -84,6 +84,7 @@ export class LlamaBackend implements Backend {
         contextSize: options.contextSize,
         normalize: this.options.normalize ?? true,
         digest: model.primary.digest,
+        onBatch: options.onBatch,
       });
     } catch (error) {
       if (options.signal?.aborted) throw new HearthError('ABORTED', 'model load aborted', { cause: error });

@@ -2,7 +2,7 @@ import type { LlamaEmbeddingContext, LlamaModel, Token } from 'node-llama-cpp';
 import { throwIfAborted } from '../../errors/index.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
 import { assertNotEmpty, checkTokenIds, inputTooLong } from '../input-limits.js';
-import type { EmbedInput, EmbedOptions, EmbedResult } from '../types.js';
+import type { BatchStats, EmbedInput, EmbedOptions, EmbedResult } from '../types.js';
 import { checkedVector } from '../vector.js';
 
 /**
@@ -20,13 +20,17 @@ export class LlamaEmbedder {
     contexts: LlamaEmbeddingContext[],
     readonly contextSize: number,
     private readonly normalize: boolean,
+    private readonly onBatch: ((batch: BatchStats) => void) | undefined,
   ) {
     this.#contexts = contexts;
     this.#idle = [...contexts];
     this.#slots = new Semaphore(contexts.length);
   }
 
-  static async create(model: LlamaModel, options: { contextSize: number; parallel: number; threads: number; normalize: boolean }): Promise<LlamaEmbedder> {
+  static async create(
+    model: LlamaModel,
+    options: { contextSize: number; parallel: number; threads: number; normalize: boolean; onBatch?: ((batch: BatchStats) => void) | undefined },
+  ): Promise<LlamaEmbedder> {
     const contexts: LlamaEmbeddingContext[] = [];
     try {
       for (let i = 0; i < options.parallel; i++) {
@@ -36,7 +40,7 @@ export class LlamaEmbedder {
       await Promise.all(contexts.map((c) => c.dispose()));
       throw error;
     }
-    return new LlamaEmbedder(model, contexts, options.contextSize, options.normalize);
+    return new LlamaEmbedder(model, contexts, options.contextSize, options.normalize, options.onBatch);
   }
 
   async embed(texts: readonly EmbedInput[], options: EmbedOptions = {}): Promise<EmbedResult> {
@@ -63,6 +67,8 @@ export class LlamaEmbedder {
     try {
       throwIfAborted(signal);
       const embedding = await context.getEmbeddingFor([...tokens]);
+      // node-llama-cpp evaluates one sequence per call: every batch is a single row.
+      this.onBatch?.({ rows: 1, tokens: tokens.length, paddedTokens: tokens.length });
       return checkedVector(embedding.vector, this.normalize);
     } finally {
       this.#idle.push(context);

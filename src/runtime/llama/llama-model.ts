@@ -1,6 +1,6 @@
 import type { LlamaModel } from 'node-llama-cpp';
 import { HearthError } from '../../errors/index.js';
-import type { EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, GenerateRequest, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
+import type { BatchStats, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, GenerateRequest, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
 import { LlamaEmbedder } from './llama-embedder.js';
 import { LlamaGenerator } from './llama-generator.js';
 import type { LlamaRuntime } from './llama-runtime.js';
@@ -9,6 +9,7 @@ export interface LlamaModelSettings extends Parallelism {
   contextSize: number | undefined;
   normalize: boolean;
   digest: string | undefined;
+  onBatch: ((batch: BatchStats) => void) | undefined;
 }
 
 /**
@@ -55,6 +56,7 @@ export class LlamaLoadedModel implements LoadedModel {
       parallel: this.#settings.parallel,
       threads: this.#settings.threads,
       normalize: this.#settings.normalize,
+      onBatch: this.#settings.onBatch,
     }).catch((error: unknown) => {
       this.#embedder = undefined;
       throw loadError(error, 'embedding context');

@@ -1,5 +1,6 @@
 import { HearthError } from '../../errors/index.js';
 import { planBatches, type BatchLimits } from './batch-plan.js';
+import type { BatchStats } from '../types.js';
 import type { TokenPooling } from './pooling.js';
 import type { SessionWorker } from './session-worker.js';
 
@@ -13,6 +14,7 @@ interface Item {
 export interface SchedulerOptions extends BatchLimits {
   pooling: TokenPooling;
   padId: number;
+  onBatch?: ((batch: BatchStats) => void) | undefined;
 }
 
 /**
@@ -102,8 +104,10 @@ export class BatchScheduler {
     const ids = new Int32Array(items.length * seqLen).fill(this.options.padId);
     items.forEach((item, row) => ids.set(item.ids, row * seqLen));
     try {
-      const { vectors, hidden } = await worker.run({ ids, rows: items.length, seqLen, lengths: items.map((item) => item.ids.length), pooling: this.options.pooling });
+      const lengths = items.map((item) => item.ids.length);
+      const { vectors, hidden } = await worker.run({ ids, rows: items.length, seqLen, lengths, pooling: this.options.pooling });
       items.forEach((item, row) => item.resolve(vectors.slice(row * hidden, (row + 1) * hidden)));
+      this.options.onBatch?.({ rows: items.length, tokens: lengths.reduce((a, b) => a + b, 0), paddedTokens: items.length * seqLen });
     } catch (error) {
       for (const item of items) item.reject(error);
     }

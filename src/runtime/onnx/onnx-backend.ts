@@ -50,6 +50,7 @@ export class OnnxBackend implements Backend {
         threads: options.threads,
         parallel: options.parallel,
         limits: this.options.batch,
+        onBatch: options.onBatch,
         engineVersion: this.#version,
         cpuVariant: this.#cpuVariant,
       },

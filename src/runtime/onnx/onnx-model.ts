@@ -1,5 +1,5 @@
 import { HearthError } from '../../errors/index.js';
-import type { EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
+import type { BatchStats, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
 import { checkedVector } from '../vector.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import type { BatchLimits } from './batch-plan.js';
@@ -12,6 +12,7 @@ export interface OnnxModelSettings extends Parallelism {
   modelPath: string;
   digest: string | undefined;
   limits: BatchLimits;
+  onBatch: ((batch: BatchStats) => void) | undefined;
   engineVersion: string;
   cpuVariant: string;
 }
@@ -96,7 +97,7 @@ export class OnnxLoadedModel implements LoadedModel {
   }
 
   #schedulerFor(workers: SessionWorker[]): BatchScheduler {
-    return new BatchScheduler(workers, { ...this.#settings.limits, pooling: this.config.pooling, padId: this.tokenizer.padId });
+    return new BatchScheduler(workers, { ...this.#settings.limits, pooling: this.config.pooling, padId: this.tokenizer.padId, onBatch: this.#settings.onBatch });
   }
 
   #assertLive(): void {

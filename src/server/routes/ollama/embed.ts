@@ -27,7 +27,7 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
     const loaded = performance.now();
     try {
       if (inputs.length === 0) return { model: req.model, embeddings: [] };
-      const result = await ctx.batcher.embed(lease.model, inputs, { truncate: req.truncate, signal });
+      const result = await lease.model.embed(inputs, { truncate: req.truncate, signal });
       ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
       return {
         model: req.model,
@@ -47,7 +47,7 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
     const lease = await ctx.access.lease(req.model, { keepAlive: req.keep_alive, signal });
     try {
       if (req.prompt === '') return { embedding: [] };
-      const result = await ctx.batcher.embed(lease.model, [req.prompt], { truncate: true, signal });
+      const result = await lease.model.embed([req.prompt], { truncate: true, signal });
       ctx.metrics.embeddedInputs.inc({ model: req.model }, 1);
       return { embedding: Array.from(result.vectors[0]!) };
     } finally {

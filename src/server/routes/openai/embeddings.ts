@@ -13,7 +13,7 @@ const body = z.object({
   user: z.string().optional(),
 });
 
-/** POST /v1/embeddings: strings or token arrays, float or base64, batched across requests. */
+/** POST /v1/embeddings: strings or token arrays, float or base64; the model batches across requests. */
 export function openAiEmbeddings(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/embeddings', async (request, reply) => {
     const req = parseBody(body, request.body);
@@ -21,7 +21,7 @@ export function openAiEmbeddings(app: FastifyInstance, ctx: ServerContext): void
     const signal = requestSignal(request, reply);
     const lease = await ctx.access.lease(req.model, { signal });
     try {
-      const result = await ctx.batcher.embed(lease.model, inputs, { truncate: false, signal });
+      const result = await lease.model.embed(inputs, { truncate: false, signal });
       const vectors = truncateDimensions(result.vectors, req.dimensions);
       ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
       const tokens = result.tokens.reduce((a, b) => a + b, 0);
