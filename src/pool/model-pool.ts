@@ -78,17 +78,20 @@ export class ModelPool {
   /** Resolves a model from the store (never the network), loads it if needed, and leases it. */
   async acquire(name: string, options: AcquireOptions = {}): Promise<Lease> {
     this.#assertLive();
-    const signal = options.signal ? AbortSignal.any([options.signal, this.#lifetime.signal]) : this.#lifetime.signal;
+    throwIfAborted(options.signal);
+    // AbortSignal.any costs ~40 µs in Node 20, so only the paths that can wait combine the signals.
+    let combined: AbortSignal | undefined;
+    const signal = () => (combined ??= options.signal ? AbortSignal.any([options.signal, this.#lifetime.signal]) : this.#lifetime.signal);
     // A name already serving a ready model skips the store: resolving walks snapshot links (or,
     // for a local directory, stats and re-records every file) on the single libuv thread, per request.
-    const entry = this.#readyEntry(name) ?? this.#entry(await this.options.store.resolve(name, { signal }), name);
+    const entry = this.#readyEntry(name) ?? this.#entry(await this.options.store.resolve(name, { signal: signal() }), name);
     entry.keepAliveMs = resolveKeepAlive(options.keepAlive, this.options.config.keepAlive);
     if (options.pin) entry.pinned = true;
     entry.inFlight++;
     this.#cancelExpiry(entry);
     try {
-      if (entry.state !== 'ready') await this.#loads.run(entry.key, (s) => this.#load(entry, s), signal);
-      await this.#activate(entry, signal);
+      if (entry.state !== 'ready') await this.#loads.run(entry.key, (s) => this.#load(entry, s), signal());
+      if (!entry.cpuHeld) await this.#activate(entry, signal());
     } catch (error) {
       this.#finish(entry);
       throw error;
@@ -200,6 +203,7 @@ export class ModelPool {
         loadMs: undefined,
         warmMs: undefined,
         cpu: undefined,
+        cpuHeld: false,
       };
       this.#entries.set(key, entry);
     }
@@ -298,7 +302,13 @@ export class ModelPool {
   async #activate(entry: PoolEntry, signal: AbortSignal): Promise<void> {
     const { threads, parallel } = entry.model!.identity;
     const slots = Math.min(this.options.config.cpus, threads * (kindOf(entry) === 'embedding' ? parallel : 1));
-    entry.cpu ??= this.#cpu.acquire(slots);
+    if (!entry.cpu) {
+      const pending = this.#cpu.acquire(slots);
+      entry.cpu = pending;
+      void pending.then(() => {
+        if (entry.cpu === pending) entry.cpuHeld = true;
+      });
+    }
     await raceAbort(entry.cpu, signal);
   }
 
@@ -308,6 +318,7 @@ export class ModelPool {
     if (entry.inFlight === 0) {
       const cpu = entry.cpu;
       entry.cpu = undefined;
+      entry.cpuHeld = false;
       void cpu?.then((release) => release());
       this.#scheduleExpiry(entry);
     }

@@ -29,6 +29,8 @@ export interface PoolEntry {
   warmMs: number | undefined;
   /** CPU slots held while requests are in flight. */
   cpu: Promise<() => void> | undefined;
+  /** True once `cpu` has settled: requests joining then need not wait. */
+  cpuHeld: boolean;
 }
 
 /** What /api/ps and /health show about a model; plain data, safe to serialize. */

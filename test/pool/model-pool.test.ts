@@ -6,7 +6,7 @@ import { isHearthError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ModelPool, type PoolConfig } from '../../src/pool/model-pool.js';
 import type { ModelState } from '../../src/pool/pool-entry.js';
-import { Tuner } from '../../src/pool/tuner.js';
+import { pick, Tuner } from '../../src/pool/tuner.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import { CountingBackend } from '../support/counting-backend.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -175,7 +175,7 @@ describe('model pool', () => {
     assert.match(missing.error ?? '', /not found/);
   });
 
-  test('the tuner measures every candidate, keeps the fastest, and a restart reuses the result', async () => {
+  test('the tuner measures every candidate, keeps the pick, and a restart reuses the result', async () => {
     const dir = join(box.root, 'tuning');
     const tuner = () => new Tuner({ dir, cpus: 2, numParallel: 2, budgetMs: 600, machine: 'test-machine', logger: silentLogger });
     const first = makePool({ threads: undefined }, { tuner: tuner() }).pool;
@@ -183,7 +183,7 @@ describe('model pool', () => {
     const tuning = first.list()[0]!.tuning!;
     assert.equal(tuning.cached, false);
     assert.deepEqual(tuning.measurements.map(({ threads, parallel }) => ({ threads, parallel })), tuner().candidates('embedding'));
-    const best = tuning.measurements.reduce((a, b) => (b.rate > a.rate ? b : a));
+    const best = pick(tuning.measurements);
     assert.deepEqual(tuning.choice, { threads: best.threads, parallel: best.parallel });
     assert.deepEqual(first.list()[0]!.identity && { threads: first.list()[0]!.identity!.threads, parallel: first.list()[0]!.identity!.parallel }, tuning.choice);
     assert.equal((await readdir(dir)).length, 1);

@@ -5,7 +5,7 @@ import type { CommandFactory } from '../command.js';
 
 export const serveCommand: CommandFactory = (run) =>
   new Command('serve')
-    .description('start the hearth HTTP server (health now; OpenAI and Ollama APIs as the pool lands)')
+    .description('start the HTTP server: OpenAI- and Ollama-compatible APIs, health, readiness and metrics')
     .option('--host <host>', 'address to bind (default 127.0.0.1, or HEARTH_HOST)')
     .option('-p, --port <port>', 'port to bind (default 8434, or HEARTH_PORT)')
     .option('--insecure', 'allow binding a non-loopback address')
@@ -21,16 +21,18 @@ export const serveCommand: CommandFactory = (run) =>
         }
         // A server logs requests at the configured level; other commands stay quiet.
         ctx.logger.level = ctx.config.logLevel;
+        const pool = await ctx.pool();
+        // Preloads start before the HTTP stack is even imported: loading and warm-up overlap its start-up, and /ready reports them.
+        void pool.preload(ctx.config.preload);
         // Loaded on demand: the other commands should not pay for Fastify at start-up.
         const { createServer } = await import('../../server/app.js');
-        const server = await createServer({ config: ctx.config, store: ctx.store(), pool: await ctx.pool(), logger: ctx.logger });
+        const server = await createServer({ config: ctx.config, store: ctx.store(), pool, logger: ctx.logger });
         const address = await server.app.listen({ host, port }).catch(async (error: unknown) => {
           await server.close();
           if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
           throw new HearthError('USAGE', `${host}:${port} is already in use`, { cause: error, hint: 'stop the other server, or pass --port (or set HEARTH_PORT)' });
         });
         ctx.stderr.write(`hearth listening on ${address} (cache ${ctx.config.hubCache}${ctx.config.offline ? ', offline' : ''})\n`);
-        void server.warm();
         // SIGTERM: stop accepting, let in-flight requests finish, then the context unloads the models.
         await new Promise<void>((resolve) => {
           const stop = (signal: NodeJS.Signals) => {

@@ -4,6 +4,7 @@ import { truncateDimensions } from '../../../runtime/vector.js';
 import type { ServerContext } from '../../context.js';
 import { parseBody } from '../../request.js';
 import { requestSignal } from '../../streaming.js';
+import { stringifyWithVectors } from '../../vector-json.js';
 import { ollamaCommon } from './options.js';
 
 const embedBody = z.object({
@@ -29,13 +30,15 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
       if (inputs.length === 0) return { model: req.model, embeddings: [] };
       const result = await lease.model.embed(inputs, { truncate: req.truncate, signal });
       ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
-      return {
-        model: req.model,
-        embeddings: truncateDimensions(result.vectors, req.dimensions).map((v) => Array.from(v)),
-        total_duration: Math.round((performance.now() - started) * 1e6),
-        load_duration: Math.round((loaded - started) * 1e6),
-        prompt_eval_count: result.tokens.reduce((a, b) => a + b, 0),
-      };
+      return reply.type('application/json; charset=utf-8').send(
+        stringifyWithVectors({
+          model: req.model,
+          embeddings: truncateDimensions(result.vectors, req.dimensions),
+          total_duration: Math.round((performance.now() - started) * 1e6),
+          load_duration: Math.round((loaded - started) * 1e6),
+          prompt_eval_count: result.tokens.reduce((a, b) => a + b, 0),
+        }),
+      );
     } finally {
       lease.release();
     }
@@ -49,7 +52,7 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
       if (req.prompt === '') return { embedding: [] };
       const result = await lease.model.embed([req.prompt], { truncate: true, signal });
       ctx.metrics.embeddedInputs.inc({ model: req.model }, 1);
-      return { embedding: Array.from(result.vectors[0]!) };
+      return reply.type('application/json; charset=utf-8').send(stringifyWithVectors({ embedding: result.vectors[0]! }));
     } finally {
       lease.release();
     }

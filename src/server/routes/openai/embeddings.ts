@@ -4,6 +4,7 @@ import { truncateDimensions } from '../../../runtime/vector.js';
 import type { ServerContext } from '../../context.js';
 import { parseBody } from '../../request.js';
 import { requestSignal } from '../../streaming.js';
+import { stringifyWithVectors } from '../../vector-json.js';
 
 const body = z.object({
   model: z.string().min(1),
@@ -25,16 +26,18 @@ export function openAiEmbeddings(app: FastifyInstance, ctx: ServerContext): void
       const vectors = truncateDimensions(result.vectors, req.dimensions);
       ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
       const tokens = result.tokens.reduce((a, b) => a + b, 0);
-      return {
-        object: 'list',
-        model: req.model,
-        data: vectors.map((vector, index) => ({
-          object: 'embedding',
-          index,
-          embedding: req.encoding_format === 'base64' ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : Array.from(vector),
-        })),
-        usage: { prompt_tokens: tokens, total_tokens: tokens },
-      };
+      return reply.type('application/json; charset=utf-8').send(
+        stringifyWithVectors({
+          object: 'list',
+          model: req.model,
+          data: vectors.map((vector, index) => ({
+            object: 'embedding',
+            index,
+            embedding: req.encoding_format === 'base64' ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : vector,
+          })),
+          usage: { prompt_tokens: tokens, total_tokens: tokens },
+        }),
+      );
     } finally {
       lease.release();
     }
