@@ -53,8 +53,11 @@ export interface LoadOptions extends Parallelism {
   contextSize?: number | undefined;
   signal?: AbortSignal | undefined;
   /** Told about every inference batch the engine runs, for metrics. */
-  onBatch?: ((batch: BatchStats) => void) | undefined;
+  onBatch?: BatchObserver | undefined;
 }
+
+/** Told about each inference batch an engine runs. */
+export type BatchObserver = (batch: BatchStats) => void;
 
 /** One inference batch as the engine ran it. */
 export interface BatchStats {

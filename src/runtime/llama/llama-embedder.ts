@@ -2,7 +2,7 @@ import type { LlamaEmbeddingContext, LlamaModel, Token } from 'node-llama-cpp';
 import { throwIfAborted } from '../../errors/index.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
 import { assertNotEmpty, checkTokenIds, inputTooLong } from '../input-limits.js';
-import type { BatchStats, EmbedInput, EmbedOptions, EmbedResult } from '../types.js';
+import type { BatchObserver, EmbedInput, EmbedOptions, EmbedResult } from '../types.js';
 import { checkedVector } from '../vector.js';
 
 /**
@@ -20,7 +20,7 @@ export class LlamaEmbedder {
     contexts: LlamaEmbeddingContext[],
     readonly contextSize: number,
     private readonly normalize: boolean,
-    private readonly onBatch: ((batch: BatchStats) => void) | undefined,
+    private readonly onBatch: BatchObserver | undefined,
   ) {
     this.#contexts = contexts;
     this.#idle = [...contexts];
@@ -29,7 +29,7 @@ export class LlamaEmbedder {
 
   static async create(
     model: LlamaModel,
-    options: { contextSize: number; parallel: number; threads: number; normalize: boolean; onBatch?: ((batch: BatchStats) => void) | undefined },
+    options: { contextSize: number; parallel: number; threads: number; normalize: boolean; onBatch?: BatchObserver | undefined },
   ): Promise<LlamaEmbedder> {
     const contexts: LlamaEmbeddingContext[] = [];
     try {

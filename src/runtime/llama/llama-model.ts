@@ -1,6 +1,6 @@
 import type { LlamaModel } from 'node-llama-cpp';
 import { HearthError } from '../../errors/index.js';
-import type { BatchStats, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, GenerateRequest, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
+import type { BatchObserver, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, GenerateRequest, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
 import { LlamaEmbedder } from './llama-embedder.js';
 import { LlamaGenerator } from './llama-generator.js';
 import type { LlamaRuntime } from './llama-runtime.js';
@@ -9,7 +9,7 @@ export interface LlamaModelSettings extends Parallelism {
   contextSize: number | undefined;
   normalize: boolean;
   digest: string | undefined;
-  onBatch: ((batch: BatchStats) => void) | undefined;
+  onBatch: BatchObserver | undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { HearthError } from '../../errors/index.js';
 import { planBatches, type BatchLimits } from './batch-plan.js';
-import type { BatchStats } from '../types.js';
+import type { BatchObserver } from '../types.js';
 import type { TokenPooling } from './pooling.js';
 import type { SessionWorker } from './session-worker.js';
 
@@ -14,7 +14,7 @@ interface Item {
 export interface SchedulerOptions extends BatchLimits {
   pooling: TokenPooling;
   padId: number;
-  onBatch?: ((batch: BatchStats) => void) | undefined;
+  onBatch?: BatchObserver | undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { HearthError } from '../../errors/index.js';
-import type { BatchStats, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
+import type { BatchObserver, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
 import { checkedVector } from '../vector.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import type { BatchLimits } from './batch-plan.js';
@@ -12,7 +12,7 @@ export interface OnnxModelSettings extends Parallelism {
   modelPath: string;
   digest: string | undefined;
   limits: BatchLimits;
-  onBatch: ((batch: BatchStats) => void) | undefined;
+  onBatch: BatchObserver | undefined;
   engineVersion: string;
   cpuVariant: string;
 }
