@@ -4,12 +4,13 @@ import { raceAbort } from '../lifecycle/abortable.js';
 import { Semaphore } from '../lifecycle/semaphore.js';
 import { SingleFlight } from '../lifecycle/single-flight.js';
 import type { Logger } from '../log/logger.js';
-import type { Backend, BatchStats, LoadedModel, ModelInfo, Parallelism } from '../runtime/types.js';
+import type { Backend, BatchStats, LoadedModel, ModelInfo } from '../runtime/types.js';
 import type { ResolvedModel, Store } from '../store/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolveKeepAlive, type KeepAlivePolicy } from './keep-alive.js';
 import { entryView, placeholderView, type ModelState, type ModelView, type PoolEntry } from './pool-entry.js';
 import type { Tuner } from './tuner.js';
+import { initialParallelism, kindOf, warmUp } from './warm-up.js';
 
 export interface PoolConfig {
   maxLoaded: number;
@@ -222,7 +223,7 @@ export class ModelPool {
       if (!backend) throw new HearthError('MODEL_UNSUPPORTED', `no backend can load ${entry.resolved.ref} (${entry.resolved.primary.path})`);
       entry.info = await backend.inspect(entry.resolved, signal);
       await this.#reserve(entry, entry.info.estimatedBytes, signal);
-      const parallelism = await this.#initialParallelism(entry);
+      const parallelism = await initialParallelism(kindOf(entry), entry.resolved.primary.digest, this.options.config, this.options.tuner);
       entry.model = await backend.load(entry.resolved, { ...parallelism, contextSize: this.options.config.contextSize, signal, onBatch: (batch) => this.events.emit('batch', batch) });
       entry.loadMs = this.#clock.now() - started;
       this.#setState(entry, 'warming');
@@ -268,17 +269,6 @@ export class ModelPool {
     }
   }
 
-  async #initialParallelism(entry: PoolEntry): Promise<Parallelism> {
-    const { threads, numParallel, cpus } = this.options.config;
-    const kind = kindOf(entry);
-    if (threads !== undefined) return { threads, parallel: kind === 'embedding' ? Math.max(1, Math.floor(cpus / threads)) : numParallel };
-    const digest = entry.resolved.primary.digest;
-    const cached = digest ? await this.options.tuner?.cached(digest, kind) : undefined;
-    if (cached) return cached.choice;
-    // Until measured: one thread per context for embeddings, all cores for one generation context.
-    return kind === 'embedding' ? { threads: 1, parallel: cpus } : { threads: cpus, parallel: numParallel };
-  }
-
   /** Tunes (unless threads are fixed) and runs one real inference, holding every CPU slot so nothing disturbs it. */
   async #warm(entry: PoolEntry, signal: AbortSignal): Promise<void> {
     const started = this.#clock.now();
@@ -290,8 +280,7 @@ export class ModelPool {
         entry.tuning = await this.options.tuner.tune(model, entry.resolved.primary.digest, kind, signal);
       }
       throwIfAborted(signal);
-      if (kind === 'embedding') await model.embed(['warm-up'], { signal });
-      else for await (const _ of model.generate({ kind: 'completion', prompt: 'Hello', maxTokens: 1, temperature: 0, signal }));
+      await warmUp(model, kind, signal);
       entry.warmMs = this.#clock.now() - started;
     } finally {
       release();
@@ -394,10 +383,6 @@ export class ModelPool {
   #assertLive(): void {
     if (this.#disposed) throw new HearthError('ABORTED', 'the model pool is shut down');
   }
-}
-
-function kindOf(entry: PoolEntry): 'embedding' | 'generation' {
-  return entry.info?.capabilities.includes('generation') ? 'generation' : 'embedding';
 }
 
 async function waitForChange(changes: EventEmitter, signal: AbortSignal): Promise<void> {
