@@ -6,6 +6,7 @@ import { resolveCached } from './cache-resolve.js';
 import { digestKind, hashFile, sha256File } from './digest.js';
 import { moveFile } from './fs-utils.js';
 import { blobPath, hubRepoDir, urlRepoDir } from './layout.js';
+import { recordedFiles } from './local.js';
 import type { LocalRecord, Records } from './records.js';
 import type { ModelRef } from './ref.js';
 import { scanHubCache, scanRepo, scanUrlNamespace, type ScannedRepo } from './scan.js';
@@ -112,7 +113,7 @@ function refsLinking(repo: ScannedRepo, digest: string): string[] {
 
 /** Re-hashes a registered file, or every selected file of a registered directory; never touches them otherwise. */
 async function verifyLocal(record: LocalRecord, ctx: VerifyContext): Promise<VerifyItem[]> {
-  const files = record.files ? record.files.map((f) => ({ path: join(record.path, f.path), digest: f.digest })) : [{ path: record.path, digest: record.digest }];
+  const files = recordedFiles(record).map((f) => ({ path: f.localPath, digest: f.digest! }));
   const items: VerifyItem[] = [];
   for (const file of files) {
     throwIfAborted(ctx.signal);

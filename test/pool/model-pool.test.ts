@@ -185,6 +185,11 @@ describe('model pool', () => {
     assert.deepEqual(tuning.measurements.map(({ threads, parallel }) => ({ threads, parallel })), tuner().candidates('embedding'));
     const best = pick(tuning.measurements);
     assert.deepEqual(tuning.choice, { threads: best.threads, parallel: best.parallel });
+    // The same rule, stated without the production code: within 10% of the fastest, fewest threads.
+    const chosen = tuning.measurements.find((m) => m.threads === tuning.choice.threads && m.parallel === tuning.choice.parallel)!;
+    const fastestRate = Math.max(...tuning.measurements.map((m) => m.rate));
+    assert.ok(chosen.rate >= 0.9 * fastestRate, `the pick (${chosen.rate}) is within 10% of the fastest (${fastestRate})`);
+    assert.ok(tuning.measurements.filter((m) => m.rate >= 0.9 * fastestRate).every((m) => m.threads >= chosen.threads), 'no tied candidate uses fewer threads');
     assert.deepEqual(first.list()[0]!.identity && { threads: first.list()[0]!.identity!.threads, parallel: first.list()[0]!.identity!.parallel }, tuning.choice);
     assert.equal((await readdir(dir)).length, 1);
 

@@ -10,7 +10,8 @@ import { readEncoderConfig } from '../../src/runtime/onnx/encoder-config.js';
 import { OnnxBackend } from '../../src/runtime/onnx/onnx-backend.js';
 import { TextTokenizer } from '../../src/runtime/onnx/text-tokenizer.js';
 import type { BatchStats, LoadedModel } from '../../src/runtime/types.js';
-import { cosine, l2norm } from '../../src/runtime/vector.js';
+import { l2norm } from '../../src/runtime/vector.js';
+import { cosine } from '../support/assertions.js';
 import type { ResolvedModel } from '../../src/store/index.js';
 import { backendConformance } from '../support/backend-conformance.js';
 import { writeBertOnnxFixture, type BertOnnxOptions } from '../support/bert-onnx-fixture.js';
@@ -185,12 +186,17 @@ describe('onnx backend', () => {
     a.vectors.forEach((v, i) => assert.ok(cosine(v, b.vectors[i]!) >= 0.99, `text ${i}: ${cosine(v, b.vectors[i]!)}`));
   });
 
-  test('a request aborted while queued fails with ABORTED and leaves the model serving', async () => {
+  test('a request aborted before or while queued fails with ABORTED and leaves the model serving', async () => {
     const { resolved } = await fixture();
     const model = await load(resolved);
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(model.embed(TEXTS, { signal: controller.signal }), (e: unknown) => isHearthError(e, 'ABORTED'));
+    // Queued, not yet dispatched (dispatch waits one event-loop turn): the abort reaches it in the queue.
+    const queued = new AbortController();
+    const pending = model.embed(TEXTS, { signal: queued.signal });
+    queued.abort();
+    await assert.rejects(pending, (e: unknown) => isHearthError(e, 'ABORTED'));
     assert.equal((await model.embed(TEXTS)).vectors.length, TEXTS.length);
   });
 });

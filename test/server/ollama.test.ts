@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ollama, type ModelResponse, type ProgressResponse } from 'ollama';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
+import { cosine } from '../support/assertions.js';
 import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -41,11 +42,6 @@ async function rejectsWithStatus(promise: Promise<unknown>, status: number): Pro
 
 function norm(v: readonly number[]): number {
   return Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-}
-
-function cosine(a: readonly number[], b: readonly number[]): number {
-  assert.equal(a.length, b.length, 'vectors of different lengths');
-  return a.reduce((s, x, i) => s + x * b[i]!, 0) / (norm(a) * norm(b));
 }
 
 function assertPositiveInteger(value: unknown, field: string): void {

@@ -12,7 +12,7 @@ import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { silentLogger } from '../../src/log/logger.js';
 import { createPool } from '../../src/pool/create-pool.js';
-import { cosine } from '../../src/runtime/vector.js';
+import { cosine } from '../support/assertions.js';
 import { createStore } from '../../src/store/index.js';
 import { writeBertOnnxFixture } from '../support/bert-onnx-fixture.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI, { APIError } from 'openai';
+import { assertSame, cosine } from '../support/assertions.js';
 import { batchStats, startTestServer, type TestServer } from '../support/test-server.js';
 
 /**
@@ -12,28 +13,10 @@ import { batchStats, startTestServer, type TestServer } from '../support/test-se
 
 const stories = process.env.HEARTH_TEST_MODEL ? false : 'HEARTH_TEST_MODEL is not set';
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'vectors of different length');
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
-
 function norm(v: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
   return Math.sqrt(sum);
-}
-
-function assertSame(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  const c = cosine(actual, expected);
-  assert.ok(c >= 0.99999, `${what}: cosine ${c}`);
 }
 
 /** Decodes OpenAI's base64 embedding: little-endian float32s. */

@@ -29,7 +29,7 @@ describe('hearth store maintenance commands', () => {
   beforeEach(async () => {
     await box?.cleanup();
     box = await createSandbox(hub.url);
-    hub.resetStats();
+    hub.reset();
   });
 
   test('verify finds a truncated blob and an altered one; --repair restores both from the hub', async () => {

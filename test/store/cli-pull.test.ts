@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
-import { runHearth, spawnHearth } from '../support/hearth-cli.js';
+import { partialDownloads, runHearth, spawnHearth } from '../support/hearth-cli.js';
 import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -26,22 +26,21 @@ describe('hearth pull across processes', () => {
   beforeEach(async () => {
     await box?.cleanup();
     box = await createSandbox(hub.url);
-    hub.resetStats();
-    hub.clearFaults();
-    hub.throttle(null);
+    hub.reset();
   });
 
   test('kill -9 mid-pull, then a second pull resumes and fetches less than the file', async () => {
     hub.throttle(1_000_000);
     const child = spawnHearth(['pull', REF], box.env());
     let partial = 0;
-    for (let i = 0; i < 200 && partial < 1_000_000; i++) {
-      await sleep(50);
-      const names = await readdir(blobsDir()).catch(() => [] as string[]);
-      const sizes = await Promise.all(names.filter((n) => n.endsWith('.incomplete')).map(async (n) => (await stat(join(blobsDir(), n))).size));
-      partial = Math.max(0, ...sizes);
+    try {
+      for (let i = 0; i < 200 && partial < 1_000_000; i++) {
+        await sleep(50);
+        partial = (await partialDownloads(blobsDir())).largest;
+      }
+    } finally {
+      child.kill('SIGKILL');
     }
-    child.kill('SIGKILL');
     const killed = await child.result;
     assert.equal(killed.signal, 'SIGKILL');
     assert.ok(partial >= 1_000_000, `partial reached only ${partial} bytes`);

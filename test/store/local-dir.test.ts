@@ -72,6 +72,7 @@ describe('local model directories', () => {
     assert.deepEqual(changed.items.filter((i) => i.status !== 'ok').map((i) => i.path), [join(dir, 'tokenizer.json')]);
     const again = await store.pull(dir);
     assert.notEqual(again.files.find((f) => f.path === 'tokenizer.json')!.digest, undefined);
+    assert.equal(again.files.find((f) => f.path === 'tokenizer.json')!.digest, sha256(Buffer.from('{"changed":true}')), 'the new content is what is recorded');
     assert.equal((await store.verify(dir)).failed, 0, 'pulling again registers the new content');
 
     await store.remove(dir);

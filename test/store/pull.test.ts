@@ -34,9 +34,7 @@ describe('store pull against the fake hub', () => {
   beforeEach(async () => {
     await box?.cleanup();
     box = await createSandbox(hub.url);
-    hub.resetStats();
-    hub.throttle(null);
-    hub.clearFaults();
+    hub.reset();
   });
 
   test('lays files out exactly like huggingface_hub, and a second pull downloads nothing', async () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeHub, type FakeFile, type FakeHub } from '../support/fake-hub.js';
-import { runHearth, spawnHearth } from '../support/hearth-cli.js';
+import { partialDownloads, runHearth, spawnHearth } from '../support/hearth-cli.js';
 import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
 import { minilmFiles, sha256, supportFiles } from './repo-fixtures.js';
 
@@ -30,8 +30,7 @@ describe('hearth CLI with whole-repo refs', () => {
   beforeEach(async () => {
     await box?.cleanup();
     box = await createSandbox(hub.url);
-    hub.resetStats();
-    hub.throttle(null);
+    hub.reset();
   });
 
   test('pull, ls, rm of hf:owner/repo', async () => {
@@ -58,10 +57,9 @@ describe('hearth CLI with whole-repo refs', () => {
     try {
       for (let i = 0; i < 200 && !(firstDone && partial >= 500_000); i++) {
         await sleep(50);
-        const names = await readdir(blobs).catch(() => [] as string[]);
+        const { names, largest } = await partialDownloads(blobs);
         firstDone = names.includes(sha256(BIG[0]!.content));
-        const sizes = await Promise.all(names.filter((n) => n.endsWith('.incomplete')).map(async (n) => (await stat(join(blobs, n)).catch(() => undefined))?.size ?? 0));
-        partial = Math.max(0, ...sizes);
+        partial = largest;
       }
     } finally {
       child.kill('SIGKILL');

@@ -1,15 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import type { FakeFile } from '../support/fake-hub.js';
+import { blobName, type FakeFile } from '../support/fake-hub.js';
 import { fixtureBytes } from '../support/sandbox.js';
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-/** The blob name the hub (and so huggingface_hub) gives a file: sha256 for LFS files, the git blob sha1 otherwise. */
-export const blobName = (f: FakeFile) =>
-  (f.lfs ?? (/\.(gguf|onnx|bin|safetensors)$/i.test(f.path) || f.content.length > 10 * 1024))
-    ? sha256(f.content)
-    : createHash('sha1').update(`blob ${f.content.length}\0`).update(f.content).digest('hex');
 const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
 /** The non-graph files of a sentence-transformers export, as a MiniLM repo has them. */

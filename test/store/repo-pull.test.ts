@@ -5,9 +5,9 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import { nextLink } from '../../src/store/hub-client.js';
 import type { ResolvedModel } from '../../src/store/index.js';
-import { startFakeHub, type FakeFile, type FakeHub } from '../support/fake-hub.js';
+import { blobName, startFakeHub, type FakeFile, type FakeHub } from '../support/fake-hub.js';
 import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
-import { blobName, MINILM_DEFAULT, minilmFiles, sha256, sizeOf, supportFiles, writeForeignSnapshot } from './repo-fixtures.js';
+import { MINILM_DEFAULT, minilmFiles, sha256, sizeOf, supportFiles, writeForeignSnapshot } from './repo-fixtures.js';
 
 const FILES = minilmFiles();
 const REF = 'hf:acme/minilm';
@@ -33,9 +33,7 @@ describe('whole-repo pulls', () => {
   beforeEach(async () => {
     await box?.cleanup();
     box = await createSandbox(hub.url);
-    hub.resetStats();
-    hub.clearFaults();
-    hub.pageTree(null);
+    hub.reset();
   });
 
   test('pulls exactly the ONNX model and its support files, through a paged listing; offline resolves with zero requests', async () => {

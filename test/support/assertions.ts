@@ -11,3 +11,23 @@ export function throwsCode(fn: () => unknown, code: ErrorCode): HearthError {
   });
   return caught as HearthError;
 }
+
+/** Cosine similarity, written here rather than imported, so tests do not check the runtime's maths with itself. */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'vectors of different lengths');
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** The same vector up to float noise: cosine ≥ `min` (0.99999, the batched-equals-unbatched bar). */
+export function assertSame(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, min = 0.99999): void {
+  const c = cosine(actual, expected);
+  assert.ok(c >= min, `${what}: cosine ${c}`);
+}

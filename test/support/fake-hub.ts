@@ -40,6 +40,8 @@ export interface FakeHub {
   pageTree(size: number | null): void;
   stats: HubStats;
   resetStats(): void;
+  /** Back to the state the hub started in, repos kept: no faults, stats, paging, and the start-up throttle. */
+  reset(): void;
   close(): Promise<void>;
 }
 export interface FakeHubOptions {
@@ -73,6 +75,12 @@ function makeBlob(f: FakeFile): Blob {
   // Like git, an LFS file's blob is its pointer, so its git oid is the pointer's sha1.
   const gitSha1 = gitBlobSha1(lfs ? lfsPointer(oid, f.content.length) : f.content);
   return { path: f.path, bytes: f.content, lfs, sha256: oid, gitSha1 };
+}
+
+/** The blob name the hub (and so huggingface_hub) gives a file: sha256 for LFS files, the git blob sha1 otherwise. */
+export function blobName(f: FakeFile): string {
+  const blob = makeBlob(f);
+  return blob.lfs ? blob.sha256 : blob.gitSha1;
 }
 
 function commitId(salt: string, files: FakeFile[]): string {
@@ -370,6 +378,12 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     resetStats() {
       Object.assign(stats, { requests: 0, heads: 0, gets: 0, bodyGets: 0, rangeGets: 0, treeGets: 0, bytesSent: 0 });
       stats.byPath.clear();
+    },
+    reset() {
+      hub.resetStats();
+      hub.clearFaults();
+      hub.pageTree(null);
+      hub.throttle(opts.throttle ?? null);
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

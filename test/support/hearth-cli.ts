@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
@@ -45,4 +47,11 @@ export function spawnHearth(args: string[], env: Record<string, string>): Hearth
 
 export function runHearth(args: string[], env: Record<string, string>): Promise<CliResult> {
   return spawnHearth(args, env).result;
+}
+
+/** Names in a blobs folder, and the size of its largest partial download (0 when none); a partial renamed away mid-read counts as 0. */
+export async function partialDownloads(blobsDir: string): Promise<{ names: string[]; largest: number }> {
+  const names = await readdir(blobsDir).catch(() => [] as string[]);
+  const sizes = await Promise.all(names.filter((n) => n.endsWith('.incomplete')).map(async (n) => (await stat(join(blobsDir, n)).catch(() => undefined))?.size ?? 0));
+  return { names, largest: Math.max(0, ...sizes) };
 }

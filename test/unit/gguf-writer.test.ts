@@ -30,6 +30,7 @@ import {
   u8,
   writeGguf,
 } from '../support/gguf-writer.js';
+import { cosine } from '../support/assertions.js';
 import { writeBertFixture, writeLlamaFixture } from '../support/gguf-fixtures.js';
 
 let dir: string;
@@ -314,18 +315,6 @@ describe('bert fixture', () => {
       } finally {
         await context.dispose();
       }
-    };
-    const cosine = (x: number[], y: number[]) => {
-      let dot = 0;
-      let nx = 0;
-      let ny = 0;
-      x.forEach((v, i) => {
-        const w = y[i] ?? 0;
-        dot += v * w;
-        nx += v * v;
-        ny += w * w;
-      });
-      return dot / Math.sqrt(nx * ny);
     };
     const f32Vec = await embed((await writeBertFixture(join(dir, 'bert-f32.gguf'), { seed: 3 })).path);
     const f16Vec = await embed((await writeBertFixture(join(dir, 'bert-f16.gguf'), { seed: 3, type: 'F16' })).path);

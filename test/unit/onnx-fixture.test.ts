@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { cosine } from '../support/assertions.js';
 import { MINILM_L6_SHAPE, writeBertOnnxFixture, type BertOnnxFixture, type BertOnnxOptions } from '../support/bert-onnx-fixture.js';
 import { BASE_VOCAB_SIZE } from '../support/wordpiece-tokenizer.js';
 
@@ -75,19 +76,6 @@ function pool(batch: Batch, row: number, mode: 'mean' | 'cls' | 'lasttoken'): nu
     at(t).forEach((v, k) => (sum[k]! += v));
   });
   return sum.map((v) => v / count);
-}
-
-function cosine(a: number[], b: number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  a.forEach((x, i) => {
-    const y = b[i]!;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  });
-  return dot / Math.sqrt(na * nb);
 }
 
 before(async () => {

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { isIP } from 'node:net';
 import { HearthError } from '../../errors/index.js';
-import type { ModelPool } from '../../pool/model-pool.js';
 import type { CommandFactory } from '../command.js';
 
 export const serveCommand: CommandFactory = (run) =>
@@ -23,11 +22,8 @@ export const serveCommand: CommandFactory = (run) =>
         // A server logs requests at the configured level; other commands stay quiet.
         ctx.logger.level = ctx.config.logLevel;
         const pool = await ctx.pool();
-        // Preloads start before the HTTP stack is imported, and it waits until they reach their backends:
-        // engine start-up (node-llama-cpp's takes ~0.6 s, mostly in a child process) then overlaps it.
-        const started = firstStateChange(pool, ctx.config.preload);
+        // Preloads start as soon as the pool exists; /ready reports them.
         void pool.preload(ctx.config.preload);
-        await started;
         // Loaded on demand: the other commands should not pay for Fastify at start-up.
         const { createServer } = await import('../../server/app.js');
         const server = await createServer({ config: ctx.config, store: ctx.store(), pool, logger: ctx.logger });
@@ -48,23 +44,6 @@ export const serveCommand: CommandFactory = (run) =>
         });
       }),
     );
-
-/** Settles when any of `names` changes state (starts pulling or loading, or fails); at once if there are none, and after 1 s at most. */
-function firstStateChange(pool: ModelPool, names: readonly string[]): Promise<void> {
-  if (names.length === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      pool.events.off('state', onState);
-      resolve();
-    };
-    const onState = (name: string) => {
-      if (names.includes(name)) done();
-    };
-    const timer = setTimeout(done, 1000);
-    pool.events.on('state', onState);
-  });
-}
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
