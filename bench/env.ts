@@ -1,3 +1,4 @@
+import { APPLIED } from '../src/cli/relaunch.js';
 import { runtimeEnv } from '../src/runtime/runtime-env.js';
 
 /**
@@ -5,7 +6,7 @@ import { runtimeEnv } from '../src/runtime/runtime-env.js';
  * read once when a process starts, so each configuration gets a fresh process
  * started with the environment it is measured under.
  */
-const TAMING_KEYS = [...Object.keys(runtimeEnv()), 'HEARTH_RUNTIME_ENV_APPLIED'];
+const TAMING_KEYS = [...Object.keys(runtimeEnv()), APPLIED];
 
 /** The caller's environment with the taming variables removed: what a plain `node app.js` gets. */
 export function untamedEnv(base: NodeJS.ProcessEnv = process.env, extra: Record<string, string> = {}): Record<string, string> {

@@ -1,3 +1,4 @@
+import type { BertOnnxOptions } from '../test/support/bert-onnx-fixture.js';
 import type { BertFixtureOptions, LlamaFixtureOptions } from '../test/support/gguf-fixtures.js';
 import { LLAMA_60M, MINILM_GGUF, QUICK_BERT, QUICK_LLAMA, QUICK_ONNX_SHAPE } from './models/fixtures.js';
 
@@ -7,7 +8,7 @@ export interface Profile {
   bert: BertFixtureOptions;
   llama: LlamaFixtureOptions;
   /** Overrides of the ONNX fixture's MiniLM-L6 shape, so the ONNX bert matches `bert`. */
-  onnxShape: Record<string, unknown>;
+  onnxShape: Partial<BertOnnxOptions>;
   /** Measurement window of one configuration. */
   measureMs: number;
   maxTexts: number;

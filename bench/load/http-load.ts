@@ -1,5 +1,5 @@
 import type { Agent } from 'node:http';
-import { percentile } from '../stats.js';
+import { median, percentile } from '../stats.js';
 import { get, keepAliveAgent, postJson } from './http-client.js';
 
 /** Closed-loop embedding load: `concurrency` clients, one text per request, bounded by count and time. */
@@ -90,8 +90,7 @@ export async function batchCall(spec: { url: string; model: string; texts: strin
   const timesMs: number[] = [];
   for (let i = 0; i < spec.calls; i++) timesMs.push(await call());
   agent.destroy();
-  const sorted = [...timesMs].sort((a, b) => a - b);
-  return { rate: spec.texts.length / (sorted[sorted.length >> 1]! / 1000), timesMs };
+  return { rate: spec.texts.length / (median(timesMs) / 1000), timesMs };
 }
 
 /** Samples GET /health every `intervalMs` until `stopped` resolves; latencies in ms. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { MINILM_L6_SHAPE, writeBertOnnxFixture, type BertOnnxOptions } from '../../test/support/bert-onnx-fixture.js';
 import { writeBertFixture, writeLlamaFixture, type BertFixtureOptions, type LlamaFixtureOptions } from '../../test/support/gguf-fixtures.js';
 import { REPO_ROOT } from '../paths.js';
 
@@ -23,9 +23,8 @@ export const QUICK_LLAMA: LlamaFixtureOptions = { layers: 2, embd: 128, heads: 4
 export const QUICK_ONNX_SHAPE = { layers: 2, hidden: 128, heads: 4, intermediate: 512, maxPositions: 128, maxSeqLength: 128 };
 
 const GGUF_WRITER = [join(REPO_ROOT, 'test', 'support', 'gguf-fixtures.ts'), join(REPO_ROOT, 'test', 'support', 'gguf-writer.ts')];
-const ONNX_WRITER = join(REPO_ROOT, 'test', 'support', 'bert-onnx-fixture.ts');
-/** The ONNX writer and the modules it builds on (those present), for the cache key. */
-const ONNX_SOURCES = [ONNX_WRITER, ...['onnx-writer.ts', 'wordpiece-tokenizer.ts'].map((f) => join(REPO_ROOT, 'test', 'support', f))];
+/** The ONNX writer and the modules it builds on, for the cache key. */
+const ONNX_SOURCES = ['bert-onnx-fixture.ts', 'onnx-writer.ts', 'wordpiece-tokenizer.ts', 'tensor-seed.ts'].map((f) => join(REPO_ROOT, 'test', 'support', f));
 
 export async function cachedBertGguf(cacheDir: string, options: BertFixtureOptions): Promise<string> {
   const path = join(cacheDir, 'models', `bert-${await key(GGUF_WRITER, options)}.gguf`);
@@ -37,31 +36,19 @@ export async function cachedLlamaGguf(cacheDir: string, options: LlamaFixtureOpt
   return cachedFile(path, (tmp) => writeLlamaFixture(tmp, options));
 }
 
-/** Why an ONNX model cannot be made yet, or undefined when the writer exists. */
-export function onnxWriterMissing(): string | undefined {
-  return existsSync(ONNX_WRITER) ? undefined : 'pending: ONNX fixture writer (test/support/bert-onnx-fixture.ts)';
-}
-
 /**
  * A sentence-transformers folder (onnx/model.onnx, tokenizer.json, config.json,
  * modules.json, 1_Pooling/config.json) of MiniLM-L6 shape, from the project's
- * ONNX fixture writer. Imported by path at run time: the writer is optional.
+ * ONNX fixture writer.
  */
-export async function cachedBertOnnx(cacheDir: string, shape: Record<string, unknown> = {}, seed = 7): Promise<string> {
-  const missing = onnxWriterMissing();
-  if (missing) throw new Error(missing);
-  const mod = (await import(pathToFileURL(ONNX_WRITER).href)) as {
-    MINILM_L6_SHAPE?: Record<string, unknown>;
-    writeBertOnnxFixture?: (dir: string, options: Record<string, unknown>) => Promise<unknown>;
-  };
-  if (!mod.writeBertOnnxFixture || !mod.MINILM_L6_SHAPE) throw new Error('pending: bert-onnx-fixture.ts lacks writeBertOnnxFixture or MINILM_L6_SHAPE');
-  const options = { ...mod.MINILM_L6_SHAPE, ...shape, seed };
-  const dir = join(cacheDir, 'models', `bert-onnx-${await key(ONNX_SOURCES.filter((f) => existsSync(f)), options)}`);
+export async function cachedBertOnnx(cacheDir: string, shape: Partial<BertOnnxOptions> = {}): Promise<string> {
+  const options: BertOnnxOptions = { ...MINILM_L6_SHAPE, ...shape, seed: 7 };
+  const dir = join(cacheDir, 'models', `bert-onnx-${await key(ONNX_SOURCES, options)}`);
   if (existsSync(join(dir, 'tokenizer.json'))) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await mod.writeBertOnnxFixture(tmp, options);
+  await writeBertOnnxFixture(tmp, options);
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
   return dir;

@@ -51,7 +51,8 @@ export function startChild<I, O>(script: string, input: I, options: ChildOptions
       else finish(new Error(`${short(script)}: ${raw.message}`));
     });
     child.on('error', (error) => finish(error));
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' can come before the child's last IPC message has been read.
+    child.on('close', (code, signal) => {
       finish(new Error(`${short(script)} exited (${signal ?? code}) before answering${stderr ? `: ${lastLines(stderr)}` : ''}`));
     });
     child.once('spawn', () => child.send({ type: 'input', input }));

@@ -1,16 +1,7 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { hearthEmbed } from '../measure/hearth-embed.js';
 import { llamaServerEmbed } from '../measure/llama-server-embed.js';
 import { ortEmbed, transformersEmbed } from '../measure/onnx-embed.js';
-import { onnxWriterMissing } from '../models/fixtures.js';
-import { REPO_ROOT } from '../paths.js';
-import { attempt, unavailable, type Scenario } from '../scenario.js';
-
-/** hearth's ONNX backend; while it is absent, a failure to serve the folder means "pending", not "failed". */
-const ONNX_BACKEND = join(REPO_ROOT, 'src', 'runtime', 'onnx');
-/** Errors that mean hearth cannot serve an ONNX folder yet, rather than a broken measurement. */
-const NO_ONNX_BACKEND = /no backend can load|MODEL_UNSUPPORTED|EISDIR|is a directory|not a (regular )?file|not a GGUF|unsupported/i;
+import { attempt, type Scenario } from '../scenario.js';
 
 /**
  * E1's load on the ONNX export of the MiniLM-shaped bert, served by hearth's
@@ -28,22 +19,15 @@ export const e3: Scenario = {
   ],
   async run(ctx) {
     const details: Record<string, unknown> = {};
-    const missing = onnxWriterMissing();
     const c = await attempt(async () => {
       const r = await llamaServerEmbed(ctx, await ctx.bert(), ctx.profile.bert.context ?? 512);
       details.llamaServer = r.points;
       return r.best.rate;
     });
-    if (missing) return { values: { hearth: unavailable(missing), d: unavailable(missing), e: unavailable(missing), c }, details };
     const hearth = await attempt(async () => {
-      try {
-        const s = await hearthEmbed(ctx, { model: await ctx.bertOnnx() });
-        Object.assign(details, { hearthRuntime: s.runtime, hearthTokensPerText: s.load.tokensPerText });
-        return s.load.rate;
-      } catch (error) {
-        if (!existsSync(ONNX_BACKEND) || NO_ONNX_BACKEND.test((error as Error).message)) throw new Error(`pending: ONNX backend (${(error as Error).message.split('\n')[0]!.slice(0, 160)})`);
-        throw error;
-      }
+      const s = await hearthEmbed(ctx, { model: await ctx.bertOnnx() });
+      Object.assign(details, { hearthRuntime: s.runtime, hearthTokensPerText: s.load.tokensPerText });
+      return s.load.rate;
     });
     const d = await attempt(async () => {
       const r = await ortEmbed(ctx, await ctx.bertOnnx());

@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256File } from '../../src/store/digest.js';
 import { untamedEnv } from '../env.js';
 import { hearthCommand } from '../hearth/hearth-server.js';
 import { CHILD } from '../measure/children.js';
 import { startChild } from '../proc/child.js';
-import { track } from '../proc/live.js';
+import { cliStartupMs, timed } from '../proc/timed.js';
 import { attempt, isNumber, type Scenario } from '../scenario.js';
 
 /**
@@ -69,7 +67,7 @@ export const p1: Scenario = {
       const first = curlFirst ? await runCurl() : await runHearth();
       const second = curlFirst ? await runHearth() : await runCurl();
       // The same CLI doing nothing: Node, tsx (with --entry src) and the command table.
-      const startup = await attempt(() => timed(process.execPath, [...hearthCommand(ctx.options.entry), '--version'], untamedEnv()));
+      const startup = await attempt(() => cliStartupMs(ctx.options.entry));
       const hearth = curlFirst ? second : first;
       Object.assign(details, { hearthStartupMs: startup, order: curlFirst ? 'curl, hearth' : 'hearth, curl' });
       const hearthNet = isNumber(hearth) && isNumber(startup) ? hearth - startup : hearth;
@@ -83,24 +81,6 @@ export const p1: Scenario = {
 
 async function sha256Ms(path: string): Promise<number> {
   const start = performance.now();
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  hash.digest();
+  await sha256File(path); // exactly what hearth pull runs over the bytes
   return performance.now() - start;
-}
-
-/** Wall time of a whole process, spawn to exit; a non-zero exit fails. */
-function timed(command: string, args: string[], env: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = track(spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] }));
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const ms = performance.now() - start;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`${command.split('/').pop()} exited ${code}: ${stderr.trim().split('\n').slice(-2).join(' | ')}`));
-    });
-  });
 }

@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { RunContext } from '../context.js';
-import { tamedEnv, untamedEnv } from '../env.js';
-import { hearthCommand, startHearth } from '../hearth/hearth-server.js';
+import { tamedEnv } from '../env.js';
+import { startHearth } from '../hearth/hearth-server.js';
 import { GEN_ALIAS } from '../measure/generate.js';
 import { runtimeOf } from '../measure/hearth-embed.js';
 import { CHILD } from '../measure/children.js';
 import { startChild } from '../proc/child.js';
+import { cliStartupMs } from '../proc/timed.js';
 import { attempt, type Scenario } from '../scenario.js';
 import { median } from '../stats.js';
 
@@ -98,14 +98,8 @@ export const s1: Scenario = {
       }
       return median(bareTimes);
     });
-    // What the CLI costs before any model work: Node, tsx (with --entry src) and the command table.
-    // `serve` pays it twice, since it relaunches itself with the tamed environment.
-    details.cliStartupMs = await attempt(async () => {
-      const start = performance.now();
-      const child = spawn(process.execPath, [...hearthCommand(ctx.options.entry), '--version'], { env: untamedEnv(), stdio: 'ignore' });
-      await new Promise((resolve) => child.once('exit', resolve));
-      return performance.now() - start;
-    });
+    // `serve` pays the CLI's start-up twice, since it relaunches itself with the tamed environment.
+    details.cliStartupMs = await attempt(() => cliStartupMs(ctx.options.entry));
     Object.assign(details, { hearthTimesMs: hearthTimes, hearthListeningMs: listeningTimes, bareTimesMs: bareTimes });
     return { values: { hearth, bare }, details };
   },

@@ -4,7 +4,8 @@ import { missingRuntimeEnv } from '../runtime/runtime-env.js';
 
 /** Commands that run inference, and so need the runtime environment from the start. */
 const INFERENCE_COMMANDS = new Set(['serve', 'run', 'embed']);
-const APPLIED = 'HEARTH_RUNTIME_ENV_APPLIED';
+/** Set in a relaunched child, so it never relaunches again. */
+export const APPLIED = 'HEARTH_RUNTIME_ENV_APPLIED';
 
 /** True when this invocation runs inference and the process did not start with the runtime environment. */
 export function shouldRelaunch(argv: string[], env: NodeJS.ProcessEnv): boolean {
