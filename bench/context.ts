@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +82,11 @@ export class RunContext {
 
   /** A fresh scratch directory (removed by dispose()). */
   async tempDir(name: string): Promise<string> {
-    this.#tmp ??= mkdtemp(join(tmpdir(), 'hearth-bench-'));
+    this.#tmp ??= mkdtemp(join(tmpdir(), 'hearth-bench-')).then((root) => {
+      // An interrupted run (Ctrl-C exits without dispose()) must not leave P1's pull or the server homes behind.
+      process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+      return root;
+    });
     const dir = join(await this.#tmp, `${String(++this.#counter).padStart(3, '0')}-${name}`);
     await mkdir(dir, { recursive: true });
     return dir;

@@ -21,6 +21,9 @@ export function get(agent: Agent, url: string): Promise<HttpReply> {
   return send(agent, url, 'GET', undefined);
 }
 
+/** Longest a bench request may take before it fails instead of stalling the run. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
 function send(agent: Agent, url: string, method: string, body: string | undefined): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
@@ -30,6 +33,7 @@ function send(agent: Agent, url: string, method: string, body: string | undefine
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${url}: no answer in ${REQUEST_TIMEOUT_MS} ms`)));
     req.on('error', reject);
     req.end(body);
   });
@@ -55,6 +59,7 @@ export function postSse(agent: Agent, url: string, payload: unknown, onEvent: (d
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
     });
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`POST ${url}: stream idle for ${REQUEST_TIMEOUT_MS} ms`)));
     req.on('error', reject);
     req.end(body);
   });

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { runHearth } from '../support/hearth-cli.js';
-import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
+import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const MODEL = fixtureBytes(500_000, 5);
 const TOKENIZER = Buffer.from('{"model":{"type":"BPE"}}');
 const REF = 'hf:acme/m/m.Q8_0.gguf';

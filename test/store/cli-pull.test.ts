@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { partialDownloads, runHearth, spawnHearth } from '../support/hearth-cli.js';
-import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
+import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const BIG = fixtureBytes(4_000_000, 11);
 const REF = 'hf:acme/big/big.Q4_K_M.gguf';
 

@@ -3,8 +3,8 @@ import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
-import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
-import { sha256, supportFiles } from './repo-fixtures.js';
+import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
+import { supportFiles } from './repo-fixtures.js';
 
 const GRAPH = fixtureBytes(50_000, 41);
 

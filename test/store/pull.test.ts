@@ -6,9 +6,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import type { PullEvent } from '../../src/store/index.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
-import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
+import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const MODEL = fixtureBytes(300_000, 7);
 const CONFIG_JSON = Buffer.from('{"architectures":["LlamaForCausalLM"]}\n');
 

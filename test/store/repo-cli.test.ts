@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeHub, type FakeFile, type FakeHub } from '../support/fake-hub.js';
 import { partialDownloads, runHearth, spawnHearth } from '../support/hearth-cli.js';
-import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
-import { minilmFiles, sha256, supportFiles } from './repo-fixtures.js';
+import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
+import { minilmFiles, supportFiles } from './repo-fixtures.js';
 
 const BIG: FakeFile[] = [
   { path: 'onnx/model.onnx', content: fixtureBytes(1_000_000, 51) },

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { blobName, type FakeFile } from '../support/fake-hub.js';
 import { fixtureBytes } from '../support/sandbox.js';
 
-export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
 /** The non-graph files of a sentence-transformers export, as a MiniLM repo has them. */

@@ -6,8 +6,8 @@ import { isHearthError } from '../../src/errors/index.js';
 import { nextLink } from '../../src/store/hub-client.js';
 import type { ResolvedModel } from '../../src/store/index.js';
 import { blobName, startFakeHub, type FakeFile, type FakeHub } from '../support/fake-hub.js';
-import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
-import { MINILM_DEFAULT, minilmFiles, sha256, sizeOf, supportFiles, writeForeignSnapshot } from './repo-fixtures.js';
+import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
+import { MINILM_DEFAULT, minilmFiles, sizeOf, supportFiles, writeForeignSnapshot } from './repo-fixtures.js';
 
 const FILES = minilmFiles();
 const REF = 'hf:acme/minilm';

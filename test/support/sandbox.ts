@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,9 @@ export async function createSandbox(endpoint?: string): Promise<Sandbox> {
 }
 
 /** Deterministic pseudo-random bytes: fixtures are generated, never committed. */
+/** Hex sha256 of some bytes: the digest a hub gives an LFS file. */
+export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
 export function fixtureBytes(size: number, seed = 1): Buffer {
   const out = Buffer.alloc(size);
   let x = seed >>> 0 || 1;

@@ -125,6 +125,25 @@ test('tree listing, recursive and not', async (t) => {
   assert.equal(hub.stats.treeGets, 4);
 });
 
+test('paged tree listing: a Link to each next page, none on the last, and a bad cursor is a 400', async (t) => {
+  const hub = await hubWithModel(t);
+  hub.pageTree(4);
+  type Entry = { path: string };
+  const pages: string[][] = [];
+  let url: string | undefined = `${hub.url}/api/models/${MODEL}/tree/main?recursive=true`;
+  while (url) {
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    pages.push(((await res.json()) as Entry[]).map((e) => e.path));
+    url = /^<([^>]+)>;\s*rel="next"$/.exec(res.headers.get('link') ?? '')?.[1];
+  }
+  assert.deepEqual(pages, [['config.json', 'model.gguf', 'sub', 'sub/dir'], ['sub/dir/extra.bin', 'sub/notes.txt']]);
+  const bad = await fetch(`${hub.url}/api/models/${MODEL}/tree/main?recursive=true&cursor=bm90LWEtbnVtYmVy`);
+  assert.equal(bad.status, 400);
+  hub.pageTree(null);
+  assert.equal((await fetch(`${hub.url}/api/models/${MODEL}/tree/main?recursive=true`)).headers.get('link'), null, 'unpaged: one page');
+});
+
 test('404s carry the hub error codes', async (t) => {
   const hub = await hubWithModel(t);
   const code = async (url: string) => {
