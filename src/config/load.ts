@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HearthError } from '../errors/index.js';
+import { FALSE_WORDS, parseBoolean, TRUE_WORDS } from './boolean.js';
 import { configSchema, type Config } from './schema.js';
 
 export type Env = Record<string, string | undefined>;
@@ -21,8 +22,9 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     endpoint: env.HF_ENDPOINT || undefined,
     token: env.HF_TOKEN || undefined,
     // Set in the environment, either variable decides (so HEARTH_OFFLINE=0 overrides the file).
-    offline: env.HEARTH_OFFLINE || env.HF_HUB_OFFLINE ? truthy(env.HEARTH_OFFLINE) || truthy(env.HF_HUB_OFFLINE) : undefined,
+    offline: envOffline(env),
     logLevel: env.HEARTH_LOG_LEVEL || undefined,
+    logFormat: env.HEARTH_LOG_FORMAT || undefined,
     preload: env.HEARTH_PRELOAD ? splitList(env.HEARTH_PRELOAD) : undefined,
   });
   const pullEnv = pruneUndefined({
@@ -38,8 +40,15 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     maxQueue: env.HEARTH_MAX_QUEUE,
     bodyLimit: env.HEARTH_BODY_LIMIT,
     autoPull: env.HEARTH_AUTO_PULL,
+    maxInputs: env.HEARTH_MAX_INPUTS,
+    maxTokens: env.HEARTH_MAX_TOKENS,
+    requestTimeout: env.HEARTH_REQUEST_TIMEOUT,
+    drainTimeout: env.HEARTH_DRAIN_TIMEOUT,
+    allowedHosts: env.HEARTH_ALLOWED_HOSTS ? splitList(env.HEARTH_ALLOWED_HOSTS) : undefined,
+    logRequests: env.HEARTH_LOG_REQUESTS,
   });
   const gcEnv = pruneUndefined({ grace: env.HEARTH_GC_GRACE });
+  const verifyEnv = pruneUndefined({ onLoad: env.HEARTH_VERIFY_ON_LOAD, maxAge: env.HEARTH_VERIFY_MAX_AGE });
   const poolEnv = pruneUndefined({
     maxLoaded: env.HEARTH_MAX_LOADED_MODELS,
     memoryBudget: env.HEARTH_MEMORY_BUDGET,
@@ -50,6 +59,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     contextSize: env.HEARTH_CONTEXT_SIZE,
     device: env.HEARTH_DEVICE,
     tuneBudget: env.HEARTH_TUNE_BUDGET,
+    loadWait: env.HEARTH_LOAD_WAIT,
     encoderBatchTokens: env.HEARTH_ENCODER_BATCH_TOKENS,
     encoderBatchRows: env.HEARTH_ENCODER_BATCH_ROWS,
   });
@@ -62,6 +72,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     pull: { ...(file.pull as object | undefined), ...pullEnv },
     server: { ...(file.server as object | undefined), ...serverEnv },
     gc: { ...(file.gc as object | undefined), ...gcEnv },
+    verify: { ...(file.verify as object | undefined), ...verifyEnv },
     pool: { ...(file.pool as object | undefined), ...poolEnv },
     ...overrides,
   };
@@ -76,6 +87,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
       details: { problems },
     });
   }
+  assertNoAliasCycle(parsed.data.aliases);
   return deepFreeze(parsed.data);
 }
 
@@ -86,7 +98,8 @@ function readConfigFile(explicit: string | undefined, fallback: string, env: Env
     return {};
   }
   try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    // Editors on Windows save JSON with a byte-order mark, which JSON.parse refuses.
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('top level must be an object');
     return value as Record<string, unknown>;
   } catch (error) {
@@ -109,8 +122,38 @@ function expandHome(path: string, env: Env): string {
   return path === '~' || path.startsWith('~/') ? join(env.HOME || homedir(), path.slice(1)) : path;
 }
 
-function truthy(value: string | undefined): boolean {
-  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
+/** Offline from the environment: either variable set true decides; a value that is not a boolean is refused, never read as false. */
+function envOffline(env: Env): boolean | undefined {
+  const values = (['HEARTH_OFFLINE', 'HF_HUB_OFFLINE'] as const).filter((name) => env[name] !== undefined && env[name] !== '');
+  if (values.length === 0) return undefined;
+  return values
+    .map((name) => {
+      const parsed = parseBoolean(env[name]!);
+      if (parsed === undefined) {
+        throw new HearthError('CONFIG_INVALID', `invalid configuration:\n  ${name}: expected a boolean (${TRUE_WORDS.join('/')} or ${FALSE_WORDS.filter(Boolean).join('/')}), got "${env[name]}"`, {
+          details: { problems: [`${name}: not a boolean`] },
+        });
+      }
+      return parsed;
+    })
+    .some(Boolean);
+}
+
+/** An alias that leads back to itself would only fail when first used; refuse it at start-up. */
+function assertNoAliasCycle(aliases: Readonly<Record<string, string>>): void {
+  for (const start of Object.keys(aliases)) {
+    const chain = [start];
+    let next = aliases[start]!;
+    while (Object.hasOwn(aliases, next)) {
+      if (chain.includes(next)) {
+        throw new HearthError('CONFIG_INVALID', `invalid configuration:\n  aliases: alias cycle ${[...chain, next].join(' -> ')}`, {
+          details: { problems: [`aliases: cycle through ${next}`] },
+        });
+      }
+      chain.push(next);
+      next = aliases[next]!;
+    }
+  }
 }
 
 function splitList(value: string): string[] {

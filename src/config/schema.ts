@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseBytes } from './bytes.js';
+import { parseBoolean, TRUE_WORDS, FALSE_WORDS } from './boolean.js';
 import { parseDuration } from './duration.js';
 
 /** A string-or-number field parsed by one of our parsers, whose message becomes the zod issue. */
@@ -16,15 +17,19 @@ function parsedWith<T>(parse: (value: string | number) => T) {
 
 const duration = parsedWith(parseDuration);
 const bytes = parsedWith(parseBytes);
+/** A duration that must be positive: a zero or negative timeout would fire at once. */
+const timeout = (min: number) => duration.refine((ms) => ms >= min, `must be at least ${min >= 1000 ? `${min / 1000}s` : `${min}ms`}`);
 
 const bool = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'boolean') return value;
-  const v = value.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
-  ctx.addIssue({ code: 'custom', message: `expected a boolean (1/0, true/false), got "${value}"` });
+  const parsed = parseBoolean(value);
+  if (parsed !== undefined) return parsed;
+  ctx.addIssue({ code: 'custom', message: `expected a boolean (${TRUE_WORDS.join('/')} or ${FALSE_WORDS.filter(Boolean).join('/')}), got "${value}"` });
   return z.NEVER;
 });
+
+/** Larger bodies are refused at start-up: Node cannot hold a JSON string of more than ~1 GiB. */
+const MAX_BODY_LIMIT = 2 ** 30;
 
 const aliasName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'alias names use letters, digits, ".", "_" and "-"');
 
@@ -39,16 +44,29 @@ export const configSchema = z.object({
   offline: bool.default(false),
   aliases: z.record(aliasName, z.string().min(1)).default({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` for people, `json` for log shippers; `auto` is pretty when stderr is a terminal. */
+  logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
   pull: z
     .object({
       retries: z.coerce.number().int().min(0).max(20).default(5),
       /** Idle time without a byte from the hub before a request is retried. */
-      timeout: duration.default(30_000),
+      timeout: timeout(1000).default(30_000),
       /** Extra free space kept on the disk beyond the file itself. */
       reserveBytes: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
     })
     .default({ retries: 5, timeout: 30_000, reserveBytes: 256 * 1024 * 1024 }),
   gc: z.object({ grace: duration.default(3_600_000) }).default({ grace: 3_600_000 }),
+  verify: z
+    .object({
+      /**
+       * Before a model's first load in a process: `auto` re-hashes a file whose size, mtime or
+       * ctime changed since its last verification, or whose verification is older than maxAge;
+       * `always` re-hashes every file; `never` trusts the disk.
+       */
+      onLoad: z.enum(['auto', 'always', 'never']).default('auto'),
+      maxAge: timeout(1000).default(7 * 86_400_000),
+    })
+    .default({ onLoad: 'auto', maxAge: 7 * 86_400_000 }),
   server: z
     .object({
       host: z.string().min(1).default('127.0.0.1'),
@@ -59,11 +77,36 @@ export const configSchema = z.object({
       corsOrigins: z.array(z.string().min(1)).default([]),
       /** Requests queued or running per model before 503. */
       maxQueue: z.coerce.number().int().min(1).default(512),
-      bodyLimit: bytes.default(16 * 1024 * 1024),
+      bodyLimit: bytes.refine((n) => n >= 1024 && n <= MAX_BODY_LIMIT, `must be between 1KiB and ${MAX_BODY_LIMIT / 2 ** 30}GiB`).default(16 * 1024 * 1024),
       /** Pull unknown models on demand (only when online). */
       autoPull: bool.default(false),
+      /** Inputs in one embedding request (OpenAI's own limit is 2,048). */
+      maxInputs: z.coerce.number().int().min(1).max(100_000).default(2048),
+      /** Tokens one generation may produce; a request asking for more is refused, "unlimited" means this. */
+      maxTokens: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+      /** Time a client has to send a whole request (headers and body). */
+      requestTimeout: timeout(1000).default(30_000),
+      /** On SIGTERM, time in-flight requests get to finish before they are aborted. */
+      drainTimeout: timeout(100).default(30_000),
+      /** Host names accepted besides loopback ones when no API key is set (DNS-rebinding guard). */
+      allowedHosts: z.array(z.string().min(1)).default([]),
+      /** Log every request at info (otherwise at debug). */
+      logRequests: bool.default(false),
     })
-    .default({ host: '127.0.0.1', port: 8434, corsOrigins: [], maxQueue: 512, bodyLimit: 16 * 1024 * 1024, autoPull: false }),
+    .default({
+      host: '127.0.0.1',
+      port: 8434,
+      corsOrigins: [],
+      maxQueue: 512,
+      bodyLimit: 16 * 1024 * 1024,
+      autoPull: false,
+      maxInputs: 2048,
+      maxTokens: 4096,
+      requestTimeout: 30_000,
+      drainTimeout: 30_000,
+      allowedHosts: [],
+      logRequests: false,
+    }),
   preload: z.array(z.string().min(1)).default([]),
   pool: z
     .object({
@@ -78,14 +121,16 @@ export const configSchema = z.object({
       numParallel: z.coerce.number().int().min(1).max(64).default(2),
       contextSize: z.coerce.number().int().min(16).optional(),
       device: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal']).default('auto'),
-      /** Time the tuner may spend measuring one model. */
-      tuneBudget: duration.default(4000),
+      /** Time the tuner may spend measuring one model: a bound, overrun by at most one candidate's measurement. */
+      tuneBudget: timeout(100).default(4000),
+      /** How long a load waits for a busy model to go idle before it is refused with POOL_FULL. */
+      loadWait: timeout(100).default(30_000),
       /** Padded tokens (rows × longest row) in one ONNX encoder inference. */
       encoderBatchTokens: z.coerce.number().int().min(16).default(512),
       /** Rows in one ONNX encoder inference. */
       encoderBatchRows: z.coerce.number().int().min(1).max(1024).default(32),
     })
-    .default({ maxLoaded: 2, keepAlive: 300_000, numParallel: 2, device: 'auto', tuneBudget: 4000, encoderBatchTokens: 512, encoderBatchRows: 32 }),
+    .default({ maxLoaded: 2, keepAlive: 300_000, numParallel: 2, device: 'auto', tuneBudget: 4000, loadWait: 30_000, encoderBatchTokens: 512, encoderBatchRows: 32 }),
 });
 
 export type Config = z.output<typeof configSchema>;

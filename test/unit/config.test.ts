@@ -57,7 +57,15 @@ describe('loadConfig: defaults', () => {
       maxQueue: 512,
       bodyLimit: 16 * 1024 * 1024,
       autoPull: false,
+      maxInputs: 2048,
+      maxTokens: 4096,
+      requestTimeout: 30_000,
+      drainTimeout: 30_000,
+      allowedHosts: [],
+      logRequests: false,
     });
+    assert.deepEqual(config.verify, { onLoad: 'auto', maxAge: 7 * 86_400_000 });
+    assert.equal(config.logFormat, 'auto');
     assert.deepEqual(config.gc, { grace: 3_600_000 });
     assert.deepEqual(config.preload, []);
   });
@@ -116,14 +124,20 @@ describe('loadConfig: hub cache root', () => {
 
 describe('loadConfig: offline', () => {
   for (const name of ['HEARTH_OFFLINE', 'HF_HUB_OFFLINE']) {
-    for (const value of ['1', 'true', 'yes', 'TRUE', ' on ']) {
+    for (const value of ['1', 'true', 'yes', 'TRUE', ' on ', 'y', 'Y', 'enable', 'Enabled']) {
       test(`${name}=${JSON.stringify(value)} sets offline`, async () => {
         assert.equal(loadConfig(await isolatedEnv({ [name]: value })).offline, true);
       });
     }
-    for (const value of ['0', 'false', 'no', '']) {
+    for (const value of ['0', 'false', 'no', '', 'n', 'off', 'disable']) {
       test(`${name}=${JSON.stringify(value)} leaves offline false`, async () => {
         assert.equal(loadConfig(await isolatedEnv({ [name]: value })).offline, false);
+      });
+    }
+    for (const value of ['maybe', '2', 'offline']) {
+      test(`${name}=${JSON.stringify(value)} is refused, never read as online`, async () => {
+        const error = throwsCode(() => loadConfig({ [name]: value, HEARTH_HOME: join(tmp, 'h'), HF_HOME: join(tmp, 'h') }), 'CONFIG_INVALID');
+        assert.match(error.message, new RegExp(name));
       });
     }
   }
@@ -244,6 +258,38 @@ describe('loadConfig: config file', () => {
     const file = await writeJson({ aliases: { 'bad name': 'hf:a/b/c.gguf' } });
     const error = throwsCode(() => loadConfig({ HEARTH_CONFIG: file, HEARTH_HOME: join(tmp, 'h'), HF_HOME: join(tmp, 'h') }), 'CONFIG_INVALID');
     assert.match(error.message, /aliases/);
+  });
+
+  test('a config file with a UTF-8 byte-order mark is read', async () => {
+    const file = await writeJson(`\uFEFF${JSON.stringify({ aliases: { tiny: 'hf:a/b/c.gguf' } })}`);
+    assert.deepEqual(loadConfig({ HEARTH_CONFIG: file, HEARTH_HOME: join(tmp, 'h'), HF_HOME: join(tmp, 'h') }).aliases, { tiny: 'hf:a/b/c.gguf' });
+  });
+
+  test('an alias cycle is refused at start-up, naming the cycle', async () => {
+    const file = await writeJson({ aliases: { a: 'b', b: 'c', c: 'a' } });
+    const error = throwsCode(() => loadConfig({ HEARTH_CONFIG: file, HEARTH_HOME: join(tmp, 'h'), HF_HOME: join(tmp, 'h') }), 'CONFIG_INVALID');
+    assert.match(error.message, /alias cycle a -> b -> c -> a/);
+    const self = await writeJson({ aliases: { me: 'me' } });
+    throwsCode(() => loadConfig({ HEARTH_CONFIG: self, HEARTH_HOME: join(tmp, 'h'), HF_HOME: join(tmp, 'h') }), 'CONFIG_INVALID');
+  });
+
+  test('a timeout of zero and an unholdable body limit are refused', async () => {
+    const base = { HEARTH_HOME: join(tmp, 'h'), HF_HOME: join(tmp, 'h') };
+    for (const [name, value] of [
+      ['HEARTH_PULL_TIMEOUT', '0'],
+      ['HEARTH_PULL_TIMEOUT', '-5s'],
+      ['HEARTH_REQUEST_TIMEOUT', '0'],
+      ['HEARTH_TUNE_BUDGET', '0'],
+      ['HEARTH_BODY_LIMIT', '1TB'],
+      ['HEARTH_BODY_LIMIT', '0'],
+      ['HEARTH_MAX_INPUTS', '0'],
+      ['HEARTH_VERIFY_ON_LOAD', 'sometimes'],
+      ['HEARTH_LOG_FORMAT', 'xml'],
+    ] as const) {
+      const error = throwsCode(() => loadConfig({ ...base, [name]: value }), 'CONFIG_INVALID');
+      assert.ok(error.message.length > 0, `${name}=${value}`);
+    }
+    assert.equal(loadConfig({ ...base, HEARTH_BODY_LIMIT: '1GiB' }).server.bodyLimit, 2 ** 30);
   });
 
   test('out-of-range values are CONFIG_INVALID', async () => {
