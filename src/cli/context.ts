@@ -18,8 +18,9 @@ export interface CliContext {
 
 export function createCliContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   const config = loadConfig(env);
-  // The CLI is quiet unless asked: warnings and errors only, on stderr.
-  const logger = createLogger(env.HEARTH_LOG_LEVEL ? config.logLevel : 'warn');
+  // The CLI is quiet unless asked: warnings and errors only, on stderr (serve raises its own level to the configured one).
+  // Readable lines at a terminal, JSON lines into a pipe or a file, unless HEARTH_LOG_FORMAT says otherwise.
+  const logger = createLogger(env.HEARTH_LOG_LEVEL ? config.logLevel : 'warn', process.stderr, { format: config.logFormat });
   let store: Store | undefined;
   let pool: Promise<ModelPool> | undefined;
   const getStore = () => (store ??= createStore({ config, logger }));

@@ -7,6 +7,7 @@ import { exportCommand } from './commands/export.js';
 import { gcCommand } from './commands/gc.js';
 import { importCommand } from './commands/import.js';
 import { lsCommand } from './commands/ls.js';
+import { psCommand } from './commands/ps.js';
 import { pullCommand } from './commands/pull.js';
 import { rmCommand } from './commands/rm.js';
 import { runCommand } from './commands/run.js';
@@ -14,7 +15,7 @@ import { serveCommand } from './commands/serve.js';
 import { verifyCommand } from './commands/verify.js';
 import { createCliContext, type CliContext } from './context.js';
 
-const commands: CommandFactory[] = [serveCommand, runCommand, embedCommand, pullCommand, lsCommand, rmCommand, verifyCommand, gcCommand, exportCommand, importCommand, doctorCommand];
+const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, pullCommand, lsCommand, rmCommand, verifyCommand, gcCommand, exportCommand, importCommand, doctorCommand];
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so it is testable in-process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -19,11 +19,13 @@ function barView(stream: NodeJS.WriteStream): ProgressView {
   const multi = new cliProgress.MultiBar(
     {
       stream,
-      format: ' {file} |{bar}| {percentage}% {done}/{size} {rate}/s ETA {eta_formatted}',
+      // Speed and ETA are ours (transferText), not cli-progress's {eta_formatted}: that one renders its
+      // "NULL" placeholder as "LLs" until it has two samples, and cli-progress has no speed token at all.
+      // (Payload keys must not be cli-progress's own token names, such as eta or total: those win.)
+      format: ' {file} |{bar}| {percentage}% {done}/{size} {speed} {remaining}',
       hideCursor: true,
       clearOnComplete: false,
       autopadding: true,
-      etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
   );
@@ -32,7 +34,7 @@ function barView(stream: NodeJS.WriteStream): ProgressView {
     file,
     done: formatBytes(completed),
     size: formatBytes(total),
-    rate: formatBytes(Math.max(0, (completed - started.first) / Math.max(0.001, (Date.now() - started.start) / 1000))),
+    ...transferText({ elapsedMs: Date.now() - started.start, moved: completed - started.first, completed, total: total || undefined }),
   });
   return {
     onEvent(event) {
@@ -51,6 +53,37 @@ function barView(stream: NodeJS.WriteStream): ProgressView {
     },
     stop: () => multi.stop(),
   };
+}
+
+/** Below this much time a speed is noise (the first chunks land in a burst), so it is not shown yet. */
+const MIN_SAMPLE_MS = 1000;
+const UNMEASURED = '…';
+
+export interface TransferSample {
+  /** Since this bar appeared. */
+  elapsedMs: number;
+  /** Bytes received since this bar appeared (a resumed download starts above zero). */
+  moved: number;
+  completed: number;
+  total: number | undefined;
+}
+
+/** A bar's speed and ETA: "…" until there is something measured to show, never a placeholder number. */
+export function transferText({ elapsedMs, moved, completed, total }: TransferSample): { speed: string; remaining: string } {
+  const done = total !== undefined && completed >= total;
+  const measured = elapsedMs >= MIN_SAMPLE_MS || (done && elapsedMs > 0 && moved > 0);
+  const bytesPerSecond = measured ? Math.max(0, moved) / (elapsedMs / 1000) : undefined;
+  const speed = bytesPerSecond === undefined ? UNMEASURED : `${formatBytes(Math.round(bytesPerSecond))}/s`;
+  if (done) return { speed, remaining: 'done' };
+  if (!bytesPerSecond || total === undefined) return { speed, remaining: `ETA ${UNMEASURED}` };
+  return { speed, remaining: `ETA ${formatSeconds(Math.ceil((total - completed) / bytesPerSecond))}` };
+}
+
+function formatSeconds(seconds: number): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (seconds >= 3600) return `${Math.floor(seconds / 3600)}h${pad(Math.floor((seconds % 3600) / 60))}m`;
+  if (seconds >= 60) return `${Math.floor(seconds / 60)}m${pad(seconds % 60)}s`;
+  return `${seconds}s`;
 }
 
 function lineView(stream: NodeJS.WriteStream): ProgressView {

@@ -58,7 +58,15 @@ export function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR');
 }
 
-/** Throws ABORTED if the signal has fired; call between steps of long operations. */
+/** Throws if the signal has fired; call between steps of long operations. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new HearthError('ABORTED', 'operation aborted', { cause: signal.reason });
+  if (signal?.aborted) throw abortError(signal);
+}
+
+/**
+ * The error an aborted operation ends with: the signal's own reason when it
+ * is typed (a server shutting down says SHUTTING_DOWN, not "aborted"), else ABORTED.
+ */
+export function abortError(signal: AbortSignal): HearthError {
+  return signal.reason instanceof HearthError ? signal.reason : new HearthError('ABORTED', 'operation aborted', { cause: signal.reason });
 }

@@ -1,2 +1,2 @@
 export { errorCodes, type ErrorCode } from './codes.js';
-export { HearthError, isHearthError, toHearthError, isAbortError, throwIfAborted, type HearthErrorOptions } from './hearth-error.js';
+export { HearthError, isHearthError, toHearthError, isAbortError, throwIfAborted, abortError, type HearthErrorOptions } from './hearth-error.js';

@@ -1,4 +1,4 @@
-import { HearthError } from '../errors/index.js';
+import { abortError, HearthError } from '../errors/index.js';
 
 /** Sleeps, waking early with ABORTED when the signal fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -17,7 +17,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function aborted(signal: AbortSignal): HearthError {
-  return new HearthError('ABORTED', 'operation aborted', { cause: signal.reason });
+  return abortError(signal);
 }
 
 /** Waits for a promise, or rejects with ABORTED when the signal fires first; never leaks a listener. */

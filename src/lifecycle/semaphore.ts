@@ -1,4 +1,4 @@
-import { HearthError } from '../errors/index.js';
+import { abortError, HearthError } from '../errors/index.js';
 
 /** Counts free slots (contexts, sequences, CPU threads); waiters are served first come, first served. */
 export class Semaphore {
@@ -20,7 +20,7 @@ export class Semaphore {
   /** Takes `n` slots, waiting as long as needed; the returned function gives them back (once). */
   async acquire(n = 1, signal?: AbortSignal): Promise<() => void> {
     if (n > this.capacity) throw new HearthError('INTERNAL', `asked for ${n} of ${this.capacity} slots`);
-    if (signal?.aborted) throw new HearthError('ABORTED', 'operation aborted', { cause: signal.reason });
+    if (signal?.aborted) throw abortError(signal);
     if (this.#waiters.length === 0 && this.#free >= n) {
       this.#free -= n;
       return this.#releaser(n);
@@ -31,7 +31,7 @@ export class Semaphore {
         if (i < 0) return;
         this.#waiters.splice(i, 1);
         this.#drain();
-        reject(new HearthError('ABORTED', 'operation aborted', { cause: signal!.reason }));
+        reject(abortError(signal!));
       };
       const waiter = {
         n,

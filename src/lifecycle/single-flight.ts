@@ -1,4 +1,4 @@
-import { HearthError } from '../errors/index.js';
+import { abortError } from '../errors/index.js';
 
 interface Flight<V> {
   promise: Promise<V>;
@@ -15,12 +15,17 @@ export class SingleFlight<K, V> {
   readonly #flights = new Map<K, Flight<V>>();
 
   run(key: K, work: (signal: AbortSignal) => Promise<V>, signal?: AbortSignal): Promise<V> {
+    // A caller that has already given up starts nothing.
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     let flight = this.#flights.get(key);
     if (!flight) {
       const controller = new AbortController();
       const promise: Promise<V> = work(controller.signal).finally(() => {
         if (this.#flights.get(key) === flight) this.#flights.delete(key);
       });
+      // Waiters see the outcome through their own handlers; when every one of them has left (or the
+      // only caller's signal had already fired), nobody else would, and a failure would crash the process.
+      promise.catch(() => undefined);
       flight = { promise, controller, waiters: 0 };
       this.#flights.set(key, flight);
     }
@@ -50,7 +55,7 @@ export class SingleFlight<K, V> {
           if (this.#flights.get(key) === flight) this.#flights.delete(key);
           flight.controller.abort(signal.reason);
         }
-        reject(new HearthError('ABORTED', 'operation aborted', { cause: signal.reason }));
+        reject(abortError(signal));
       };
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });

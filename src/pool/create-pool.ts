@@ -55,6 +55,7 @@ export function createPool(options: CreatePoolOptions): ModelPool {
       threads: config.pool.threads,
       numParallel: config.pool.numParallel,
       contextSize: config.pool.contextSize,
+      loadWaitMs: config.pool.loadWait,
       cpus,
     },
   });

@@ -11,8 +11,15 @@ export interface KeepAlivePolicy {
 }
 
 /**
+ * Beyond this a keep-alive means "for ever": its expiry would otherwise be
+ * past the last date JavaScript can represent (a keep_alive of 1e308 seconds
+ * once made /health answer 500).
+ */
+export const FOREVER_AFTER_MS = 1e12;
+
+/**
  * Ollama's keep_alive semantics: a duration string ("5m", "1h") or a number
- * of seconds; 0 means unload now, negative means never unload.
+ * of seconds; 0 means unload now, negative (or more than ~31 years) means never unload.
  */
 export function resolveKeepAlive(requested: string | number | undefined | null, policy: KeepAlivePolicy): KeepAliveMs {
   let ms = policy.defaultMs;
@@ -23,6 +30,7 @@ export function resolveKeepAlive(requested: string | number | undefined | null, 
       throw new HearthError('USAGE', `invalid keep_alive ${JSON.stringify(requested)}: ${(error as Error).message}`, { cause: error });
     }
   }
+  if (!Number.isFinite(ms) || ms > FOREVER_AFTER_MS) ms = -1;
   if (policy.maxMs !== undefined && (ms < 0 || ms > policy.maxMs)) return policy.maxMs;
   return ms;
 }

@@ -1,10 +1,9 @@
 import { EventEmitter, once } from 'node:events';
-import { HearthError, throwIfAborted, toHearthError } from '../errors/index.js';
-import { raceAbort } from '../lifecycle/abortable.js';
+import { abortError, HearthError, throwIfAborted, toHearthError } from '../errors/index.js';
 import { Semaphore } from '../lifecycle/semaphore.js';
 import { SingleFlight } from '../lifecycle/single-flight.js';
 import type { Logger } from '../log/logger.js';
-import type { Backend, BatchStats, LoadedModel, ModelInfo } from '../runtime/types.js';
+import type { Backend, BatchStats, CpuGate, LoadedModel, ModelInfo } from '../runtime/types.js';
 import type { ResolvedModel, Store } from '../store/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { resolveKeepAlive, type KeepAlivePolicy } from './keep-alive.js';
@@ -21,6 +20,8 @@ export interface PoolConfig {
   numParallel: number;
   contextSize: number | undefined;
   cpus: number;
+  /** How long a load waits for a busy model to go idle before POOL_FULL (default 30 s). */
+  loadWaitMs?: number;
 }
 
 export interface PoolOptions {
@@ -50,9 +51,11 @@ export interface Lease {
  * Keeps models warm. Loads are single-flight per file; loaded models are
  * bounded by count and by a memory budget checked against the estimate from
  * file metadata before loading; the least recently used idle, unpinned model
- * is evicted first; idle models unload when their keep-alive expires. A model
- * holds CPU slots while it has requests in flight, so two models never run
- * more threads than the machine has.
+ * is evicted first; idle models unload when their keep-alive expires. The
+ * cores are shared per unit of engine work (a decode step, an encoder
+ * batch) through one first-come-first-served gate, so two models never run
+ * more threads than the machine has and neither waits for the other's whole
+ * request.
  */
 export class ModelPool {
   /** 'state' fires on every transition: (name or ref, state, error?). */
@@ -86,13 +89,14 @@ export class ModelPool {
     // A name already serving a ready model skips the store: resolving walks snapshot links (or,
     // for a local directory, stats and re-records every file) on the single libuv thread, per request.
     const entry = this.#readyEntry(name) ?? this.#entry(await this.options.store.resolve(name, { signal: signal() }), name);
-    entry.keepAliveMs = resolveKeepAlive(options.keepAlive, this.options.config.keepAlive);
+    // Validated for every request, but a preloaded model is the operator's: it stays for ever.
+    const keepAliveMs = resolveKeepAlive(options.keepAlive, this.options.config.keepAlive);
     if (options.pin) entry.pinned = true;
+    entry.keepAliveMs = entry.pinned ? -1 : keepAliveMs;
     entry.inFlight++;
     this.#cancelExpiry(entry);
     try {
       if (entry.state !== 'ready') await this.#loads.run(entry.key, (s) => this.#load(entry, s), signal());
-      if (!entry.cpuHeld) await this.#activate(entry, signal());
     } catch (error) {
       this.#finish(entry);
       throw error;
@@ -151,6 +155,12 @@ export class ModelPool {
     return views;
   }
 
+  /** True when `name` is (or will be, once its preload resolves) a preloaded, pinned model. */
+  isPinned(name: string): boolean {
+    if (this.#pending.has(name)) return true;
+    return [...this.#entries.values()].some((e) => e.pinned && (e.names.has(name) || e.resolved.ref === name));
+  }
+
   /** Unloads a model now (Ollama's keep_alive: 0), waiting for in-flight requests to end first. */
   async unload(name: string): Promise<boolean> {
     const entry = [...this.#entries.values()].find((e) => e.names.has(name) || e.resolved.ref === name);
@@ -203,8 +213,8 @@ export class ModelPool {
         tuning: undefined,
         loadMs: undefined,
         warmMs: undefined,
-        cpu: undefined,
-        cpuHeld: false,
+        exclusive: false,
+        intact: false,
       };
       this.#entries.set(key, entry);
     }
@@ -221,10 +231,23 @@ export class ModelPool {
       this.#setState(entry, 'loading');
       const backend = this.options.backends.find((b) => b.accepts(entry.resolved));
       if (!backend) throw new HearthError('MODEL_UNSUPPORTED', `no backend can load ${entry.resolved.ref} (${entry.resolved.primary.path})`);
+      // Bit rot is found before it is served: the store re-hashes files that changed since their
+      // last verification, or whose verification is old (HEARTH_VERIFY_ON_LOAD), once per process.
+      if (!entry.intact) {
+        const integrity = await this.options.store.assertIntact(entry.resolved, { signal });
+        entry.intact = true;
+        if (integrity.hashed > 0) this.options.logger.info({ model: entry.resolved.ref, ...integrity }, 'model files verified before loading');
+      }
       entry.info = await backend.inspect(entry.resolved, signal);
       await this.#reserve(entry, entry.info.estimatedBytes, signal);
       const parallelism = await initialParallelism(kindOf(entry), entry.resolved.primary.digest, this.options.config, this.options.tuner);
-      entry.model = await backend.load(entry.resolved, { ...parallelism, contextSize: this.options.config.contextSize, signal, onBatch: (batch) => this.events.emit('batch', batch) });
+      entry.model = await backend.load(entry.resolved, {
+        ...parallelism,
+        contextSize: this.options.config.contextSize,
+        signal,
+        onBatch: (batch) => this.events.emit('batch', batch),
+        cpu: this.#gateFor(entry),
+      });
       entry.loadMs = this.#clock.now() - started;
       this.#setState(entry, 'warming');
       await this.#warm(entry, signal);
@@ -234,15 +257,22 @@ export class ModelPool {
       const typed = toHearthError(error);
       await entry.model?.dispose().catch(() => undefined);
       entry.model = undefined;
-      entry.error = typed.message;
-      this.#setState(entry, 'failed');
       this.#unreserve(entry);
-      this.options.logger.warn({ model: entry.resolved.ref, code: typed.code, err: typed.message }, 'model load failed');
+      // Every caller gave up, or there was no room: nothing is wrong with the model, so it is not marked failed.
+      const nothingWrong = typed.code === 'ABORTED' || typed.code === 'POOL_FULL';
+      entry.error = nothingWrong ? undefined : typed.message;
+      this.#setState(entry, nothingWrong ? 'cached' : 'failed');
+      this.options.logger[nothingWrong ? 'info' : 'warn']({ model: entry.resolved.ref, code: typed.code, err: typed.message }, nothingWrong ? 'model load stopped' : 'model load failed');
       throw typed;
     }
   }
 
-  /** Makes room under the count and memory limits, evicting idle models in LRU order, or waits for one to go idle. */
+  /**
+   * Makes room under the count and memory limits, evicting idle models in LRU
+   * order. When only busy models hold the room, it waits for one to go idle,
+   * for at most loadWaitMs; when only pinned (preloaded) ones do, no wait can
+   * help, so it fails at once. Either way the error is POOL_FULL.
+   */
   async #reserve(entry: PoolEntry, bytes: number, signal: AbortSignal): Promise<void> {
     const { maxLoaded, memoryBudget } = this.options.config;
     if (bytes > memoryBudget) {
@@ -251,28 +281,56 @@ export class ModelPool {
         hint: 'raise HEARTH_MEMORY_BUDGET, or use a smaller quantization',
       });
     }
+    const waitMs = this.options.config.loadWaitMs ?? 30_000;
+    const deadline = new AbortController();
+    const timer = this.#clock.setTimer(() => deadline.abort(), waitMs);
     const release = await this.#capacity.acquire(1, signal);
     try {
       for (;;) {
-        const holders = [...this.#entries.values()].filter((e) => e.reserved > 0);
+        const holders = [...this.#entries.values()].filter((e) => e.reserved > 0 && e !== entry);
         const used = holders.reduce((n, e) => n + e.reserved, 0);
         if (holders.length < maxLoaded && used + bytes <= memoryBudget) break;
         const victim = holders
           .filter((e) => e.state === 'ready' && e.inFlight === 0 && !e.pinned)
           .sort((a, b) => a.useOrder - b.useOrder)[0];
-        if (victim) await this.#unload(victim, 'evicted');
-        else await waitForChange(this.#changes, signal);
+        if (victim) {
+          await this.#unload(victim, 'evicted');
+          continue;
+        }
+        const limit = holders.length >= maxLoaded ? `HEARTH_MAX_LOADED_MODELS (${maxLoaded})` : `the memory budget (${mb(memoryBudget)} MB)`;
+        if (holders.every((e) => e.pinned)) {
+          throw new HearthError('POOL_FULL', `cannot load ${entry.resolved.ref}: preloaded models fill ${limit}, and preloads are never evicted`, {
+            details: { loaded: holders.map((e) => e.resolved.ref) },
+            hint: 'raise HEARTH_MAX_LOADED_MODELS or HEARTH_MEMORY_BUDGET, or preload fewer models',
+          });
+        }
+        try {
+          await waitForChange(this.#changes, AbortSignal.any([signal, deadline.signal]));
+        } catch (error) {
+          if (signal.aborted) throw abortError(signal);
+          throw new HearthError('POOL_FULL', `cannot load ${entry.resolved.ref}: the models filling ${limit} stayed busy for ${Math.round(waitMs / 1000)} s`, {
+            cause: error,
+            details: { loaded: holders.map((e) => e.resolved.ref), retryAfterSeconds: 5 },
+            hint: 'retry later, or raise HEARTH_MAX_LOADED_MODELS (HEARTH_LOAD_WAIT sets how long a load waits)',
+          });
+        }
       }
       entry.reserved = bytes;
     } finally {
+      this.#clock.clearTimer(timer);
       release();
     }
   }
 
-  /** Tunes (unless threads are fixed) and runs one real inference, holding every CPU slot so nothing disturbs it. */
+  /**
+   * Tunes (unless threads are fixed) and runs one real inference, holding every
+   * CPU slot so nothing disturbs the measurement; the model's own work passes
+   * the gate meanwhile.
+   */
   async #warm(entry: PoolEntry, signal: AbortSignal): Promise<void> {
     const started = this.#clock.now();
     const release = await this.#cpu.acquire(this.options.config.cpus, signal);
+    entry.exclusive = true;
     try {
       const model = entry.model!;
       const kind = kindOf(entry);
@@ -283,34 +341,22 @@ export class ModelPool {
       await warmUp(model, kind, signal);
       entry.warmMs = this.#clock.now() - started;
     } finally {
+      entry.exclusive = false;
       release();
     }
   }
 
-  /** Takes the model's CPU slots when its first request starts; concurrent requests share them. */
-  async #activate(entry: PoolEntry, signal: AbortSignal): Promise<void> {
-    const { threads, parallel } = entry.model!.identity;
-    const slots = Math.min(this.options.config.cpus, threads * (kindOf(entry) === 'embedding' ? parallel : 1));
-    if (!entry.cpu) {
-      const pending = this.#cpu.acquire(slots);
-      entry.cpu = pending;
-      void pending.then(() => {
-        if (entry.cpu === pending) entry.cpuHeld = true;
-      });
-    }
-    await raceAbort(entry.cpu, signal);
+  /** The model's way through the CPU gate: its threads' worth of slots per unit of work, or none while it warms alone. */
+  #gateFor(entry: PoolEntry): CpuGate {
+    const { cpus } = this.options.config;
+    const pass = () => undefined;
+    return { acquire: async (threads) => (entry.exclusive ? pass : this.#cpu.acquire(Math.min(cpus, Math.max(1, threads)))) };
   }
 
   #finish(entry: PoolEntry): void {
     entry.inFlight--;
     this.#touch(entry);
-    if (entry.inFlight === 0) {
-      const cpu = entry.cpu;
-      entry.cpu = undefined;
-      entry.cpuHeld = false;
-      void cpu?.then((release) => release());
-      this.#scheduleExpiry(entry);
-    }
+    if (entry.inFlight === 0) this.#scheduleExpiry(entry);
     this.#changes.emit('change');
   }
 
@@ -322,9 +368,16 @@ export class ModelPool {
       return;
     }
     entry.expiresAt = this.#clock.now() + entry.keepAliveMs;
+    this.#armExpiry(entry);
+  }
+
+  /** Timers run at most ~24.8 days (2^31 ms); a longer keep-alive re-arms until its time has come. */
+  #armExpiry(entry: PoolEntry): void {
+    const left = entry.expiresAt! - this.#clock.now();
     entry.timer = this.#clock.setTimer(() => {
-      if (entry.inFlight === 0) void this.#unload(entry, 'keep-alive expired');
-    }, entry.keepAliveMs);
+      if (entry.expiresAt !== undefined && this.#clock.now() < entry.expiresAt) this.#armExpiry(entry);
+      else if (entry.inFlight === 0) void this.#unload(entry, 'keep-alive expired');
+    }, Math.min(left, 2 ** 31 - 1));
   }
 
   #cancelExpiry(entry: PoolEntry): void {

@@ -27,10 +27,10 @@ export interface PoolEntry {
   tuning: TuneResult | undefined;
   loadMs: number | undefined;
   warmMs: number | undefined;
-  /** CPU slots held while requests are in flight. */
-  cpu: Promise<() => void> | undefined;
-  /** True once `cpu` has settled: requests joining then need not wait. */
-  cpuHeld: boolean;
+  /** True while the model warms holding every CPU slot: its own work then passes the gate. */
+  exclusive: boolean;
+  /** True once its files were checked against their digests in this process. */
+  intact: boolean;
 }
 
 /** What /api/ps and /health show about a model; plain data, safe to serialize. */
@@ -73,13 +73,20 @@ export function entryView(entry: PoolEntry, name: string): ModelView {
     fileBytes: entry.info?.fileBytes ?? entry.resolved.files.reduce((n, f) => n + f.size, 0),
     digest: entry.resolved.primary.digest,
     device: loaded ? entry.model!.identity.device : undefined,
-    expiresAt: loaded && entry.expiresAt !== undefined ? new Date(entry.expiresAt).toISOString() : null,
+    expiresAt: loaded ? isoTime(entry.expiresAt) : null,
     identity: loaded ? entry.model!.identity : undefined,
     info: entry.info,
     tuning: entry.tuning,
     loadMs: entry.loadMs,
     warmMs: entry.warmMs,
   };
+}
+
+/** An ISO time, or null for none; never throws (an out-of-range date would make /health fail). */
+function isoTime(ms: number | undefined): string | null {
+  if (ms === undefined) return null;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 /** A preload that has not resolved to a file yet. */

@@ -16,6 +16,8 @@ export interface TuneResult {
   measuredAt: string;
   /** True when read from an earlier run on this machine instead of measured now. */
   cached: boolean;
+  /** False when the budget ran out before every candidate was measured (such a pick is not stored). */
+  complete: boolean;
 }
 
 export interface TunerOptions {
@@ -23,10 +25,12 @@ export interface TunerOptions {
   dir: string;
   cpus: number;
   numParallel: number;
-  /** Total measuring time for one model. */
+  /** Total measuring time for one model: a bound, overrun by at most the candidate measuring when it runs out. */
   budgetMs: number;
   machine: string;
   logger: Logger;
+  /** Milliseconds on a monotonic clock; tests pass their own. */
+  now?: () => number;
 }
 
 /** Short English sentences of ~20 tokens, like the texts users embed. */
@@ -44,7 +48,11 @@ const SAMPLE_TEXTS = [
  * per model digest and machine, so a restart skips the measurement.
  */
 export class Tuner {
-  constructor(private readonly options: TunerOptions) {}
+  readonly #now: () => number;
+
+  constructor(private readonly options: TunerOptions) {
+    this.#now = options.now ?? (() => performance.now());
+  }
 
   candidates(kind: 'embedding' | 'generation'): Parallelism[] {
     const { cpus, numParallel } = this.options;
@@ -60,7 +68,7 @@ export class Tuner {
   async cached(digest: string, kind: 'embedding' | 'generation'): Promise<TuneResult | undefined> {
     try {
       const stored = JSON.parse(await readFile(this.#file(digest, kind), 'utf8')) as TuneResult;
-      return { ...stored, cached: true };
+      return { ...stored, cached: true, complete: true };
     } catch {
       return undefined;
     }
@@ -73,21 +81,34 @@ export class Tuner {
       return previous;
     }
     const candidates = this.candidates(kind);
+    const started = this.#now();
+    const deadline = started + this.options.budgetMs;
     const each = Math.max(200, this.options.budgetMs / candidates.length);
     const measurements: Measurement[] = [];
+    // The budget is a bound: a candidate starts only while time is left, and its timed loop ends at
+    // the deadline. On a busy machine a slow candidate (a context of 2 threads whose second core is
+    // taken by someone else) could otherwise run far past it; it is then the one that overruns.
     for (const candidate of candidates) {
       throwIfAborted(signal);
+      if (measurements.length > 0 && this.#now() >= deadline) break;
       await model.configure(candidate);
-      const rate = kind === 'embedding' ? await measureEmbedding(model, candidate, each, signal) : await measureGeneration(model, each, signal);
+      const until = Math.min(this.#now() + each, deadline);
+      const rate = kind === 'embedding' ? await measureEmbedding(model, candidate, until, this.#now, signal) : await measureGeneration(model, until, this.#now, signal);
       measurements.push({ ...candidate, rate });
       this.options.logger.debug({ ...candidate, rate, kind }, 'tuning candidate measured');
     }
     const best = kind === 'embedding' ? pick(measurements) : fastest(measurements);
     const choice = { threads: best.threads, parallel: best.parallel };
     await model.configure(choice);
-    const result: TuneResult = { choice, unit: kind === 'embedding' ? 'texts/s' : 'tokens/s', measurements, measuredAt: new Date().toISOString(), cached: false };
-    if (digest) await writeFileAtomic(this.#file(digest, kind), JSON.stringify({ ...result, cached: undefined }, null, 2));
-    this.options.logger.info({ choice, measurements, kind }, 'tuned');
+    const complete = measurements.length === candidates.length;
+    const result: TuneResult = { choice, unit: kind === 'embedding' ? 'texts/s' : 'tokens/s', measurements, measuredAt: new Date().toISOString(), cached: false, complete };
+    if (digest && complete) {
+      // The pick is an optimisation: a home that cannot be written (read-only, full) costs a re-tune next start, not the load.
+      await writeFileAtomic(this.#file(digest, kind), JSON.stringify({ ...result, cached: undefined }, null, 2)).catch((error: unknown) =>
+        this.options.logger.warn({ err: (error as Error).message }, 'cannot save the tuning result; the next start measures again'),
+      );
+    }
+    this.options.logger.info({ choice, measurements, kind, complete, ms: Math.round(this.#now() - started) }, complete ? 'tuned' : 'tuned within the budget before every candidate was measured');
     return result;
   }
 
@@ -124,7 +145,8 @@ export function fastest(measurements: readonly Measurement[]): Measurement {
   return measurements.reduce((a, b) => (b.rate > a.rate ? b : a));
 }
 
-async function measureEmbedding(model: LoadedModel, candidate: Parallelism, budgetMs: number, signal?: AbortSignal): Promise<number> {
+/** Embedding rate until `until` (a time on `now`); the untimed first batch is not counted. */
+async function measureEmbedding(model: LoadedModel, candidate: Parallelism, until: number, now: () => number, signal?: AbortSignal): Promise<number> {
   // Concurrent callers of 8 texts each, as under load: a candidate with parallel contexts or
   // sessions, or a backend that batches across callers (ONNX), is measured doing so.
   const callers = Math.max(2, candidate.parallel);
@@ -133,19 +155,19 @@ async function measureEmbedding(model: LoadedModel, candidate: Parallelism, budg
   // memory arena on its first batch of each size, which would otherwise be charged to the candidate.
   await Promise.all(Array.from({ length: callers }, () => model.embed(batch, { signal })));
   let texts = 0;
-  const start = performance.now();
+  const start = now();
   await Promise.all(
     Array.from({ length: callers }, async () => {
       do {
         await model.embed(batch, { signal });
         texts += batch.length;
-      } while (performance.now() - start < budgetMs);
+      } while (now() < until);
     }),
   );
-  return texts / ((performance.now() - start) / 1000);
+  return texts / (Math.max(1e-3, now() - start) / 1000);
 }
 
-async function measureGeneration(model: LoadedModel, budgetMs: number, signal?: AbortSignal): Promise<number> {
+async function measureGeneration(model: LoadedModel, until: number, now: () => number, signal?: AbortSignal): Promise<number> {
   const run = async (maxTokens: number) => {
     let tokens = 0;
     for await (const event of model.generate({ kind: 'completion', prompt: SAMPLE_TEXTS[1]!, maxTokens, temperature: 0, signal })) {
@@ -155,8 +177,8 @@ async function measureGeneration(model: LoadedModel, budgetMs: number, signal?: 
   };
   await run(2); // builds the context
   let tokens = 0;
-  const start = performance.now();
+  const start = now();
   do tokens += await run(32);
-  while (performance.now() - start < budgetMs);
-  return tokens / ((performance.now() - start) / 1000);
+  while (now() < until);
+  return tokens / (Math.max(1e-3, now() - start) / 1000);
 }

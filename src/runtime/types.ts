@@ -54,7 +54,24 @@ export interface LoadOptions extends Parallelism {
   signal?: AbortSignal | undefined;
   /** Told about every inference batch the engine runs, for metrics. */
   onBatch?: BatchObserver | undefined;
+  /** Taken around every unit of engine work (a decode step, an encoder batch); see CpuGate. */
+  cpu?: CpuGate | undefined;
 }
+
+/**
+ * The machine's cores, shared fairly between models. An engine takes its
+ * threads' worth of slots for one unit of work (one decode step of a
+ * generation context, one encoder batch) and gives them back when the unit
+ * ends, so work of another model waits at most one unit, never a whole
+ * generation. Waiters are served first come, first served.
+ */
+export interface CpuGate {
+  /** Resolves when `threads` slots are free; call the returned function once the unit of work ends. */
+  acquire(threads: number): Promise<() => void>;
+}
+
+/** A gate that never waits, for engines used outside a pool. */
+export const ungated: CpuGate = { acquire: async () => () => undefined };
 
 /** Told about each inference batch an engine runs. */
 export type BatchObserver = (batch: BatchStats) => void;

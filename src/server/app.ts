@@ -1,12 +1,16 @@
 import cors from '@fastify/cors';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
+import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
 import type { Store } from '../store/index.js';
 import { installAuth } from './auth.js';
+import { installBodyParsers } from './body-parsers.js';
 import type { ServerContext } from './context.js';
+import { installHostGuard } from './host-guard.js';
 import { installErrorHandler } from './http-errors.js';
+import { InFlight } from './in-flight.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelAccess } from './model-access.js';
 import { healthRoutes } from './routes/health.js';
@@ -23,7 +27,10 @@ export interface HearthServer {
   context: ServerContext;
   /** Starts preloading in the background; the returned promise settles when every preload has. */
   warm(): Promise<void>;
-  /** Stops accepting requests and waits for in-flight ones; the caller disposes pool and store. */
+  /**
+   * Stops accepting requests and waits for in-flight ones, for at most the
+   * drain timeout; then aborts what still runs. The caller disposes pool and store.
+   */
   close(): Promise<void>;
 }
 
@@ -37,30 +44,48 @@ export interface ServerDeps {
 /** Builds the HTTP server: health, OpenAI- and Ollama-compatible APIs, metrics. Call app.listen() to serve. */
 export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   const { config } = deps;
-  // Fastify gives each request a child of this logger, with the request id bound.
-  const app: FastifyInstance = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: config.server.bodyLimit, return503OnClosing: true });
+  const app: FastifyInstance = Fastify({
+    // Fastify gives each request a child of this logger, with the request id bound.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.server.bodyLimit,
+    // A client gets this long to send its whole request: a slow body cannot hold a connection for ever.
+    requestTimeout: config.server.requestTimeout,
+    // Node checks that timeout on this interval (30 s by default), and applies the larger of it and
+    // headersTimeout (60 s by default) to the whole request; both would stretch it.
+    http: { connectionsCheckingInterval: Math.min(1000, config.server.requestTimeout), headersTimeout: Math.min(60_000, config.server.requestTimeout) },
+    return503OnClosing: true,
+    // Fastify's own two lines per request are off; requests are logged below, at info only when asked for.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   const metrics = new ServerMetrics(deps.pool);
-  const context: ServerContext = {
-    ...deps,
-    metrics,
-    access: new ModelAccess({
-      store: deps.store,
-      pool: deps.pool,
-      logger: deps.logger,
-      maxQueue: config.server.maxQueue,
-      autoPull: config.server.autoPull,
-      aliases: config.aliases,
-      onQueueDepth: (model, depth) => metrics.queueDepth.set({ model }, depth),
-    }),
-  };
+  const access = new ModelAccess({
+    store: deps.store,
+    pool: deps.pool,
+    logger: deps.logger,
+    maxQueue: config.server.maxQueue,
+    autoPull: config.server.autoPull,
+    aliases: config.aliases,
+    preload: config.preload,
+    onQueueDepth: (model, depth) => metrics.queueDepth.set({ model }, depth),
+  });
+  const context: ServerContext = { ...deps, metrics, access, inflight: new InFlight() };
   installErrorHandler(app);
+  // Every request gets its abort signal on arrival: a client that leaves early still cancels its work.
+  app.addHook('onRequest', async (request, reply) => {
+    context.inflight.signal(request, reply);
+  });
+  installHostGuard(app, config.server);
   installAuth(app, config.server.apiKey);
   if (config.server.corsOrigins.length > 0) await app.register(cors, { origin: [...config.server.corsOrigins] });
+  installBodyParsers(app);
+  const requestLevel = config.server.logRequests ? 'info' : 'debug';
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
-    const model = typeof (request.body as { model?: unknown } | undefined)?.model === 'string' ? (request.body as { model: string }).model : '';
+    // Only names of known models become labels; anything a client makes up is counted as "other".
+    const model = access.names.label((request.body as { model?: unknown } | undefined)?.model);
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode), model });
     metrics.latency.observe({ route, model }, reply.elapsedTime / 1000);
+    request.log[requestLevel]({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   healthRoutes(app, context);
   statusRoutes(app, context);
@@ -70,11 +95,30 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   ollamaEmbeddings(app, context);
   ollamaGeneration(app, context);
   ollamaModels(app, context);
+  void access.names.index().catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'cannot list the store for model names'));
+  // While draining, responses close their connection, so keep-alive clients do not hold the close open.
+  app.addHook('onSend', async (_request, reply) => {
+    if (context.inflight.draining) void reply.header('connection', 'close');
+  });
   let closed: Promise<void> | undefined;
+  const close = async () => {
+    const drain = setTimeout(() => {
+      deps.logger.warn({ requests: context.inflight.size }, 'drain timeout: aborting requests still running');
+      context.inflight.abortAll(new HearthError('SHUTTING_DOWN', 'the server is shutting down'));
+    }, config.server.drainTimeout);
+    // Streams write their own headers; once the last request is done, what is left open is idle.
+    context.inflight.drain(() => app.server.closeIdleConnections());
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(drain);
+      metrics.dispose();
+    }
+  };
   return {
     app,
     context,
     warm: () => deps.pool.preload(config.preload),
-    close: () => (closed ??= app.close().finally(() => metrics.dispose())),
+    close: () => (closed ??= close()),
   };
 }

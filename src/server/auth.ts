@@ -10,6 +10,8 @@ export function installAuth(app: FastifyInstance, apiKey: string | undefined): v
   if (!apiKey) return;
   const expected = Buffer.from(`Bearer ${apiKey}`);
   app.addHook('onRequest', async (request) => {
+    // A CORS preflight never carries credentials; the CORS plugin answers it, and the real request is checked.
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) return;
     if (PUBLIC.has(request.url.split('?')[0]!)) return;
     const given = Buffer.from(request.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

@@ -1,9 +1,11 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { StoreEntry } from '../store/index.js';
 import type { ServerContext } from './context.js';
 
-/** A model as the list endpoints show it: one per stored reference (split GGUF parts count once). */
+/** A model as the list endpoints show it: one per stored model (split GGUF parts count once). */
 export interface CatalogModel {
+  /** Its name: usable as `model` in every API. */
   name: string;
   size: number;
   digest: string | undefined;
@@ -13,31 +15,52 @@ export interface CatalogModel {
 
 const SPLIT_TAIL = /-0000[2-9]-of-\d{5}\.gguf$|-000[1-9]\d-of-\d{5}\.gguf$/;
 
-/** What can be served: every stored model file, named by its reference, plus configured aliases. */
+/**
+ * What can be served: every stored model under its name, and every alias
+ * under the alias's own name, listed from the configuration before its
+ * first use (a local target is read from disk, never shown by its path).
+ */
 export async function catalog(ctx: ServerContext): Promise<CatalogModel[]> {
+  const index = await ctx.access.names.index();
   const entries = (await ctx.store.list()).filter((e) => !SPLIT_TAIL.test(e.file));
-  const models = entries.map(toModel);
-  for (const [alias, ref] of Object.entries(ctx.config.aliases)) {
-    const parsed = ctx.store.parse(ref);
-    const target = entries.find((e) => e.ref === parsed.text);
-    if (target) models.push({ ...toModel(target), name: alias });
+  const models = entries.filter((e) => !index.aliased(e.ref)).map((entry) => toModel(entry, index.nameOf(entry.ref) ?? ctx.access.names.display(entry.ref)));
+  for (const [alias, target] of Object.entries(ctx.config.aliases)) {
+    const parsed = ctx.store.parse(target);
+    const stored = entries.find((e) => e.ref === parsed.text);
+    if (stored) models.push(toModel(stored, alias));
     else if (parsed.kind === 'local') {
-      // A local file is registered (hashed) on first use; until then list it from the file itself.
-      const info = await stat(parsed.path).catch(() => undefined);
-      if (info?.isFile()) models.push({ name: alias, size: info.size, digest: undefined, modifiedAt: info.mtime.toISOString(), format: formatOf(parsed.path) });
+      const found = await describeLocal(parsed.path);
+      if (found) models.push({ name: alias, digest: undefined, ...found });
     }
   }
   return models;
 }
 
-function toModel(entry: StoreEntry): CatalogModel {
+function toModel(entry: StoreEntry, name: string): CatalogModel {
   return {
-    name: entry.ref,
+    name,
     size: entry.size ?? 0,
     digest: entry.digest,
     modifiedAt: entry.lastUsedAt ?? entry.verifiedAt ?? new Date(0).toISOString(),
     format: formatOf(entry.file),
   };
+}
+
+/** A local file or model directory not registered yet: its size and format from disk. */
+async function describeLocal(path: string): Promise<Omit<CatalogModel, 'name' | 'digest'> | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return undefined;
+  if (info.isFile()) return { size: info.size, modifiedAt: info.mtime.toISOString(), format: formatOf(path) };
+  if (!info.isDirectory()) return undefined;
+  const files = await readdir(path, { recursive: true, withFileTypes: true }).catch(() => []);
+  let size = 0;
+  let format = 'unknown';
+  for (const file of files.filter((f) => f.isFile())) {
+    size += (await stat(join(file.parentPath, file.name)).catch(() => undefined))?.size ?? 0;
+    if (file.name.endsWith('.onnx')) format = 'onnx';
+    else if (file.name.endsWith('.gguf') && format === 'unknown') format = 'gguf';
+  }
+  return { size, modifiedAt: info.mtime.toISOString(), format };
 }
 
 function formatOf(file: string): string {

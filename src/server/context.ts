@@ -2,6 +2,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
 import type { Store } from '../store/index.js';
+import type { InFlight } from './in-flight.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelAccess } from './model-access.js';
 
@@ -13,4 +14,5 @@ export interface ServerContext {
   logger: Logger;
   access: ModelAccess;
   metrics: ServerMetrics;
+  inflight: InFlight;
 }

@@ -1,4 +1,5 @@
-import { HearthError } from '../errors/index.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HearthError, toHearthError } from '../errors/index.js';
 import type { Lease } from '../pool/model-pool.js';
 import type { GenerateEvent, GenerateRequest } from '../runtime/types.js';
 import type { ServerContext } from './context.js';
@@ -13,9 +14,53 @@ export interface GenerationTimings {
   stopReason: 'stop' | 'length' | 'abort';
 }
 
+/** A leased model ready to generate, with the request's own abort signal. */
+export interface GenerationStart {
+  lease: Lease;
+  signal: AbortSignal;
+  startedAt: number;
+  loadedAt: number;
+}
+
+/**
+ * Leases a model for a generation request. The signal is the request's own,
+ * made when it arrived, so a client that leaves while the model loads
+ * aborts its wait (and frees nothing it never got).
+ */
+export async function startGeneration(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, model: string, keepAlive?: string | number | null): Promise<GenerationStart> {
+  const startedAt = performance.now();
+  const signal = ctx.inflight.signal(request, reply);
+  const lease = await ctx.access.lease(model, { keepAlive, signal });
+  try {
+    assertCanGenerate(lease);
+    if (signal.aborted) throw toHearthError(signal.reason);
+  } catch (error) {
+    lease.release();
+    throw error;
+  }
+  return { lease, signal, startedAt, loadedAt: performance.now() };
+}
+
+/**
+ * The tokens a request may generate: what it asked for, up to the server's
+ * bound; "unlimited" (no value, Ollama's -1 or -2) means the bound. The
+ * context bounds it further (see the runtime).
+ */
+export function tokenBudget(requested: number | null | undefined, limit: number, field: string): number {
+  if (requested === undefined || requested === null || requested < 0) return limit;
+  if (requested > limit) {
+    throw new HearthError('USAGE', `invalid request: ${field}: ${requested} is more than this server generates for one request (${limit})`, {
+      details: { field, limit },
+      hint: 'ask for fewer tokens, or raise HEARTH_MAX_TOKENS on the server',
+    });
+  }
+  return requested;
+}
+
 /**
  * Runs one generation on a leased model, yielding text, and returning the
  * timings Ollama and OpenAI report; the lease is released however it ends.
+ * An abort (client gone, server shutting down) ends it with that reason.
  */
 export async function* generate(ctx: ServerContext, lease: Lease, model: string, request: GenerateRequest, startedAt: number, loadedAt: number): AsyncGenerator<string, GenerationTimings> {
   let firstTokenAt: number | undefined;
@@ -30,6 +75,7 @@ export async function* generate(ctx: ServerContext, lease: Lease, model: string,
   } finally {
     lease.release();
   }
+  if (request.signal?.aborted) throw toHearthError(request.signal.reason);
   const end = performance.now();
   const completionTokens = done?.completionTokens ?? 0;
   const evalSeconds = (end - (firstTokenAt ?? end)) / 1000;
@@ -57,9 +103,8 @@ export async function collectText(run: AsyncGenerator<string, GenerationTimings>
 }
 
 /** Refuses generation on an embedding model before any stream opens, so the client gets a proper 400. */
-export function assertCanGenerate(lease: Lease): void {
+function assertCanGenerate(lease: Lease): void {
   if (lease.model.info.capabilities.includes('generation')) return;
-  lease.release();
   throw new HearthError('MODEL_UNSUPPORTED', `${lease.view.name} is an embedding model (${lease.model.info.architecture}); it cannot generate text`);
 }
 

@@ -9,7 +9,8 @@ import { HearthError, toHearthError, type ErrorCode } from '../errors/index.js';
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HearthError, request, reply) => {
     const typed = fromFastify(error) ?? toHearthError(error);
-    const level = typed.httpStatus >= 500 && typed.code !== 'QUEUE_FULL' ? 'error' : 'info';
+    // Overload (503) is the server working as designed, not a fault.
+    const level = typed.httpStatus >= 500 && typed.httpStatus !== 503 ? 'error' : 'info';
     request.log[level]({ err: error, code: typed.code }, 'request failed');
     sendError(request, reply, typed);
   });
@@ -20,6 +21,7 @@ export function installErrorHandler(app: FastifyInstance): void {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: HearthError): void {
   if (error.code === 'QUEUE_FULL') void reply.header('retry-after', '1');
+  if (error.code === 'POOL_FULL' || error.code === 'SHUTTING_DOWN') void reply.header('retry-after', String(error.details.retryAfterSeconds ?? 5));
   void reply.status(error.httpStatus).send(errorBody(request.url, error));
 }
 

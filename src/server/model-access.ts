@@ -2,6 +2,7 @@ import { HearthError, isHearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Lease, ModelPool } from '../pool/model-pool.js';
 import type { Store } from '../store/index.js';
+import { ModelNames } from './model-names.js';
 
 export interface ModelAccessOptions {
   store: Store;
@@ -10,68 +11,72 @@ export interface ModelAccessOptions {
   maxQueue: number;
   autoPull: boolean;
   aliases: Readonly<Record<string, string>>;
+  preload: readonly string[];
   onQueueDepth?: (model: string, depth: number) => void;
 }
 
+export interface LeaseRequest {
+  keepAlive?: string | number | null | undefined;
+  signal?: AbortSignal | undefined;
+}
+
 /**
- * How requests reach models: a bounded queue per model (a full one answers
- * 503 with Retry-After rather than letting latency grow without bound),
- * names that are not store references reported as unknown models, and an
- * optional pull on demand when online.
+ * How requests reach models: a name is resolved to a stored model without
+ * touching the filesystem for the client, a bounded queue per model answers
+ * 503 with Retry-After rather than letting latency grow without bound, and
+ * a model can be pulled on demand when online.
  */
 export class ModelAccess {
+  readonly names: ModelNames;
   readonly #depth = new Map<string, number>();
 
-  constructor(private readonly options: ModelAccessOptions) {}
+  constructor(private readonly options: ModelAccessOptions) {
+    this.names = new ModelNames(options.store, options.aliases, options.preload);
+  }
 
   depth(model: string): number {
     return this.#depth.get(model) ?? 0;
   }
 
   /**
-   * Checks a model name from a request before anything uses it: local paths
-   * and plain URLs are accepted only through configured aliases, so no request
-   * field becomes a filesystem path and the server fetches no URL a client names.
+   * What a model name from a request stands for, as a reference the store
+   * resolves: an alias, a hub reference, or a name hearth lists. Local paths
+   * and plain URLs are accepted only through aliases, so no request field
+   * becomes a filesystem path and the server fetches no URL a client names.
    */
-  check(model: string): string {
-    const ref = this.options.store.parse(model);
-    if ((ref.kind === 'local' || ref.kind === 'url') && !Object.hasOwn(this.options.aliases, model)) {
-      throw new HearthError('MODEL_NOT_FOUND', `model "${model}" not found: ${ref.kind === 'local' ? 'file paths' : 'URLs'} are not accepted over HTTP`, {
-        hint: 'name the model with an hf: reference, or add an alias for it in the config file',
-      });
-    }
-    return model;
+  resolve(model: string): Promise<string> {
+    return this.names.resolve(model);
   }
 
   /**
-   * Runs `work` for a model a request named: the name is checked first, and
-   * "not a reference" or "not in the store" reach the client as a 404, as from Ollama.
+   * Runs `work` on the reference a request's model name stands for; "not a
+   * reference" or "not in the store" reach the client as a 404, as from Ollama.
    */
-  async named<T>(model: string, work: () => Promise<T>): Promise<T> {
+  async named<T>(model: string, work: (ref: string) => Promise<T>): Promise<T> {
     try {
-      this.check(model);
-      return await work();
+      return await work(await this.resolve(model));
     } catch (error) {
       throw asModelError(model, error);
     }
   }
 
   /** Leases `model` for one request; the returned release must be called exactly once (it is idempotent). */
-  lease(model: string, request: { keepAlive?: string | number | null | undefined; signal?: AbortSignal | undefined }): Promise<Lease> {
-    return this.named(model, async () => {
-      const depth = this.depth(model);
+  lease(model: string, request: LeaseRequest): Promise<Lease> {
+    return this.named(model, async (ref) => {
+      const key = this.names.display(ref);
+      const depth = this.depth(key);
       if (depth >= this.options.maxQueue) {
-        throw new HearthError('QUEUE_FULL', `${depth} requests are already queued for ${model}`, { details: { model, depth } });
+        throw new HearthError('QUEUE_FULL', `${depth} requests are already queued for ${key}`, { details: { model: key, depth } });
       }
-      this.#setDepth(model, depth + 1);
+      this.#setDepth(key, depth + 1);
       let done = false;
       const leave = () => {
         if (done) return;
         done = true;
-        this.#setDepth(model, this.depth(model) - 1);
+        this.#setDepth(key, this.depth(key) - 1);
       };
       try {
-        const lease = await this.#acquire(model, request);
+        const lease = await this.#acquire(ref, request);
         return { ...lease, release: () => (lease.release(), leave()) };
       } catch (error) {
         leave();
@@ -80,14 +85,15 @@ export class ModelAccess {
     });
   }
 
-  async #acquire(model: string, request: { keepAlive?: string | number | null | undefined; signal?: AbortSignal | undefined }): Promise<Lease> {
+  async #acquire(ref: string, request: LeaseRequest): Promise<Lease> {
     try {
-      return await this.options.pool.acquire(model, request);
+      return await this.options.pool.acquire(ref, request);
     } catch (error) {
       if (!isHearthError(error, 'NOT_CACHED') || !this.options.autoPull || this.options.store.offline) throw error;
-      this.options.logger.info({ model }, 'pulling on demand');
-      await this.options.store.pull(model, { signal: request.signal });
-      return this.options.pool.acquire(model, request);
+      this.options.logger.info({ model: ref }, 'pulling on demand');
+      await this.options.store.pull(ref, { signal: request.signal });
+      this.names.invalidate();
+      return this.options.pool.acquire(ref, request);
     }
   }
 
@@ -100,7 +106,10 @@ export class ModelAccess {
 
 function asModelError(model: string, error: unknown): unknown {
   if (isHearthError(error, 'REF_INVALID')) {
-    return new HearthError('MODEL_NOT_FOUND', `model "${model}" not found`, { cause: error, hint: 'use a store reference such as hf:<owner>/<repo>/<file>, or an alias from the config' });
+    return new HearthError('MODEL_NOT_FOUND', `model "${model}" not found`, {
+      cause: error,
+      hint: 'use a name from GET /v1/models or /api/tags, a hub reference such as hf:<owner>/<repo>, or an alias from the config',
+    });
   }
   if (isHearthError(error, 'NOT_CACHED')) {
     return new HearthError('MODEL_NOT_FOUND', `model "${model}" not found; pull it first`, { cause: error, hint: `hearth pull ${model}, or POST /api/pull` });

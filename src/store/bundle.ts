@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { z } from 'zod';
 import { HearthError, throwIfAborted } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { digestKind, hashFile } from './digest.js';
-import { copyFileAtomic, linkOrCopy, moveFile, pathExists, writeFileAtomic } from './fs-utils.js';
-import { blobLinkTarget, blobPath, hubRepoDir, refPath, snapshotPath, urlRepoDir } from './layout.js';
+import { copyFileAtomic, ensureDir, errnoOf, fsError, linkOrCopy, moveFile, pathExists, writeFileAtomic } from './fs-utils.js';
+import { blobLinkTarget, blobPath, hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
 import { selectModelFiles } from './model-files.js';
-import type { CompletionRecord, Records } from './records.js';
+import { registerPull } from './pull-markers.js';
+import { stampOf, type CompletionRecord, type Records } from './records.js';
 import { assertSafeRepoPath, assertSafeRevision, isCommitHash, parseRef } from './ref.js';
 import { URL_SOURCE_FILE } from './scan.js';
 import type { ResolvedModel } from './types.js';
@@ -53,7 +54,7 @@ export interface ImportReport {
  */
 export async function exportBundle(models: ResolvedModel[], file: string, ctx: { home: string; signal: AbortSignal }): Promise<BundleReport> {
   const staging = join(ctx.home, 'tmp', `export-${randomBytes(6).toString('hex')}`);
-  await mkdir(join(staging, 'blobs'), { recursive: true });
+  await ensureDir(join(staging, 'blobs'));
   try {
     const manifest: Manifest = { format: 'hearth-bundle', version: 1, createdAt: new Date().toISOString(), models: [] };
     let bytes = 0;
@@ -78,9 +79,14 @@ export async function exportBundle(models: ResolvedModel[], file: string, ctx: {
         files,
       });
     }
-    await writeFile(join(staging, MANIFEST), JSON.stringify(manifest, null, 2));
+    await writeFile(join(staging, MANIFEST), JSON.stringify(manifest, null, 2)).catch((error: unknown) => {
+      throw fsError(error, 'write', join(staging, MANIFEST));
+    });
     throwIfAborted(ctx.signal);
-    await tar.c({ file, cwd: staging, follow: true, portable: true }, [MANIFEST, 'blobs']);
+    await tar.c({ file, cwd: staging, follow: true, portable: true }, [MANIFEST, 'blobs']).catch(async (error: unknown) => {
+      await rm(file, { force: true });
+      throw fsError(error, 'write', file);
+    });
     return { file, models: manifest.models.map((m) => m.ref), bytes };
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -97,9 +103,9 @@ export async function importBundle(
   ctx: { hubCache: string; home: string; records: Records; signal: AbortSignal; logger: Logger },
 ): Promise<ImportReport> {
   if (!(await pathExists(file))) throw new HearthError('BUNDLE_INVALID', `bundle not found: ${file}`, { details: { file } });
-  await mkdir(ctx.hubCache, { recursive: true });
+  await ensureDir(ctx.hubCache);
   const staging = join(ctx.hubCache, `.hearth-import-${randomBytes(6).toString('hex')}`);
-  await mkdir(staging, { recursive: true });
+  await ensureDir(staging);
   try {
     await tar
       .x({
@@ -114,6 +120,8 @@ export async function importBundle(
         },
       })
       .catch((error: unknown) => {
+        // A full disk is not a bad bundle.
+        if (errnoOf(error) === 'ENOSPC' || errnoOf(error) === 'EDQUOT') throw fsError(error, 'unpack the bundle into', staging);
         throw new HearthError('BUNDLE_INVALID', `${file} is not a readable tar bundle: ${(error as Error).message}`, { cause: error });
       });
     const manifest = await readManifest(join(staging, MANIFEST), file);
@@ -128,7 +136,13 @@ async function readManifest(path: string, file: string): Promise<Manifest> {
   const text = await readFile(path, 'utf8').catch(() => {
     throw new HearthError('BUNDLE_INVALID', `${file} has no ${MANIFEST}; was it made by hearth export?`);
   });
-  const parsed = manifestSchema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new HearthError('BUNDLE_INVALID', `${file}: ${MANIFEST} is not JSON (${(error as Error).message}); was it made by hearth export?`, { cause: error, details: { file } });
+  }
+  const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) throw new HearthError('BUNDLE_INVALID', `${file}: invalid manifest: ${parsed.error.issues[0]?.message}`, { cause: parsed.error });
   for (const model of parsed.data.models) {
     if (!model.repo === !model.url) throw new HearthError('BUNDLE_INVALID', `${file}: ${model.ref} needs exactly one of repo or url`);
@@ -164,34 +178,61 @@ async function publish(manifest: Manifest, staging: string, ctx: { hubCache: str
   const now = new Date().toISOString();
   for (const model of manifest.models) {
     const dir = model.repo ? hubRepoDir(ctx.hubCache, model.repo) : urlRepoDir(ctx.home, model.url!);
-    await mkdir(dir.blobs, { recursive: true });
+    await ensureDir(dir.blobs);
     if (model.url) await writeFileAtomic(join(dir.root, URL_SOURCE_FILE), model.url);
-    // As in a pull: every blob first, then the links (primary last), the completion record, the ref.
-    for (const f of model.files) {
-      const staged = join(staging, 'blobs', f.digest);
-      if (await pathExists(blobPath(dir, f.digest))) reused++;
-      else if (await pathExists(staged)) {
-        await moveFile(staged, blobPath(dir, f.digest));
-        written++;
-      } else {
-        // Moved into another repo's folder by an earlier model in this bundle.
-        const other = manifest.models.find((m) => m !== model && m.files.some((g) => g.digest === f.digest));
-        const from = blobPath(other!.repo ? hubRepoDir(ctx.hubCache, other!.repo) : urlRepoDir(ctx.home, other!.url!), f.digest);
-        await copyFileAtomic(from, blobPath(dir, f.digest));
-        written++;
-      }
-      await ctx.records.updateBlob(f.digest, { verifiedAt: now });
+    // Like a pull, an import publishes blobs before it links them: gc must leave them alone meanwhile.
+    const unregister = await registerPull(dir, model.files.map((f) => f.digest), { logger: ctx.logger });
+    try {
+      const counts = await publishModel(model, dir, manifest, staging, ctx, now);
+      written += counts.written;
+      reused += counts.reused;
+    } finally {
+      await unregister();
     }
-    for (const f of [...model.files].reverse()) {
-      await linkOrCopy(snapshotPath(dir, model.commit, f.path), blobLinkTarget(dir, model.commit, f.path, f.digest));
-    }
-    const selection = model.repo ? selectionOf(model) : undefined;
-    if (selection) await ctx.records.putCompletion(dir.id, { format: 'hearth-snapshot', version: 1, repo: model.repo!, commit: model.commit, ...selection, completedAt: now });
-    const revision = model.repo ? model.revision : 'main';
-    if (revision && !isCommitHash(revision)) await writeFileAtomic(refPath(dir, revision), model.commit);
     ctx.logger.info({ ref: model.ref }, 'imported');
   }
   return { models: manifest.models.map((m) => m.ref), written, reused };
+}
+
+async function publishModel(
+  model: Manifest['models'][number],
+  dir: RepoDir,
+  manifest: Manifest,
+  staging: string,
+  ctx: { hubCache: string; home: string; records: Records },
+  now: string,
+): Promise<{ written: number; reused: number }> {
+  let written = 0;
+  let reused = 0;
+  // As in a pull: every blob first, then the links (primary last), the completion record, the ref.
+  for (const f of model.files) {
+    const staged = join(staging, 'blobs', f.digest);
+    if (await pathExists(blobPath(dir, f.digest))) {
+      reused++; // not hashed here: its verification record, if any, stays as it was
+      continue;
+    }
+    if (await pathExists(staged)) {
+      await moveFile(staged, blobPath(dir, f.digest));
+      written++;
+    } else {
+      // Moved into another repo's folder by an earlier model in this bundle.
+      const other = manifest.models.find((m) => m !== model && m.files.some((g) => g.digest === f.digest));
+      const from = blobPath(other!.repo ? hubRepoDir(ctx.hubCache, other!.repo) : urlRepoDir(ctx.home, other!.url!), f.digest);
+      await copyFileAtomic(from, blobPath(dir, f.digest));
+      written++;
+    }
+    // Every staged blob was hashed against the manifest before anything was published.
+    const info = await stat(blobPath(dir, f.digest)).catch(() => undefined);
+    await ctx.records.noteBlob(f.digest, { verifiedAt: now, ...(info ? { verifiedStamp: stampOf(info) } : {}) });
+  }
+  for (const f of [...model.files].reverse()) {
+    await linkOrCopy(snapshotPath(dir, model.commit, f.path), blobLinkTarget(dir, model.commit, f.path, f.digest));
+  }
+  const selection = model.repo ? selectionOf(model) : undefined;
+  if (selection) await ctx.records.putCompletion(dir.id, { format: 'hearth-snapshot', version: 1, repo: model.repo!, commit: model.commit, ...selection, completedAt: now });
+  const revision = model.repo ? model.revision : 'main';
+  if (revision && !isCommitHash(revision)) await writeFileAtomic(refPath(dir, revision), model.commit);
+  return { written, reused };
 }
 
 function checkSelection(model: Manifest['models'][number], file: string): void {

@@ -78,7 +78,7 @@ async function selectionFiles(ref: Exclude<HubRef, { kind: 'hf-file' }>, dir: Re
  * checked this way: only the hub listing says whether a graph has them, and
  * a foreign cache does not keep it.)
  */
-async function foreignSelection(what: string, tag: string | undefined, dir: RepoDir, commit: string): Promise<StoredFile[] | undefined> {
+export async function foreignSelection(what: string, tag: string | undefined, dir: RepoDir, commit: string): Promise<StoredFile[] | undefined> {
   const paths = (await readSnapshot(dir, commit))?.map((f) => f.path);
   if (!paths) return undefined;
   let selection: ModelSelection;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, statfs, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isSymlink } from './fs-utils.js';
 import type { Store } from './store.js';
 
 export interface DoctorReport {
@@ -10,30 +11,35 @@ export interface DoctorReport {
   offline: boolean;
   tokenConfigured: boolean;
   freeBytes: number | undefined;
+  /** The cache dir takes new files. */
   writable: boolean;
-  symlinks: boolean;
+  /** HEARTH_HOME takes new files (its records are best effort when it does not). */
+  homeWritable: boolean;
+  /** true or false when tested (or seen in the cache); null when it could not be told. */
+  symlinks: boolean | null;
+  /** How symlink support was told, or why it could not be. */
+  symlinksDetail: string;
   models: number;
   files: number;
   storedBytes: number;
+  /** What is cached: one line per model, as `hearth ls` groups them. */
+  cached: Array<{ ref: string; size: number | undefined; files: number }>;
 }
 
 /** Facts a user needs when something is off: where, how much room, what is cached. Offline-safe. */
 export async function diagnose(store: Store, tokenConfigured: boolean): Promise<DoctorReport> {
-  const probe = join(store.hubCache, `.hearth-doctor-${randomBytes(4).toString('hex')}`);
-  let writable = false;
-  let symlinks = false;
-  try {
-    await mkdir(probe, { recursive: true });
-    await writeFile(join(probe, 'f'), 'ok');
-    writable = true;
-    await symlink('f', join(probe, 'l'));
-    symlinks = true;
-  } catch {
-    // reported as false
-  } finally {
-    await rm(probe, { recursive: true, force: true });
-  }
   const entries = await store.list();
+  const probe = await probeDir(store.hubCache);
+  let symlinks = probe.symlinks;
+  let symlinksDetail = probe.detail;
+  if (symlinks === null) {
+    // A cache that cannot be written can still show that it holds symlinks.
+    const linked = await firstSymlink(entries.map((e) => e.localPath).filter((p) => p.startsWith(store.hubCache)));
+    if (linked) {
+      symlinks = true;
+      symlinksDetail = `supported (the cache already holds symlinks; ${probe.detail})`;
+    }
+  }
   return {
     cacheDir: store.hubCache,
     home: store.home,
@@ -41,13 +47,60 @@ export async function diagnose(store: Store, tokenConfigured: boolean): Promise<
     offline: store.offline,
     tokenConfigured,
     freeBytes: await freeSpace(store.hubCache),
-    writable,
+    writable: probe.writable,
+    homeWritable: await writableDir(store.home),
     symlinks,
+    symlinksDetail,
     // A single-file ref counts as its repo; a multi-file entry (hf:<owner>/<repo>, a directory) is its own model.
     models: new Set(entries.map((e) => (e.files ? e.ref : e.ref.replace(/\/[^/]*$/, '')))).size,
     files: entries.reduce((n, e) => n + (e.files?.length ?? 1), 0),
     storedBytes: entries.reduce((n, e) => n + (e.size ?? 0), 0),
+    cached: entries.map((e) => ({ ref: e.ref, size: e.size, files: e.files?.length ?? 1 })),
   };
+}
+
+/**
+ * Writes a file and a symlink to it in a scratch folder of `dir`. Symlink
+ * support is only known when the write itself worked: a folder that cannot
+ * be written says nothing about the filesystem's links.
+ */
+async function probeDir(dir: string): Promise<{ writable: boolean; symlinks: boolean | null; detail: string }> {
+  const probe = join(dir, `.hearth-doctor-${randomBytes(4).toString('hex')}`);
+  try {
+    try {
+      await mkdir(probe, { recursive: true });
+      await writeFile(join(probe, 'f'), 'ok');
+    } catch (error) {
+      return { writable: false, symlinks: null, detail: `unknown: ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    }
+    try {
+      await symlink('f', join(probe, 'l'));
+      return { writable: true, symlinks: true, detail: 'supported' };
+    } catch (error) {
+      return { writable: true, symlinks: false, detail: `not supported (${(error as NodeJS.ErrnoException).code ?? 'refused'}; files are copied)` };
+    }
+  } finally {
+    await rm(probe, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function firstSymlink(paths: string[]): Promise<string | undefined> {
+  for (const path of paths) if (await isSymlink(path)) return path;
+  return undefined;
+}
+
+/** Whether new files can be made in `dir` (or, when it does not exist yet, in the folder that would hold it); tried, since access(W_OK) says yes to root on a read-only mount. */
+async function writableDir(dir: string): Promise<boolean> {
+  for (let d = dir; ; d = dirname(d)) {
+    const probe = join(d, `.hearth-doctor-${randomBytes(4).toString('hex')}`);
+    try {
+      await writeFile(probe, '');
+      await rm(probe, { force: true });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) return false;
+    }
+  }
 }
 
 async function freeSpace(path: string): Promise<number | undefined> {

@@ -14,6 +14,8 @@ export interface AcquireOptions {
   isDone: () => Promise<boolean>;
   onWait?: () => void;
   pollMs?: number;
+  /** Throw when the lock cannot be taken at all (instead of going on without it). */
+  required?: boolean;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function acquireDownloadLock(path: string, options: AcquireOptions)
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
+        if (options.required) throw error;
         options.logger.warn({ err: (error as Error).message, path }, 'cannot take download lock; continuing without it');
         return async () => undefined;
       }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, lstat, mkdir, open, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { HearthError } from '../errors/index.js';
 
 export async function pathExists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
@@ -18,21 +19,65 @@ export function tempSibling(path: string): string {
   return `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
 }
 
-/** Writes a small file atomically: temp file, fsync, rename, fsync dir. */
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = tempSibling(path);
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+/** True for the errno codes that mean "this place cannot be written", as opposed to a bug. */
+export function isUnwritable(error: unknown): boolean {
+  const code = errnoOf(error);
+  return code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** The errno code of a filesystem error, also when it is wrapped in a HearthError's cause. */
+export function errnoOf(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && e.code.startsWith('E')) return e.code;
   }
-  await rename(tmp, path).catch(async (error: unknown) => {
-    await unlink(tmp).catch(() => undefined);
-    throw error;
+  return undefined;
+}
+
+/**
+ * A filesystem failure as a typed error that names the path it failed on:
+ * a full disk is DISK_FULL, anything else from the OS is IO_ERROR. Errors
+ * that are already typed, or not from the OS, pass through unchanged.
+ */
+export function fsError(error: unknown, action: string, path: string): unknown {
+  if (error instanceof HearthError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new HearthError('DISK_FULL', `disk full while trying to ${action} ${path}`, {
+      cause: error,
+      details: { path, errno: code },
+      hint: `free some space on the disk that holds ${dirname(path)} (hearth gc, hearth rm)`,
+    });
+  }
+  if (typeof code === 'string' && code.startsWith('E')) {
+    return new HearthError('IO_ERROR', `cannot ${action} ${path}: ${code}`, { cause: error, details: { path, errno: code } });
+  }
+  return error;
+}
+
+/** mkdir -p, failing with a typed error that names the folder. */
+export async function ensureDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true }).catch((error: unknown) => {
+    throw fsError(error, 'create the folder', path);
   });
+}
+
+/** Writes a small file atomically: temp file, fsync, rename, fsync dir. The temp file never outlives a failure. */
+export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+  const tmp = tempSibling(path);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw fsError(error, 'write', path);
+  }
   await fsyncDir(dirname(path));
 }
 
@@ -42,7 +87,7 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
  * it copies the blob instead, as huggingface_hub does.
  */
 export async function linkOrCopy(path: string, target: string): Promise<'symlink' | 'copy'> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureDir(dirname(path));
   const current = await readlink(path).catch(() => undefined);
   if (current === target) return 'symlink';
   const tmp = tempSibling(path);
@@ -52,10 +97,15 @@ export async function linkOrCopy(path: string, target: string): Promise<'symlink
     return 'symlink';
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
-    if (!['EPERM', 'EACCES', 'ENOSYS', 'EOPNOTSUPP', 'EINVAL'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    if (!['EPERM', 'EACCES', 'ENOSYS', 'EOPNOTSUPP', 'EINVAL'].includes((error as NodeJS.ErrnoException).code ?? '')) throw fsError(error, 'link', path);
   }
-  await copyFile(resolve(dirname(path), target), tmp);
-  await rename(tmp, path);
+  try {
+    await copyFile(resolve(dirname(path), target), tmp);
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw fsError(error, 'write', path);
+  }
   return 'copy';
 }
 
@@ -63,26 +113,30 @@ export async function isSymlink(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => undefined))?.isSymbolicLink() ?? false;
 }
 
-
 /** rename(), falling back to copy + rename across filesystems. */
 export async function moveFile(from: string, to: string): Promise<void> {
-  await mkdir(dirname(to), { recursive: true });
+  await ensureDir(dirname(to));
   try {
     await rename(from, to);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw fsError(error, 'move a file to', to);
     await copyFileAtomic(from, to);
     await unlink(from);
   }
   await fsyncDir(dirname(to));
 }
 
-/** Copies through a temp sibling so that `to` is either absent or complete. */
+/** Copies through a temp sibling so that `to` is either absent or complete; the temp file never outlives a failure. */
 export async function copyFileAtomic(from: string, to: string): Promise<void> {
-  await mkdir(dirname(to), { recursive: true });
   const tmp = tempSibling(to);
-  await copyFile(from, tmp);
-  const handle = await open(tmp, 'r+');
-  await handle.sync().finally(() => handle.close());
-  await rename(tmp, to);
+  try {
+    await mkdir(dirname(to), { recursive: true });
+    await copyFile(from, tmp);
+    const handle = await open(tmp, 'r+');
+    await handle.sync().finally(() => handle.close());
+    await rename(tmp, to);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw fsError(error, 'write', to);
+  }
 }

@@ -25,7 +25,16 @@ export interface HubClientOptions {
   token?: string | undefined;
   logger: Logger;
   userAgent?: string;
+  /**
+   * How long a request may take to connect and get its response headers
+   * (and, for a listing, between two chunks of its body); HEARTH_PULL_TIMEOUT.
+   * Without it a hub that accepts connections and never answers hangs a pull
+   * for undici's 300 s header timeout.
+   */
+  timeoutMs?: number | undefined;
 }
+
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 const MAX_REDIRECTS = 10;
 /** The hub pages tree listings 1,000 entries at a time; this bounds a listing at millions of files. */
@@ -37,12 +46,14 @@ export class HubClient {
   readonly #token: string | undefined;
   readonly #logger: Logger;
   readonly #userAgent: string;
+  readonly #timeoutMs: number;
 
   constructor(options: HubClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
     this.#token = options.token;
     this.#logger = options.logger;
     this.#userAgent = options.userAgent ?? 'hearth';
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   resolveUrl(repo: string, revision: string, path: string): string {
@@ -133,7 +144,7 @@ export class HubClient {
       if (!response.ok) throw await hubError(response, what);
       const header = response.headers.get('x-repo-commit') ?? '';
       const pageCommit = /^[0-9a-f]{40}$/.test(header) ? header : undefined;
-      const body = (await response.json()) as Array<{ type: string; path: string; size: number; oid: string; lfs?: { oid: string; size: number } }>;
+      const body = (await this.#readJson(response, what, signal)) as Array<{ type: string; path: string; size: number; oid: string; lfs?: { oid: string; size: number } }>;
       if (page > 0 && pageCommit !== commit) {
         // A push landed between two pages: start again rather than mix two commits.
         throw new HearthError('HUB_UNAVAILABLE', `${repo} changed while its file list was being read`, { details: { retryable: true } });
@@ -180,20 +191,84 @@ export class HubClient {
     throw new HearthError('HUB_PROTOCOL', `too many redirects downloading ${location}`);
   }
 
-  /** One HTTP exchange; network failures become retryable HUB_UNAVAILABLE errors. */
+  /**
+   * One HTTP exchange, up to its response headers; network failures and a
+   * server that does not answer within the timeout become retryable
+   * HUB_UNAVAILABLE errors. The body is the caller's to read: downloads watch
+   * it with their own idle timeout.
+   */
   async request(url: string, init: { method?: string; signal?: AbortSignal | undefined; headers?: Record<string, string> }, what: string): Promise<Response> {
     const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...init.headers };
     // The token goes only to the hub itself, never to a CDN or another host a redirect names.
     if (this.#token && new URL(url).origin === new URL(this.endpoint).origin) headers.authorization = `Bearer ${this.#token}`;
     this.#logger.debug({ method: init.method ?? 'GET', url, range: headers.range }, 'hub request');
+    const origin = new URL(url).origin;
+    // fetch() has no deadline of its own for connecting and waiting for headers, so one is armed here and
+    // disarmed as soon as the headers are in (the same signal would otherwise cut the body off later).
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () =>
+        deadline.abort(
+          new HearthError('HUB_UNAVAILABLE', `no response from ${origin} within ${this.#timeoutMs} ms for ${what}`, {
+            details: { url, retryable: true, timeoutMs: this.#timeoutMs },
+          }),
+        ),
+      this.#timeoutMs,
+    );
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
     try {
-      return await fetch(url, { method: init.method ?? 'GET', headers, redirect: 'manual', signal: init.signal ?? null });
+      return await fetch(url, { method: init.method ?? 'GET', headers, redirect: 'manual', signal });
     } catch (error) {
       if (init.signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: init.signal.reason ?? error });
-      throw new HearthError('HUB_UNAVAILABLE', `cannot reach ${new URL(url).origin} for ${what}: ${describeNetworkError(error)}`, {
+      if (deadline.signal.aborted) throw deadline.signal.reason as HearthError;
+      throw new HearthError('HUB_UNAVAILABLE', `cannot reach ${origin} for ${what}: ${describeNetworkError(error)}`, {
         cause: error,
         details: { url, retryable: true },
       });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Reads a JSON body, giving up (retryably) when it stalls for longer than the timeout between two chunks. */
+  async #readJson(response: Response, what: string, signal: AbortSignal | undefined): Promise<unknown> {
+    const reader = response.body?.getReader();
+    if (!reader) throw new HearthError('HUB_PROTOCOL', `tree listing of ${what} has no body`);
+    const chunks: Uint8Array[] = [];
+    let stalled: HearthError | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = new HearthError('HUB_UNAVAILABLE', `${what}: the listing stalled for ${this.#timeoutMs} ms`, { details: { retryable: true, timeoutMs: this.#timeoutMs } });
+        void reader.cancel(stalled).catch(() => undefined);
+      }, this.#timeoutMs);
+    };
+    const onAbort = () => void reader.cancel(signal?.reason).catch(() => undefined);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      arm();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (stalled) throw stalled;
+        if (done) break;
+        chunks.push(value);
+        arm();
+      }
+    } catch (error) {
+      if (signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: signal.reason });
+      if (stalled) throw stalled;
+      throw new HearthError('HUB_UNAVAILABLE', `${what}: the listing was cut off: ${describeNetworkError(error)}`, { cause: error, details: { retryable: true } });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (stalled) throw stalled;
+    if (signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: signal.reason });
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (error) {
+      throw new HearthError('HUB_PROTOCOL', `tree listing of ${what} is not JSON`, { cause: error });
     }
   }
 }

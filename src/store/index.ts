@@ -1,7 +1,9 @@
 export { Store, createStore, type StoreOptions, type OperationOptions } from './store.js';
-export { parseRef, type ModelRef } from './ref.js';
+export { parseRef, type ModelRef, type ParseOptions } from './ref.js';
+export { deriveName, normalizeName, NameIndex, type DerivedName } from './model-names.js';
 export { isExternalData, onnxVariant } from './model-files.js';
-export type { ModelStatus, PullEvent, PullResult, ResolvedModel, StoredFile, StoreEntry } from './types.js';
+export type { IntegrityReport, ModelStatus, PullEvent, PullOutcome, PullResult, ResolvedModel, StoredFile, StoreEntry } from './types.js';
+export type { StoreHooks } from './pull.js';
 export type { VerifyReport, VerifyItem } from './verify.js';
 export type { GcReport, GcItem } from './gc.js';
 export type { RemoveReport } from './remove.js';

@@ -4,7 +4,7 @@ import { HearthError } from '../errors/index.js';
 import { sha256File } from './digest.js';
 import { selectModelFiles } from './model-files.js';
 import type { LocalFileRecord, LocalRecord, Records } from './records.js';
-import type { PullEvent, PullResult, StoredFile } from './types.js';
+import type { PullEvent, PullOutcome, PullResult, StoredFile } from './types.js';
 
 export interface LocalContext {
   records: Records;
@@ -28,17 +28,21 @@ export async function registerLocal(path: string, ctx: LocalContext): Promise<Pu
   });
   if (info.isDirectory()) return registerDirectory(path, ctx);
   if (!info.isFile()) throw new HearthError('REF_INVALID', `${path} is not a regular file or a directory`, { details: { path } });
-  let record = await ctx.records.local(path);
+  const previous = await ctx.records.local(path);
+  let record = previous;
+  let outcome: PullOutcome = 'up-to-date';
   if (!record || record.files || record.size !== info.size || record.mtimeMs !== info.mtimeMs) {
     const { digest } = await sha256File(path, { signal: ctx.signal });
     const now = new Date().toISOString();
-    record = { path, size: info.size, mtimeMs: info.mtimeMs, digest, registeredAt: record?.registeredAt ?? now, verifiedAt: now };
+    record = { path, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino, digest, registeredAt: previous?.registeredAt ?? now, verifiedAt: now };
+    outcome = !previous ? 'registered' : previous.digest !== digest || previous.files ? 'updated' : 'up-to-date';
   }
   record.lastUsedAt = new Date().toISOString();
-  await ctx.records.putLocal(record);
+  // Best effort: with a read-only home the file still loads, it is just hashed again next time.
+  await ctx.records.noteLocal(record);
   const file: StoredFile = { path: basename(path), localPath: path, digest: record.digest, size: info.size };
   ctx.emit({ status: 'success', ref: path });
-  return { ref: path, kind: 'local', files: [file], primary: file, received: 0, upToDate: true };
+  return { ref: path, kind: 'local', files: [file], primary: file, received: 0, upToDate: outcome === 'up-to-date', outcome };
 }
 
 /** The files of a registered local model as the record lists them, without touching them. */
@@ -69,10 +73,12 @@ async function registerDirectory(root: string, ctx: LocalContext): Promise<PullR
     if (old && old.size === info.size && old.mtimeMs === info.mtimeMs) files.push(old);
     else {
       const { digest } = await sha256File(join(root, path), { signal: ctx.signal });
-      files.push({ path, size: info.size, mtimeMs: info.mtimeMs, digest });
+      files.push({ path, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino, digest, verifiedAt: new Date().toISOString() });
       rehashed = true;
     }
   }
+  const changed = previous?.files !== undefined && (previous.files.length !== files.length || files.some((f, i) => previous.files![i]?.path !== f.path || previous.files![i]?.digest !== f.digest));
+  const outcome: PullOutcome = !previous ? 'registered' : changed || !previous.files ? 'updated' : 'up-to-date';
   const now = new Date().toISOString();
   const record: LocalRecord = {
     path: root,
@@ -84,10 +90,10 @@ async function registerDirectory(root: string, ctx: LocalContext): Promise<PullR
     lastUsedAt: now,
     files,
   };
-  await ctx.records.putLocal(record);
+  await ctx.records.noteLocal(record);
   const stored = recordedFiles(record);
   ctx.emit({ status: 'success', ref: root });
-  return { ref: root, kind: 'local', files: stored, primary: stored[0]!, received: 0, upToDate: true };
+  return { ref: root, kind: 'local', files: stored, primary: stored[0]!, received: 0, upToDate: outcome === 'up-to-date', outcome };
 }
 
 /**

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
-import { mkdir, utimes } from 'node:fs/promises';
-import { isHearthError, throwIfAborted } from '../errors/index.js';
+import { readFile, stat } from 'node:fs/promises';
+import { HearthError, isHearthError, throwIfAborted } from '../errors/index.js';
 import type { SingleFlight } from '../lifecycle/single-flight.js';
 import type { Logger } from '../log/logger.js';
 import { notCachedError, resolveCached, type CacheLocation } from './cache-resolve.js';
 import { downloadBlob, type BlobSource, type DownloadResult } from './download.js';
-import { linkOrCopy, pathExists, writeFileAtomic } from './fs-utils.js';
+import { ensureDir, linkOrCopy, writeFileAtomic } from './fs-utils.js';
 import type { FileMetadata, HubClient } from './hub-client.js';
 import { blobLinkTarget, hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
 import { registerLocal } from './local.js';
 import { selectModelFiles, type ModelSelection } from './model-files.js';
-import type { Records } from './records.js';
+import { registerPull } from './pull-markers.js';
+import { stampOf, type CompletionRecord, type Records } from './records.js';
 import { isCommitHash, type HubRef, type ModelRef } from './ref.js';
 import { withRetry } from './retry.js';
 import { URL_SOURCE_FILE } from './scan.js';
@@ -28,6 +29,17 @@ export interface PullContext extends CacheLocation {
   flights: SingleFlight<string, DownloadResult>;
   signal?: AbortSignal | undefined;
   emit: (event: PullEvent) => void;
+  hooks?: StoreHooks | undefined;
+}
+
+/**
+ * Points in the publish protocol where an embedder (or a test) can step in.
+ * They exist so that races with other processes can be reproduced exactly,
+ * instead of by timing.
+ */
+export interface StoreHooks {
+  /** Every blob of a hub pull is in blobs/ and none is linked yet. */
+  beforeLink?: (info: { ref: string; repoDir: string; blobs: string[] }) => void | Promise<void>;
 }
 
 /**
@@ -50,7 +62,7 @@ export async function pullRef(ref: ModelRef, ctx: PullContext): Promise<PullResu
   // A commit or a pinned digest names immutable content: a cached copy is final.
   if (cached && (('revision' in ref && isCommitHash(ref.revision)) || (ref.kind === 'url' && ref.sha256))) return upToDate(cached, ctx);
   try {
-    return ref.kind === 'url' ? await pullUrl(ref, ctx) : await pullHub(ref, ctx);
+    return ref.kind === 'url' ? await pullUrl(ref, ctx, cached) : await pullHub(ref, ctx, cached);
   } catch (error) {
     // Like huggingface_hub: when the hub cannot be reached, a cached snapshot still serves.
     if (cached && isHearthError(error, 'HUB_UNAVAILABLE')) {
@@ -61,44 +73,118 @@ export async function pullRef(ref: ModelRef, ctx: PullContext): Promise<PullResu
   }
 }
 
-async function pullHub(ref: HubRef, ctx: PullContext): Promise<PullResult> {
+async function pullHub(ref: HubRef, ctx: PullContext, cached: ResolvedModel | undefined): Promise<PullResult> {
   const dir = hubRepoDir(ctx.hubCache, ref.repo);
   const { commit, paths, metas, selection } = await planHubPull(ref, ctx);
-  await mkdir(dir.blobs, { recursive: true });
-  // 1. Every blob, downloaded and verified. Nothing is visible yet.
-  const sources = metas.map((meta, i) => blobSource(meta, `${ref.repo}/${paths[i]}`));
-  const blobs: DownloadResult[] = [];
+  // Already there, as the hub describes it: nothing to write, so a read-only cache or home is fine.
+  if (cached && (await isPublished(cached, ref, commit, paths, metas, dir, ctx))) return upToDate(cached, ctx);
+  await ensureDir(dir.blobs);
+  const unregister = await registerPull(dir, metas.map((m) => m.etag), ctx);
+  try {
+    // 1. Every blob, downloaded and verified. Nothing is visible yet.
+    const sources = metas.map((meta, i) => blobSource(meta, `${ref.repo}/${paths[i]}`));
+    const blobs: DownloadResult[] = [];
+    let received = 0;
+    for (const [i, source] of sources.entries()) {
+      const result = await fetchShared(dir, source, paths[i]!, ref.text, ctx);
+      blobs.push(result);
+      received += result.received;
+    }
+    await ctx.hooks?.beforeLink?.({ ref: ref.text, repoDir: dir.root, blobs: blobs.map((b) => b.path) });
+    // 2. The snapshot links, the primary file last (see cache-resolve.ts on foreign snapshots).
+    for (let i = paths.length - 1; i >= 0; i--) {
+      await linkOrCopy(snapshotPath(dir, commit, paths[i]!), blobLinkTarget(dir, commit, paths[i]!, blobs[i]!.digest));
+    }
+    received += await ensureLinked(dir, commit, sources, paths, blobs, ref.text, ctx);
+    const files: StoredFile[] = paths.map((path, i) => ({ path, localPath: snapshotPath(dir, commit, path), digest: blobs[i]!.digest, size: blobs[i]!.size }));
+    // 3. The completion record, for multi-file selections.
+    if (selection) {
+      await writeCompletion(ref, dir, {
+        format: 'hearth-snapshot',
+        version: 1,
+        repo: ref.repo,
+        commit,
+        tag: ref.kind === 'hf-quant' ? ref.quant : undefined,
+        kind: selection.format,
+        files: files.map((f) => ({ path: f.path, digest: f.digest!, size: f.size })),
+        completedAt: new Date().toISOString(),
+      }, ctx);
+    }
+    // 4. The ref, last: until then, readers keep resolving the previous commit.
+    if (!isCommitHash(ref.revision)) await writeFileAtomic(refPath(dir, ref.revision), commit);
+    ctx.emit({ status: 'success', ref: ref.text });
+    const model: ResolvedModel = { ref: ref.text, kind: 'hub', repo: ref.repo, revision: ref.revision, commit, files, primary: files[0]! };
+    await touch(model, ctx);
+    return { ...model, received, upToDate: received === 0, outcome: received === 0 ? 'up-to-date' : 'downloaded' };
+  } finally {
+    await unregister();
+  }
+}
+
+/**
+ * True when the cached model is exactly what the hub describes: same commit,
+ * same files, same blobs, and (for a selection) hearth's completion record
+ * already says so. A foreign snapshot goes through the full pull, which
+ * records it as complete now that the hub's listing is known.
+ */
+async function isPublished(cached: ResolvedModel, ref: HubRef, commit: string, paths: string[], metas: FileMetadata[], dir: RepoDir, ctx: PullContext): Promise<boolean> {
+  if (cached.commit !== commit || cached.files.length !== paths.length) return false;
+  const same = cached.files.every((f, i) => f.path === paths[i] && f.digest === metas[i]!.etag && f.size === metas[i]!.size);
+  if (!same) return false;
+  if (ref.kind === 'hf-file') return true;
+  return (await ctx.records.completion(dir.id, commit, ref.kind === 'hf-quant' ? ref.quant : undefined)) !== undefined;
+}
+
+/**
+ * The completion record is what lets a reader trust the snapshot (external
+ * data included). When hearth's home cannot take it (read-only, full), the
+ * pull still succeeds if the snapshot stands on its own, by the rules for
+ * foreign snapshots; otherwise the write's error is the pull's.
+ */
+async function writeCompletion(ref: HubRef, dir: RepoDir, record: CompletionRecord, ctx: PullContext): Promise<void> {
+  try {
+    await ctx.records.putCompletion(dir.id, record);
+  } catch (error) {
+    const atCommit = { ...ref, revision: record.commit } as HubRef;
+    const alone = await resolveCached(atCommit, ctx).catch(() => undefined);
+    const paths = record.files.map((f) => f.path);
+    if (!alone || alone.files.length !== paths.length || alone.files.some((f, i) => f.path !== paths[i])) throw error;
+    ctx.logger.warn({ ref: ref.text, err: (error as Error).message }, 'cannot write the completion record; the snapshot is complete without it');
+  }
+}
+
+/** How often the links are checked and mended before a pull gives up on a cache something keeps deleting from. */
+const LINK_ROUNDS = 3;
+
+/**
+ * Before anything vouches for the snapshot, every link must lead to a blob of
+ * the right size. gc honours the pull's marker, but other tools do not (or a
+ * person cleaning by hand): a blob that went missing is fetched again and
+ * linked again, and a pull never reports success for a model that does not resolve.
+ */
+async function ensureLinked(dir: RepoDir, commit: string, sources: BlobSource[], paths: string[], blobs: DownloadResult[], ref: string, ctx: PullContext): Promise<number> {
   let received = 0;
-  for (const [i, source] of sources.entries()) {
-    const result = await fetchShared(dir, source, paths[i]!, ref.text, ctx);
-    blobs.push(result);
-    received += result.received;
+  for (let round = 0; ; round++) {
+    const broken: number[] = [];
+    for (const [i, path] of paths.entries()) {
+      const info = await stat(snapshotPath(dir, commit, path)).catch(() => undefined);
+      if (!info?.isFile() || info.size !== blobs[i]!.size) broken.push(i);
+    }
+    if (broken.length === 0) return received;
+    const missing = broken.map((i) => paths[i]!);
+    if (round >= LINK_ROUNDS) {
+      throw new HearthError('IO_ERROR', `${ref}: ${missing.join(', ')} kept vanishing from the cache before the pull could finish`, {
+        details: { ref, files: missing, blobs: broken.map((i) => blobs[i]!.path) },
+        hint: 'something else is deleting files in the hub cache (another tool\'s cache cleaner?); pull again once it is done',
+      });
+    }
+    ctx.logger.warn({ ref, files: missing }, 'blobs vanished before the snapshot was complete; fetching them again');
+    for (const i of broken) {
+      blobs[i] = await fetchShared(dir, sources[i]!, paths[i]!, ref, ctx);
+      received += blobs[i]!.received;
+      await linkOrCopy(snapshotPath(dir, commit, paths[i]!), blobLinkTarget(dir, commit, paths[i]!, blobs[i]!.digest));
+    }
   }
-  received += await keepBlobs(dir, sources, paths, blobs, ref.text, ctx);
-  // 2. The snapshot links, the primary file last (see cache-resolve.ts on foreign snapshots).
-  for (let i = paths.length - 1; i >= 0; i--) {
-    await linkOrCopy(snapshotPath(dir, commit, paths[i]!), blobLinkTarget(dir, commit, paths[i]!, blobs[i]!.digest));
-  }
-  const files: StoredFile[] = paths.map((path, i) => ({ path, localPath: snapshotPath(dir, commit, path), digest: blobs[i]!.digest, size: blobs[i]!.size }));
-  // 3. The completion record, for multi-file selections.
-  if (selection) {
-    await ctx.records.putCompletion(dir.id, {
-      format: 'hearth-snapshot',
-      version: 1,
-      repo: ref.repo,
-      commit,
-      tag: ref.kind === 'hf-quant' ? ref.quant : undefined,
-      kind: selection.format,
-      files: files.map((f) => ({ path: f.path, digest: f.digest!, size: f.size })),
-      completedAt: new Date().toISOString(),
-    });
-  }
-  // 4. The ref, last: until then, readers keep resolving the previous commit.
-  if (!isCommitHash(ref.revision)) await writeFileAtomic(refPath(dir, ref.revision), commit);
-  ctx.emit({ status: 'success', ref: ref.text });
-  const model: ResolvedModel = { ref: ref.text, kind: 'hub', repo: ref.repo, revision: ref.revision, commit, files, primary: files[0]! };
-  await touch(model, ctx);
-  return { ...model, received, upToDate: received === 0 };
 }
 
 interface HubPlan {
@@ -141,32 +227,15 @@ function blobSource(meta: FileMetadata, label: string): BlobSource {
   return { location: meta.location, kind: meta.etag.length === 64 ? 'sha256' : 'git-sha1', expected: meta.etag, key: meta.etag, size: meta.size, label };
 }
 
-/**
- * Before linking, every blob must still be there: a long multi-file pull can
- * outlive gc's grace period for the blobs it fetched first. A blob gc took is
- * fetched again; the others get a fresh mtime, so the grace period starts over.
- */
-async function keepBlobs(dir: RepoDir, sources: BlobSource[], paths: string[], blobs: DownloadResult[], ref: string, ctx: PullContext): Promise<number> {
-  let received = 0;
-  for (const [i, blob] of blobs.entries()) {
-    if (await pathExists(blob.path)) {
-      const now = new Date();
-      await utimes(blob.path, now, now).catch(() => undefined); // a read-only shared cache is fine too
-      continue;
-    }
-    ctx.logger.warn({ blob: blob.path }, 'blob vanished before it was linked; fetching it again');
-    blobs[i] = await fetchShared(dir, sources[i]!, paths[i]!, ref, ctx);
-    received += blobs[i]!.received;
-  }
-  return received;
-}
-
-async function pullUrl(ref: Extract<ModelRef, { kind: 'url' }>, ctx: PullContext): Promise<PullResult> {
+async function pullUrl(ref: Extract<ModelRef, { kind: 'url' }>, ctx: PullContext, cached: ResolvedModel | undefined): Promise<PullResult> {
   const dir = urlRepoDir(ctx.home, ref.url);
-  await mkdir(dir.blobs, { recursive: true });
-  await writeFileAtomic(`${dir.root}/${URL_SOURCE_FILE}`, ref.url);
   const head = await retrying(ctx, ref.url, () => ctx.client.headUrl(ref.url, ctx.signal));
   const expected = ref.sha256 ?? head.sha256;
+  // The server vouches for the same content that is cached: nothing to write.
+  if (cached && expected !== undefined && cached.commit === expected && (head.size === undefined || cached.primary.size === head.size)) return upToDate(cached, ctx);
+  await ensureDir(dir.blobs);
+  const sourceFile = `${dir.root}/${URL_SOURCE_FILE}`;
+  if ((await readFile(sourceFile, 'utf8').catch(() => undefined)) !== ref.url) await writeFileAtomic(sourceFile, ref.url);
   const name = fileNameOf(ref.url);
   const source: BlobSource = {
     location: head.location,
@@ -176,19 +245,27 @@ async function pullUrl(ref: Extract<ModelRef, { kind: 'url' }>, ctx: PullContext
     size: head.size,
     label: ref.url,
   };
-  const result = await fetchShared(dir, source, name, ref.text, ctx);
-  const commit = result.digest;
-  await linkOrCopy(snapshotPath(dir, commit, name), blobLinkTarget(dir, commit, name, result.digest));
-  await writeFileAtomic(refPath(dir, 'main'), commit);
-  ctx.emit({ status: 'success', ref: ref.text });
-  const file: StoredFile = { path: name, localPath: snapshotPath(dir, commit, name), digest: result.digest, size: result.size };
-  const model: ResolvedModel = { ref: ref.text, kind: 'url', commit, files: [file], primary: file };
-  await touch(model, ctx);
-  return { ...model, received: result.received, upToDate: result.received === 0 };
+  const unregister = await registerPull(dir, expected === undefined ? undefined : [expected], ctx);
+  try {
+    const blobs = [await fetchShared(dir, source, name, ref.text, ctx)];
+    const commit = blobs[0]!.digest;
+    await linkOrCopy(snapshotPath(dir, commit, name), blobLinkTarget(dir, commit, name, commit));
+    const received = blobs[0]!.received + (await ensureLinked(dir, commit, [{ ...source, expected: commit }], [name], blobs, ref.text, ctx));
+    await writeFileAtomic(refPath(dir, 'main'), commit);
+    ctx.emit({ status: 'success', ref: ref.text });
+    const file: StoredFile = { path: name, localPath: snapshotPath(dir, commit, name), digest: commit, size: blobs[0]!.size };
+    const model: ResolvedModel = { ref: ref.text, kind: 'url', commit, files: [file], primary: file };
+    await touch(model, ctx);
+    return { ...model, received, upToDate: received === 0, outcome: received === 0 ? 'up-to-date' : 'downloaded' };
+  } finally {
+    await unregister();
+  }
 }
 
 /** One download per blob per process; every caller still gets its own progress events. */
 async function fetchShared(dir: RepoDir, source: BlobSource, file: string, ref: string, ctx: PullContext): Promise<DownloadResult> {
+  // SingleFlight starts the work before it looks at the caller's signal: an aborted caller must not get that far.
+  throwIfAborted(ctx.signal);
   const digest = source.expected ?? source.key;
   const result = await ctx.flights.run(
     `${dir.root}\0${source.key}`,
@@ -206,7 +283,9 @@ async function fetchShared(dir: RepoDir, source: BlobSource, file: string, ref: 
     ctx.signal,
   );
   if (result.received > 0) {
-    await ctx.records.updateBlob(result.digest, { verifiedAt: new Date().toISOString() });
+    // Hashed while it streamed in: record it as verified, with the stamp integrity checks compare against.
+    const info = await stat(result.path).catch(() => undefined);
+    await ctx.records.noteBlob(result.digest, { verifiedAt: new Date().toISOString(), ...(info ? { verifiedStamp: stampOf(info) } : {}) });
     ctx.emit({ status: 'downloaded', ref, file, digest: result.digest, total: result.size, received: result.received });
   } else {
     ctx.emit({ status: 'cached', ref, file, digest: result.digest, total: result.size });
@@ -218,12 +297,13 @@ async function upToDate(model: ResolvedModel, ctx: PullContext): Promise<PullRes
   for (const file of model.files) ctx.emit({ status: 'cached', ref: model.ref, file: file.path, digest: file.digest, total: file.size });
   ctx.emit({ status: 'success', ref: model.ref });
   await touch(model, ctx);
-  return { ...model, received: 0, upToDate: true };
+  return { ...model, received: 0, upToDate: true, outcome: 'up-to-date' };
 }
 
+/** Last-used bookkeeping: best effort, so a read-only home never fails a cached pull. */
 async function touch(model: ResolvedModel, ctx: Pick<PullContext, 'records'>): Promise<void> {
   const now = new Date().toISOString();
-  await Promise.all(model.files.map((f) => (f.digest ? ctx.records.updateBlob(f.digest, { lastUsedAt: now }) : undefined)));
+  for (const f of model.files) if (f.digest) await ctx.records.noteBlob(f.digest, { lastUsedAt: now });
 }
 
 function retrying<T>(ctx: PullContext, what: string, attempt: () => Promise<T>): Promise<T> {

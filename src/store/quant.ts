@@ -17,10 +17,17 @@ export function selectQuantFiles(paths: readonly string[], quant: string, what: 
     groups.set(key, [...(groups.get(key) ?? []), path]);
   }
   if (groups.size === 0) {
-    const available = [...new Set(paths.filter((p) => p.toLowerCase().endsWith('.gguf')).map((p) => quantTag(p)).filter(Boolean))];
+    const ggufs = paths.filter((p) => p.toLowerCase().endsWith('.gguf'));
+    const available = [...new Set(ggufs.map((p) => quantTag(p)).filter(Boolean))];
+    const untagged = ggufs.filter((p) => !quantTag(p)).map(basename);
     throw new HearthError('MODEL_NOT_FOUND', `${what}: no GGUF file tagged ${quant}`, {
-      details: { quant, available },
-      hint: available.length > 0 ? `available quants: ${available.join(', ')}` : 'the repo has no GGUF files',
+      details: { quant, available, untagged },
+      hint:
+        ggufs.length === 0
+          ? 'the repo has no GGUF files'
+          : [available.length > 0 ? `available quants: ${available.join(', ')}` : '', untagged.length > 0 ? `files without a quant tag in their name: ${untagged.join(', ')} (pull the repo without a tag, or with :latest, for its default)` : '']
+              .filter(Boolean)
+              .join('; '),
     });
   }
   if (groups.size > 1) {

@@ -1,13 +1,37 @@
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { readdir, readFile, rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeFileAtomic } from './fs-utils.js';
+import { dirname, join } from 'node:path';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { errnoOf, writeFileAtomic } from './fs-utils.js';
 import { assertSafeRepoPath, isCommitHash } from './ref.js';
+
+/**
+ * A file's identity as the filesystem reports it, taken when the file was
+ * hashed: if any of these differ later, the bytes may have changed since.
+ * (ctime cannot be set from user space, so a write that restores mtime still shows.)
+ */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
+export function stampOf(info: Stats): FileStamp {
+  return { size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino };
+}
+
+export function sameStamp(a: FileStamp | undefined, b: FileStamp): boolean {
+  return a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+}
 
 /** What hearth knows about a blob beyond the cache layout itself. */
 export interface BlobRecord {
   verifiedAt?: string;
   lastUsedAt?: string;
+  /** The blob file as it was when it was last hashed and matched its name. */
+  verifiedStamp?: FileStamp;
 }
 
 /** A local file registered in place: never copied, re-hashed when its size or mtime change. */
@@ -17,6 +41,9 @@ export interface LocalRecord extends BlobRecord {
   /** The file's size, or the total of a directory's selected files. */
   size: number;
   mtimeMs: number;
+  /** For a file: its ctime and inode when it was last hashed (see FileStamp). */
+  ctimeMs?: number;
+  ino?: number;
   /** The file's sha256, or the primary file's for a directory. */
   digest: string;
   registeredAt: string;
@@ -28,7 +55,11 @@ export interface LocalFileRecord {
   path: string;
   size: number;
   mtimeMs: number;
+  ctimeMs?: number;
+  ino?: number;
   digest: string;
+  /** When this file was last hashed and matched; the record's verifiedAt when absent. */
+  verifiedAt?: string;
 }
 
 /**
@@ -53,20 +84,30 @@ export interface CompletionRecord {
   completedAt: string;
 }
 
+/** Records folders and errno codes already warned about in this process: one warning per cause, not one per file or store. */
+const warned = new Set<string>();
+
 /**
  * hearth's own bookkeeping under HEARTH_HOME/records, one small JSON file per
  * blob, local registration or completed snapshot selection, each replaced atomically so concurrent processes never
  * corrupt one another (last write wins, which is right for timestamps).
+ *
+ * Timestamps and stamps (`noteBlob`, `noteLocal`) are bookkeeping: a home that
+ * cannot be written (read-only mount, full disk) must never stop a model from
+ * loading, so they log a warning and carry on. Completion records are not
+ * bookkeeping; their writers decide what a failure means.
  */
 export class Records {
   readonly #blobs: string;
   readonly #locals: string;
   readonly #snapshots: string;
+  readonly #logger: Logger;
 
-  constructor(home: string) {
+  constructor(home: string, logger: Logger = silentLogger) {
     this.#blobs = join(home, 'records', 'blobs');
     this.#locals = join(home, 'records', 'local');
     this.#snapshots = join(home, 'records', 'snapshots');
+    this.#logger = logger;
   }
 
   /** The completion record of a selection (`tag` undefined = the repo's default model) in a snapshot. */
@@ -115,6 +156,16 @@ export class Records {
     await writeFileAtomic(path, JSON.stringify({ ...(await readJson<BlobRecord>(path)), ...patch }));
   }
 
+  /** Bookkeeping on a blob (verified-at, last-used, stamp): best effort, see the class comment. Undefined fields are removed. */
+  async noteBlob(digest: string, patch: BlobRecord): Promise<boolean> {
+    return this.#bestEffort(() => this.updateBlob(digest, patch), 'blob', digest);
+  }
+
+  /** A local registration's record, written best effort: the registration itself stands without it. */
+  async noteLocal(record: LocalRecord): Promise<boolean> {
+    return this.#bestEffort(() => this.putLocal(record), 'local', record.path);
+  }
+
   async local(path: string): Promise<LocalRecord | undefined> {
     return readJson<LocalRecord>(this.#localPath(path));
   }
@@ -134,6 +185,23 @@ export class Records {
     const names = await readdir(this.#locals).catch(() => [] as string[]);
     const records = await Promise.all(names.filter((n) => n.endsWith('.json')).map((n) => readJson<LocalRecord>(join(this.#locals, n))));
     return records.filter((r): r is LocalRecord => r !== undefined);
+  }
+
+  async #bestEffort(write: () => Promise<void>, kind: string, key: string): Promise<boolean> {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      const code = errnoOf(error) ?? 'unknown';
+      const fields = { err: (error as Error).message, kind, key, records: dirname(this.#blobs) };
+      const cause = `${fields.records}\0${code}`;
+      if (warned.has(cause)) this.#logger.debug(fields, 'bookkeeping write skipped');
+      else {
+        warned.add(cause);
+        this.#logger.warn(fields, "cannot write hearth's records; verified-at and last-used are not kept, models still load");
+      }
+      return false;
+    }
   }
 
   #localPath(path: string): string {

@@ -27,14 +27,23 @@ const HUB_PREFIXES = ['hf:', 'hf.co/', 'huggingface.co/'];
  * store (`..`, absolute paths inside an hf ref, NUL bytes) is refused here, so
  * nothing downstream ever joins untrusted text onto a directory.
  */
-export function parseRef(input: string, aliases: Readonly<Record<string, string>> = {}): ModelRef {
+export interface ParseOptions {
+  /**
+   * Whether a bare relative name may be looked up on disk to tell a local
+   * file from a typo. Off for names from a request: the answer would tell a
+   * client which paths exist on the server.
+   */
+  probeFilesystem?: boolean;
+}
+
+export function parseRef(input: string, aliases: Readonly<Record<string, string>> = {}, options: ParseOptions = {}): ModelRef {
   const text = resolveAlias(input, aliases);
   if (text.includes('\0')) throw unsafe(input, 'contains a NUL byte');
   const hubPrefix = HUB_PREFIXES.find((p) => text.startsWith(p));
   if (hubPrefix) return parseHubRef(text.slice(hubPrefix.length), input);
   if (/^https?:\/\//i.test(text)) return parseUrlRef(text, input);
   if (text.startsWith('file:')) return localRef(resolve(fromFileUrl(text, input))); // resolve: no trailing slash on a directory
-  if (isAbsolute(text) || /^\.{1,2}[\\/]/.test(text) || text.startsWith('~/') || existsSync(text)) {
+  if (isAbsolute(text) || /^\.{1,2}[\\/]/.test(text) || text.startsWith('~/') || ((options.probeFilesystem ?? true) && existsSync(text))) {
     return localRef(text.startsWith('~/') ? resolve(homedir(), text.slice(2)) : resolve(text));
   }
   throw new HearthError('REF_INVALID', `unrecognized model reference "${input}"`, {
@@ -91,6 +100,8 @@ function parseHubRef(body: string, input: string): HubRef {
       hint: `hf:${owner}/${name}/<file>, hf:${owner}/${name}:<tag>, or hf:${owner}/${name} for the whole model`,
     });
   }
+  // Ollama's default tag names the repo's default model, as no tag does.
+  if (quant !== undefined && quant.toLowerCase() === 'latest') return { kind: 'hf-repo', repo, revision, text: `hf:${repo}${rev}` };
   if (quant !== undefined) {
     if (!QUANT.test(quant)) {
       throw new HearthError('REF_INVALID', `invalid tag "${quant}" in "${input}"`, {

@@ -4,6 +4,7 @@ import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { resolveCached } from './cache-resolve.js';
 import { blobPath, hubRepoDir, urlRepoDir, type RepoDir } from './layout.js';
+import { isProtected, protectedBlobs, withSweepLock } from './pull-markers.js';
 import type { Records } from './records.js';
 import type { ModelRef } from './ref.js';
 import { scanRepo } from './scan.js';
@@ -62,34 +63,43 @@ export async function removeRef(ref: ModelRef, ctx: RemoveContext): Promise<Remo
   for (const { record } of completions) {
     if (own(record.tag) || record.files.some((f) => gone.has(f.path))) await ctx.records.removeCompletion(dir.id, commit, record.tag);
   }
-  const freedBytes = await removeUnreferencedBlobs(dir, removed);
-  await dropDanglingRefs(dir, ctx.records);
+  const freedBytes = await removeUnreferencedBlobs(dir, removed, ctx.logger);
+  await dropDanglingRefs(dir, ctx.records, ctx.logger);
   ctx.logger.info({ ref: ref.text, files: removed.length, freedBytes }, 'removed');
   return { ref: ref.text, removed, freedBytes };
 }
 
-async function removeUnreferencedBlobs(dir: RepoDir, removed: string[]): Promise<number> {
-  const scanned = await scanRepo(dir);
-  const live = new Set([...scanned.snapshots.values()].flat().map((f) => f.digest));
-  let freed = 0;
-  for (const blob of scanned.blobs) {
-    if (live.has(blob.digest)) continue;
-    await unlink(blobPath(dir, blob.digest)).catch(() => undefined);
-    removed.push(blobPath(dir, blob.digest));
-    freed += blob.size;
-  }
-  return freed;
+/** Blobs nothing links to any more, except those a pull in progress is about to link (see pull-markers.ts). */
+async function removeUnreferencedBlobs(dir: RepoDir, removed: string[], logger: Logger): Promise<number> {
+  return withSweepLock(dir, { logger }, async () => {
+    const scanned = await scanRepo(dir);
+    const live = new Set([...scanned.snapshots.values()].flat().map((f) => f.digest));
+    const pulling = await protectedBlobs(dir, { clean: true, logger });
+    let freed = 0;
+    for (const blob of scanned.blobs) {
+      if (live.has(blob.digest) || isProtected(pulling, blob.digest)) continue;
+      await unlink(blobPath(dir, blob.digest)).catch(() => undefined);
+      removed.push(blobPath(dir, blob.digest));
+      freed += blob.size;
+    }
+    return freed;
+  });
 }
 
-async function dropDanglingRefs(dir: RepoDir, records: Records): Promise<void> {
-  const scanned = await scanRepo(dir);
-  for (const [name, commit] of scanned.refs) {
-    if (!scanned.snapshots.has(commit)) await unlink(`${dir.refs}/${name}`).catch(() => undefined);
-  }
-  if (scanned.snapshots.size === 0 && scanned.blobs.length === 0 && scanned.leftovers.length === 0) {
-    await records.removeCompletions(dir.id);
-    await rm(dir.root, { recursive: true, force: true });
-  }
+async function dropDanglingRefs(dir: RepoDir, records: Records, logger: Logger): Promise<void> {
+  await withSweepLock(dir, { logger }, async () => {
+    const scanned = await scanRepo(dir);
+    for (const [name, commit] of scanned.refs) {
+      if (!scanned.snapshots.has(commit)) await unlink(`${dir.refs}/${name}`).catch(() => undefined);
+    }
+    const pulling = await protectedBlobs(dir, { clean: true, logger });
+    const empty = scanned.snapshots.size === 0 && scanned.blobs.length === 0 && scanned.leftovers.length === 0;
+    // A pull that registered but has not published yet is about to write into this folder.
+    if (empty && !pulling.all && pulling.digests.size === 0) {
+      await records.removeCompletions(dir.id);
+      await rm(dir.root, { recursive: true, force: true });
+    }
+  });
 }
 
 async function pruneEmptyDirs(from: string, stopAt: string): Promise<void> {

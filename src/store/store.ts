@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config/index.js';
 import { HearthError, throwIfAborted } from '../errors/index.js';
 import { SingleFlight } from '../lifecycle/single-flight.js';
@@ -9,13 +8,14 @@ import { notCachedError, resolveCached } from './cache-resolve.js';
 import type { DownloadResult } from './download.js';
 import { collectGarbage, type GcReport } from './gc.js';
 import { HubClient } from './hub-client.js';
+import { assertIntact } from './integrity.js';
 import { listEntries } from './list.js';
 import { recordedFiles, registerLocal } from './local.js';
-import { pullRef, type PullContext } from './pull.js';
+import { pullRef, type PullContext, type StoreHooks } from './pull.js';
 import { Records } from './records.js';
 import { parseRef, type ModelRef } from './ref.js';
 import { removeRef, type RemoveReport } from './remove.js';
-import type { ModelStatus, PullEvent, PullResult, ResolvedModel, StoreEntry } from './types.js';
+import type { IntegrityReport, ModelStatus, PullEvent, PullResult, ResolvedModel, StoreEntry } from './types.js';
 import { verifyStore, type VerifyReport } from './verify.js';
 
 export interface OperationOptions {
@@ -26,6 +26,8 @@ export interface OperationOptions {
 export interface StoreOptions {
   config: Readonly<Config>;
   logger?: Logger | undefined;
+  /** Steps into the publish protocol; see StoreHooks. */
+  hooks?: StoreHooks | undefined;
 }
 
 /**
@@ -44,15 +46,23 @@ export class Store {
   readonly #client: HubClient;
   readonly #flights = new SingleFlight<string, DownloadResult>();
   readonly #lifetime = new AbortController();
+  readonly #hooks: StoreHooks | undefined;
 
   constructor(options: StoreOptions) {
     this.#config = options.config;
     this.#logger = options.logger ?? silentLogger;
+    this.#hooks = options.hooks;
     this.hubCache = options.config.hubCache;
     this.home = options.config.home;
     this.offline = options.config.offline;
-    this.#records = new Records(this.home);
-    this.#client = new HubClient({ endpoint: options.config.endpoint, token: options.config.token, logger: this.#logger, userAgent: 'hearth/0.1' });
+    this.#records = new Records(this.home, this.#logger);
+    this.#client = new HubClient({
+      endpoint: options.config.endpoint,
+      token: options.config.token,
+      logger: this.#logger,
+      userAgent: 'hearth/0.1',
+      timeoutMs: options.config.pull.timeout,
+    });
   }
 
   get endpoint(): string {
@@ -65,9 +75,7 @@ export class Store {
 
   /** Downloads what is missing (or, offline, proves it is all cached). */
   async pull(ref: string | ModelRef, options: OperationOptions = {}): Promise<PullResult> {
-    const parsed = this.parse(ref);
-    await mkdir(this.hubCache, { recursive: true });
-    return pullRef(parsed, this.#context(options));
+    return pullRef(this.parse(ref), this.#context(options));
   }
 
   /** Resolves to files on disk without any network call; what a model loader uses. */
@@ -77,6 +85,22 @@ export class Store {
     const cached = await resolveCached(parsed, this);
     if (!cached) throw notCachedError(parsed, this, this.offline);
     return cached;
+  }
+
+  /**
+   * Checks that a resolved model's files still hold the bytes that were
+   * verified, by `verify.onLoad` (auto, always, never); throws BLOB_CORRUPT
+   * naming the file when one does not. Meant for just before a model's first
+   * load in a process. Offline, and never writes anything but bookkeeping.
+   */
+  async assertIntact(model: ResolvedModel, options: { signal?: AbortSignal | undefined } = {}): Promise<IntegrityReport> {
+    return assertIntact(model, {
+      records: this.#records,
+      logger: this.#logger,
+      policy: this.#config.verify.onLoad,
+      maxAgeMs: this.#config.verify.maxAge,
+      signal: this.#signal(options.signal),
+    });
   }
 
   /** Cheap, offline status for health checks: no hashing, no network. */
@@ -168,6 +192,7 @@ export class Store {
       idleTimeoutMs: pull.timeout,
       reserveBytes: pull.reserveBytes,
       flights: this.#flights,
+      hooks: this.#hooks,
       signal: this.#signal(options.signal),
       emit: (event) => {
         options.onProgress?.(event);

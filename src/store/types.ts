@@ -27,6 +27,26 @@ export interface PullResult extends ResolvedModel {
   received: number;
   /** True when nothing had to be downloaded. */
   upToDate: boolean;
+  /**
+   * What the pull did: `downloaded` bytes, found everything `up-to-date`,
+   * `registered` a local file or directory for the first time, or `updated`
+   * a registration whose content changed.
+   */
+  outcome: PullOutcome;
+}
+
+export type PullOutcome = 'downloaded' | 'up-to-date' | 'registered' | 'updated';
+
+/** What `Store.assertIntact` did before a load. */
+export interface IntegrityReport {
+  /** The `verify.onLoad` policy that applied. */
+  policy: 'auto' | 'always' | 'never';
+  /** Files looked at (0 under `never`). */
+  checked: number;
+  /** Files hashed because the policy asked for it. */
+  hashed: number;
+  bytesHashed: number;
+  ms: number;
 }
 
 export interface ModelStatus {

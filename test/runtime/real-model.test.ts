@@ -36,12 +36,12 @@ describe('hearth run and embed on a real trained model (stories260K)', { skip },
     const once = await runHearth(['embed', MODEL!, 'Once upon a time', '--full'], box.env());
     const twice = await runHearth(['embed', MODEL!, 'Once upon a time', '--full'], box.env());
     assert.equal(once.code, 0, once.stderr);
-    const a = JSON.parse(once.stdout) as { dims: number; norm: number; vector: number[]; pooling: string; normalized: boolean };
+    const a = JSON.parse(once.stdout) as { dims: number; pooling: string; normalized: boolean; embeddings: Array<{ norm: number; vector: number[] }> };
     const b = JSON.parse(twice.stdout) as typeof a;
     assert.equal(a.dims, 64);
-    assert.ok(Math.abs(a.norm - 1) < 1e-6);
-    assert.equal(a.vector.length, 64);
-    assert.deepEqual(a.vector, b.vector);
+    assert.ok(Math.abs(a.embeddings[0]!.norm - 1) < 1e-6);
+    assert.equal(a.embeddings[0]!.vector.length, 64);
+    assert.deepEqual(a.embeddings[0]!.vector, b.embeddings[0]!.vector);
     assert.equal(a.normalized, true);
     assert.ok(a.pooling);
   });

@@ -16,6 +16,8 @@ import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const PULLED = 'hf:acme/pulled/m.gguf';
+/** The name hearth lists the pulled model under (a GGUF file is named after its file). */
+const PULLED_NAME = 'm:latest';
 const HEX64 = /^[0-9a-f]{64}$/;
 const FIVE_MINUTES = 5 * 60_000;
 const noStories = process.env.HEARTH_TEST_MODEL ? false : 'HEARTH_TEST_MODEL is not set';
@@ -335,7 +337,10 @@ describe('Ollama API via the ollama SDK', () => {
       const r = await client.embed({ model: PULLED, input: 'x' });
       assert.equal(r.embeddings.length, 1);
       assert.equal(r.embeddings[0]?.length, 64);
-      assert.ok((await client.list()).models.some((m) => m.name === PULLED), 'list shows the pulled model');
+      assert.ok((await client.list()).models.some((m) => m.name === PULLED_NAME), 'list shows the pulled model by its name');
+      // The listed name is a model name like any other.
+      const byName = await client.embed({ model: PULLED_NAME, input: 'x' });
+      assert.deepEqual(byName.embeddings, r.embeddings);
     });
 
     test('pulling a cached model again succeeds without downloading', async () => {
@@ -354,8 +359,8 @@ describe('Ollama API via the ollama SDK', () => {
 
     test('delete removes the model: gone from list and ps, then 404', async () => {
       assert.deepEqual(await client.delete({ model: PULLED }), { status: 'success' });
-      assert.ok(!(await client.list()).models.some((m) => m.name === PULLED), 'list no longer shows it');
-      assert.equal(await running(PULLED), undefined, 'ps no longer shows it');
+      assert.ok(!(await client.list()).models.some((m) => m.name === PULLED_NAME), 'list no longer shows it');
+      assert.equal(await running(PULLED_NAME), undefined, 'ps no longer shows it');
       const error = await rejectsWithStatus(client.embed({ model: PULLED, input: 'x' }), 404);
       assert.ok(error.error.includes(PULLED), error.error);
       await rejectsWithStatus(client.delete({ model: PULLED }), 404);

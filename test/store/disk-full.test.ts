@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
+import { partialDownloads } from '../support/hearth-cli.js';
 import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
 
 const MODEL = fixtureBytes(1_500_000, 4);
@@ -45,8 +46,10 @@ describe('a disk that fills up mid-download', async () => {
     const store = box.store({ HF_HUB_CACHE: cache });
     hub.throttle(1_000_000);
     const pulling = store.pull('hf:acme/fat/fat.gguf').catch((e: unknown) => e);
-    // Let the download start (the free-space check passes), then eat the space it needs.
-    await sleep(400);
+    // Once bytes arrive the free-space check has passed: then eat the space the download needs.
+    const blobsDir = join(cache, 'models--acme--fat', 'blobs');
+    for (let i = 0; i < 1000 && (await partialDownloads(blobsDir)).largest === 0; i++) await sleep(20);
+    assert.ok((await partialDownloads(blobsDir)).largest > 0, 'the download started');
     await writeFile(join(mountPoint, 'filler'), Buffer.alloc(1_200_000)).catch(() => undefined);
     const error = await pulling;
     assert.ok(isHearthError(error, 'DISK_FULL'), String(error));

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import type { Backend, GenerateEvent, GenerateRequest, LoadedModel } from '../../src/runtime/types.js';
 import { cosine, l2norm } from '../../src/runtime/vector.js';
+import { RecordingGate } from './recording-gate.js';
 import type { ResolvedModel } from '../../src/store/index.js';
 
 export interface ConformanceSetup {
@@ -156,6 +157,67 @@ export function backendConformance(name: string, setup: () => Promise<Conformanc
         const streams = await Promise.all([collect(generator!.generate(greedy({ maxTokens: 3 }))), collect(generator!.generate(greedy({ maxTokens: 3 })))]);
         assert.deepEqual(streams.map((s) => s.done.completionTokens), [3, 3]);
       });
+    });
+
+    test('many inputs under one abort signal: no listener pile-up (MaxListenersExceededWarning)', async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+      process.on('warning', onWarning);
+      try {
+        const signal = new AbortController().signal;
+        const texts = Array.from({ length: 40 }, (_, i) => `${TEXTS[i % TEXTS.length]} ${i}`);
+        const result = await embedder.embed(texts, { signal });
+        assert.equal(result.vectors.length, 40);
+        // Warnings are emitted on the next tick.
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), []);
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+
+    test('every embedding batch passes the CPU gate with its threads, and waits while the gate is shut', async () => {
+      const gate = new RecordingGate();
+      const model = await ctx.backend.load(ctx.embedding, { threads: 1, parallel: 1, cpu: gate });
+      try {
+        await model.embed(TEXTS);
+        assert.ok(gate.acquired >= 1, 'the batch took the gate');
+        assert.ok(gate.threads.every((t) => t === 1), `threads asked: ${gate.threads.join(',')}`);
+        assert.equal(gate.released, gate.acquired, 'every unit gave its slots back');
+        gate.close();
+        let settled = false;
+        const pending = model.embed([TEXTS[0]!]).finally(() => (settled = true));
+        await gate.someoneWaiting();
+        assert.equal(settled, false, 'no result while the gate is shut');
+        gate.open();
+        await pending;
+        assert.equal(gate.released, gate.acquired);
+      } finally {
+        gate.open();
+        await model.dispose();
+      }
+    });
+
+    test('every decode step of a generation passes the CPU gate, so other models get the cores between tokens', async (t) => {
+      if (!ctx.generation) return t.skip('backend does not generate');
+      const gate = new RecordingGate();
+      const model = await ctx.backend.load(ctx.generation, { threads: 1, parallel: 1, cpu: gate });
+      try {
+        const { done } = await collect(model.generate({ kind: 'completion', prompt: 'the cat', maxTokens: 6, temperature: 0 }));
+        // The prompt's evaluation, then one decode per generated token (the last sampled token needs none).
+        assert.ok(gate.acquired >= done.completionTokens, `${gate.acquired} gate passes for ${done.completionTokens} tokens`);
+        assert.equal(gate.released, gate.acquired);
+        gate.close();
+        let tokens = 0;
+        const pending = collect(model.generate({ kind: 'completion', prompt: 'the dog', maxTokens: 6, temperature: 0 }), () => tokens++);
+        await gate.someoneWaiting();
+        assert.equal(tokens, 0, 'no token while the gate is shut');
+        gate.open();
+        assert.equal((await pending).done.completionTokens, 6);
+      } finally {
+        gate.open();
+        await model.dispose();
+      }
     });
 
     test('an embedding-only model refuses to generate with MODEL_UNSUPPORTED', async () => {

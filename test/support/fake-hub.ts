@@ -16,8 +16,17 @@ export interface FakeRepoSpec {
   revisions?: Record<string, string>;
   private?: boolean;
 }
+/**
+ * Faults apply to the next `times` matching requests (default 1; Infinity for a standing mode).
+ * `silent`: the hub accepts the request and never answers, not even headers (the request is held
+ * until the client goes away or the hub closes). `stall-headers`: the answer is delayed by `ms`
+ * before its headers are sent. Both apply to any request; the body faults (`drop`, `corrupt`,
+ * `stall` after some bytes) only to GETs that send file bytes.
+ */
 export type Fault =
   | { kind: 'status'; status: number; times?: number }
+  | { kind: 'silent'; times?: number }
+  | { kind: 'stall-headers'; ms: number; times?: number }
   | { kind: 'drop'; afterBytes: number; times?: number }
   | { kind: 'corrupt'; times?: number }
   | { kind: 'stall'; afterBytes: number; ms: number; times?: number };
@@ -60,7 +69,8 @@ interface Reply { status: number; headers: Headers; text?: string; file?: { byte
 type Route =
   | { kind: 'resolve' | 'tree'; repoId: string; rev: string; path: string }
   | { kind: 'cdn'; sha: string; path: string | undefined };
-type BodyFault = Exclude<Fault, { kind: 'status' }>;
+type BodyFault = Extract<Fault, { kind: 'drop' | 'corrupt' | 'stall' }>;
+const HEADER_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'silent', 'stall-headers']);
 
 const LFS_EXT = /\.(gguf|onnx|bin|safetensors)$/i;
 const sha1 = (...parts: (string | Buffer)[]) => parts.reduce((h, p) => h.update(p), createHash('sha1')).digest('hex');
@@ -249,7 +259,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
   /** Consumes the first queued fault that applies; body faults only apply to GETs that send file bytes. */
   function takeFault(method: string, path: string, bodyGet: boolean): Fault | undefined {
     const i = faults.findIndex(({ fault, target }) =>
-      (fault.kind === 'status' || bodyGet) &&
+      (HEADER_FAULTS.has(fault.kind) || bodyGet) &&
       (target.path === undefined || target.path === path) &&
       (target.method === undefined || target.method === method));
     const entry = faults[i];
@@ -320,6 +330,16 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     const fault = takeFault(req.method, path, req.method === 'GET' && reply.file !== undefined);
     if (fault?.kind === 'status') {
       return send(req, res, { status: fault.status, headers: {}, text: JSON.stringify({ error: 'injected fault' }) }, abort.signal, undefined);
+    }
+    // Never answered: the socket stays open until the client gives up or close() destroys it.
+    if (fault?.kind === 'silent') return;
+    if (fault?.kind === 'stall-headers') {
+      try {
+        await sleep(fault.ms, undefined, { signal: abort.signal });
+      } catch {
+        return; // the client went away first
+      }
+      return send(req, res, reply, abort.signal, undefined);
     }
     return send(req, res, reply, abort.signal, fault);
   }

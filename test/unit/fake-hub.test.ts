@@ -278,3 +278,50 @@ test('pushCommit moves main while the old commit still resolves', async (t) => {
   assert.equal(await get(v1), `${v1} v1`);
   assert.equal(await get('refs/pr/1'), `${v1} v1`);
 });
+
+/** Polls a condition (a state, not a duration) with a generous bound. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(condition(), `timed out waiting for ${what}`);
+}
+
+test('a silent fault accepts the request and never answers; the next request is served', async (t) => {
+  const hub = await hubWithModel(t);
+  hub.inject({ kind: 'silent' });
+  const ac = new AbortController();
+  let settled = false;
+  const pending = fetch(resolveUrl(hub, 'model.gguf'), { method: 'HEAD', redirect: 'manual', signal: ac.signal }).finally(() => (settled = true));
+  await until(() => hub.stats.requests === 1, 'the hub to receive the request');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'no answer, not even headers');
+  ac.abort();
+  await assert.rejects(pending, { name: 'AbortError' });
+  assert.equal((await fetch(resolveUrl(hub, 'model.gguf'), { method: 'HEAD', redirect: 'manual' })).status, 302);
+});
+
+test('a silent fault with times: Infinity is a standing mode, and close() still ends its held requests', async () => {
+  const hub = await startFakeHub();
+  hub.addRepo({ id: MODEL, files: [{ path: 'config.json', content: config }] });
+  hub.inject({ kind: 'silent', times: Infinity });
+  const pending = [fetch(resolveUrl(hub, 'config.json')), fetch(`${hub.url}/api/models/${MODEL}/tree/main?recursive=true`)].map((p) => p.then(() => 'answered', () => 'failed'));
+  await until(() => hub.stats.requests === 2, 'both requests to arrive');
+  await hub.close();
+  assert.deepEqual(await Promise.all(pending), ['failed', 'failed']);
+});
+
+test('a stall-headers fault holds the headers back, then answers normally; a client that leaves ends it', async (t) => {
+  const hub = await hubWithModel(t);
+  hub.inject({ kind: 'stall-headers', ms: 60_000 }, { method: 'HEAD' });
+  const ac = new AbortController();
+  let settled = false;
+  const held = fetch(resolveUrl(hub, 'config.json'), { method: 'HEAD', signal: ac.signal }).finally(() => (settled = true));
+  await until(() => hub.stats.heads === 1, 'the HEAD to arrive');
+  assert.equal(settled, false);
+  ac.abort();
+  await assert.rejects(held, { name: 'AbortError' });
+
+  hub.inject({ kind: 'stall-headers', ms: 50 }, { path: 'config.json', method: 'GET' });
+  const res = await fetch(resolveUrl(hub, 'config.json'));
+  assert.equal(res.status, 200);
+  assert.deepEqual(Buffer.from(await res.arrayBuffer()), config);
+});

@@ -148,6 +148,35 @@ describe('SingleFlight', () => {
     assert.equal(await other, 'ok');
   });
 
+  test('a caller arriving already aborted starts nothing', async () => {
+    const flights = new SingleFlight<string, string>();
+    const { work, calls } = controllableWork<string>();
+    await assert.rejects(flights.run('k', work, AbortSignal.abort()), (error: unknown) => isHearthError(error, 'ABORTED'));
+    assert.equal(calls.length, 0);
+    assert.equal(flights.size, 0);
+  });
+
+  test('work that fails after every caller left is not an unhandled rejection', async () => {
+    const flights = new SingleFlight<string, string>();
+    const { work, calls } = controllableWork<string>();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const gone = new AbortController();
+      const only = flights.run('k', work, gone.signal);
+      gone.abort();
+      await assert.rejects(only, (error: unknown) => isHearthError(error, 'ABORTED'));
+      calls[0]!.result.reject(new Error('the work failed after everyone left'));
+      // Unhandled rejections are reported after the microtask queue drains.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   test(
     'a caller arriving after every earlier caller aborted gets fresh work, not the aborted flight',
     async () => {

@@ -6,7 +6,7 @@ import { writeJson } from '../format.js';
 
 export const embedCommand: CommandFactory = (run) =>
   new Command('embed')
-    .description('print the embedding of one or more texts as JSON, without a server')
+    .description('print the embeddings of one or more texts as JSON, without a server: model, runtime, dims, pooling, and per text its tokens and norm (and vector with --full)')
     .argument('<model>', 'a model reference or alias (must be in the store)')
     .argument('<texts...>', 'texts to embed')
     .option('--full', 'include the vectors themselves')
@@ -18,17 +18,23 @@ export const embedCommand: CommandFactory = (run) =>
         try {
           await pool.use(model, { signal: interrupt.signal }, async (loaded) => {
             const result = await loaded.embed(texts, { truncate: options.truncate ?? false, signal: interrupt.signal });
-            const { pooling, normalize, digest, cpuVariant, engineVersion, threads, parallel } = loaded.identity;
-            const items = result.vectors.map((vector, i) => ({
+            const { engine, engineVersion, device, cpuVariant, digest, threads, parallel, contextSize, pooling, normalize } = loaded.identity;
+            // One shape for any number of texts, so a script never branches on how many it passed.
+            writeJson(ctx.stdout, {
               model,
-              dims: vector.length,
-              norm: l2norm(vector),
-              tokens: result.tokens[i],
-              pooling,
-              normalized: normalize,
-              ...(options.full ? { vector: Array.from(vector) } : {}),
-            }));
-            writeJson(ctx.stdout, texts.length === 1 ? { ...items[0], runtime: { digest, engineVersion, cpuVariant, threads, parallel } } : items);
+              // null rather than absent, so every key is there whatever the backend knows.
+              runtime: { engine, engineVersion, device, cpuVariant: cpuVariant ?? null, digest: digest ?? null, threads, parallel, contextSize },
+              dims: result.vectors[0]?.length ?? 0,
+              pooling: pooling ?? null,
+              normalized: normalize ?? null,
+              embeddings: result.vectors.map((vector, index) => ({
+                index,
+                text: texts[index],
+                tokens: result.tokens[index],
+                norm: l2norm(vector),
+                ...(options.full ? { vector: Array.from(vector) } : {}),
+              })),
+            });
           });
         } finally {
           interrupt.dispose();

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { PullResult } from '../../store/index.js';
 import type { CommandFactory } from '../command.js';
 import { interruptSignal } from '../command.js';
 import { formatBytes, writeJson } from '../format.js';
@@ -20,9 +21,10 @@ export const pullCommand: CommandFactory = (run) =>
             results.push(result);
             if (!options.json) {
               const size = result.files.reduce((n, f) => n + f.size, 0);
-              const how = result.upToDate ? 'up to date' : `downloaded ${formatBytes(result.received)}`;
+              // An alias is named with what it stands for, so the line says which model it was.
+              const name = Object.hasOwn(ctx.config.aliases, ref) ? `${ref} (alias of ${result.ref})` : result.ref;
               view.stop();
-              ctx.stdout.write(`${result.ref}\t${result.primary.localPath}\t${formatBytes(size)}\t${how}\n`);
+              ctx.stdout.write(`${name}\t${result.primary.localPath}\t${formatBytes(size)}\t${outcome(result, size)}\n`);
             }
           }
           if (options.json) writeJson(ctx.stdout, results);
@@ -32,3 +34,17 @@ export const pullCommand: CommandFactory = (run) =>
         }
       }),
     );
+
+function outcome(result: PullResult, size: number): string {
+  const what = result.files.length > 1 ? `directory (${result.files.length} files, primary ${result.primary.path})` : 'file';
+  switch (result.outcome) {
+    case 'downloaded':
+      return `downloaded ${formatBytes(result.received)}`;
+    case 'registered':
+      return `registered ${what}: ${formatBytes(size)}, sha256 ${result.primary.digest}`;
+    case 'updated':
+      return `registered again, content changed: ${what}, ${formatBytes(size)}, sha256 ${result.primary.digest}`;
+    case 'up-to-date':
+      return 'up to date';
+  }
+}

@@ -20,7 +20,7 @@ export const runCommand: CommandFactory = (run) =>
     .argument('<model>', 'a model reference or alias (must be in the store)')
     .argument('<prompt>', 'the prompt')
     .option('--system <text>', 'system message (chat models)')
-    .option('--raw', 'plain completion: no chat template')
+    .option('--raw', 'plain completion: no chat template (a model without one always runs as a plain completion)')
     .option('--max-tokens <n>', 'stop after this many tokens', '256')
     .option('--temperature <t>', 'sampling temperature')
     .option('--top-p <p>', 'nucleus sampling')
@@ -41,8 +41,7 @@ export const runCommand: CommandFactory = (run) =>
             stop: options.stop,
             signal: interrupt.signal,
           };
-          const chat = !options.raw && lease.model.info.chatTemplate;
-          const request: GenerateRequest = chat
+          const request: GenerateRequest = !options.raw
             ? { ...sampling, kind: 'chat', messages: [...(options.system ? [{ role: 'system' as const, content: options.system }] : []), { role: 'user', content: prompt }] }
             : { ...sampling, kind: 'completion', prompt };
           const started = performance.now();

@@ -1,7 +1,29 @@
-import { Command } from 'commander';
+import { Command, Help } from 'commander';
 import { isIP } from 'node:net';
+import { ENV_AREAS, envHelpItems, type EnvArea } from '../../config/env-vars.js';
 import { HearthError } from '../../errors/index.js';
 import type { CommandFactory } from '../command.js';
+
+const CONFIG_HELP = [
+  'Configuration is read once at start-up: defaults, then the config file, then the environment, then the flags above. ' +
+    'An invalid value fails with CONFIG_INVALID (exit 78), naming the field.',
+  'Config file: $HEARTH_CONFIG if set (the file must then exist), else $HEARTH_HOME/config.json if present ' +
+    '(HEARTH_HOME defaults to ~/.hearth). It is a JSON object of the config keys listed below, for example:',
+];
+const CONFIG_EXAMPLE = '  {"server": {"port": 9000, "maxQueue": 64}, "aliases": {"minilm": "hf:owner/repo"}}';
+const ENV_NOTE = 'Durations are written 30s, 5m, 1h30m, 250ms or in seconds; sizes in bytes or as 8GiB.';
+const RELAUNCH_NOTE = 'serve restarts itself with UV_THREADPOOL_SIZE=1 and GOMP_SPINCOUNT=10000 unless you set them: both are read only when a process starts.';
+
+/** Where configuration comes from and every environment variable, wrapped to the terminal like commander's own lists. */
+function configHelp(helper: Help): string {
+  const width = helper.helpWidth ?? 80;
+  const areas = Object.keys(ENV_AREAS) as EnvArea[];
+  const termWidth = Math.max(...areas.flatMap((area) => envHelpItems(area).map((item) => item.term.length)));
+  const sections = areas.map((area) =>
+    [helper.styleTitle(`Environment (${ENV_AREAS[area]}):`), ...envHelpItems(area).map((item) => helper.formatItem(item.term, termWidth, item.description, helper))].join('\n'),
+  );
+  return ['', ...CONFIG_HELP.map((p) => helper.boxWrap(p, width)).join('\n\n').split('\n'), CONFIG_EXAMPLE, '', helper.boxWrap(ENV_NOTE, width), '', sections.join('\n\n'), '', helper.boxWrap(RELAUNCH_NOTE, width), ''].join('\n');
+}
 
 export const serveCommand: CommandFactory = (run) =>
   new Command('serve')
@@ -9,6 +31,8 @@ export const serveCommand: CommandFactory = (run) =>
     .option('--host <host>', 'address to bind (default 127.0.0.1, or HEARTH_HOST)')
     .option('-p, --port <port>', 'port to bind (default 8434, or HEARTH_PORT)')
     .option('--insecure', 'allow binding a non-loopback address')
+    // Appended inside formatHelp (not addHelpText) so it gets commander's wrapping at the terminal's width.
+    .configureHelp({ formatHelp: (cmd, helper) => Help.prototype.formatHelp.call(helper, cmd, helper) + configHelp(helper) })
     .action(
       run(async (ctx, options: { host?: string; port?: string; insecure?: boolean }) => {
         const host = options.host ?? ctx.config.server.host;

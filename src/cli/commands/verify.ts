@@ -8,7 +8,7 @@ const CORRUPT_EXIT = 65;
 
 export const verifyCommand: CommandFactory = (run) =>
   new Command('verify')
-    .description('re-hash stored blobs offline; --repair re-downloads corrupt ones (online) or quarantines them (offline)')
+    .description('re-hash stored blobs offline, and find snapshot links whose blob is missing; --repair re-downloads (online) or quarantines (offline)')
     .argument('[ref]', 'verify one model instead of the whole store')
     .option('--repair', 'repair or quarantine corrupt blobs')
     .option('--json', 'print JSON')
@@ -19,9 +19,18 @@ export const verifyCommand: CommandFactory = (run) =>
           const report = await ctx.store().verify(ref, { repair: options.repair ?? false, signal: interrupt.signal });
           if (options.json) writeJson(ctx.stdout, report);
           else {
-            const rows = report.items.map((i) => [i.status.toUpperCase(), i.source, i.digest.slice(0, 16), formatBytes(i.size), i.detail ?? '']);
-            ctx.stdout.write(rows.length ? table(['STATUS', 'SOURCE', 'DIGEST', 'SIZE', 'DETAIL'], rows) : 'nothing to verify\n');
-            ctx.stdout.write(`${report.items.length} checked, ${report.failed} corrupt\n`);
+            // One row per file, by its path in the model; the model is named on its first row only.
+            const rows = report.items.map((i, n) => [
+              i.status.toUpperCase(),
+              n > 0 && report.items[n - 1]!.model === i.model ? '' : i.model,
+              i.files.length > 0 ? i.files.join(', ') : '(no snapshot links to it)',
+              i.digest.slice(0, 16),
+              formatBytes(i.size),
+              i.detail ?? '',
+            ]);
+            ctx.stdout.write(rows.length ? table(['STATUS', 'MODEL', 'FILE', 'DIGEST', 'SIZE', 'DETAIL'], rows) : 'nothing to verify\n');
+            const count = (...statuses: string[]) => report.items.filter((i) => statuses.includes(i.status)).length;
+            ctx.stdout.write(`${report.items.length} checked, ${count('corrupt', 'quarantined')} corrupt, ${count('missing')} missing\n`);
           }
           return report.failed > 0 ? CORRUPT_EXIT : 0;
         } finally {

@@ -2,7 +2,7 @@ import { GgmlType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'nod
 import { HearthError } from '../../errors/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ResolvedModel } from '../../store/index.js';
-import type { Backend, DeviceRequest, LoadOptions, LoadedModel, ModelInfo, Pooling } from '../types.js';
+import { ungated, type Backend, type DeviceRequest, type LoadOptions, type LoadedModel, type ModelInfo, type Pooling } from '../types.js';
 import { LlamaLoadedModel } from './llama-model.js';
 import { createLlamaRuntime, type LlamaRuntime } from './llama-runtime.js';
 
@@ -85,6 +85,7 @@ export class LlamaBackend implements Backend {
         normalize: this.options.normalize ?? true,
         digest: model.primary.digest,
         onBatch: options.onBatch,
+        cpu: options.cpu ?? ungated,
       });
     } catch (error) {
       if (options.signal?.aborted) throw new HearthError('ABORTED', 'model load aborted', { cause: error });

@@ -2,7 +2,7 @@ import type { LlamaEmbeddingContext, LlamaModel, Token } from 'node-llama-cpp';
 import { throwIfAborted } from '../../errors/index.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
 import { assertNotEmpty, checkTokenIds, inputTooLong } from '../input-limits.js';
-import type { BatchObserver, EmbedInput, EmbedOptions, EmbedResult } from '../types.js';
+import type { BatchObserver, CpuGate, EmbedInput, EmbedOptions, EmbedResult } from '../types.js';
 import { checkedVector } from '../vector.js';
 
 /**
@@ -21,6 +21,8 @@ export class LlamaEmbedder {
     readonly contextSize: number,
     private readonly normalize: boolean,
     private readonly onBatch: BatchObserver | undefined,
+    private readonly cpu: CpuGate,
+    private readonly threads: number,
   ) {
     this.#contexts = contexts;
     this.#idle = [...contexts];
@@ -29,7 +31,7 @@ export class LlamaEmbedder {
 
   static async create(
     model: LlamaModel,
-    options: { contextSize: number; parallel: number; threads: number; normalize: boolean; onBatch?: BatchObserver | undefined },
+    options: { contextSize: number; parallel: number; threads: number; normalize: boolean; onBatch?: BatchObserver | undefined; cpu: CpuGate },
   ): Promise<LlamaEmbedder> {
     const contexts: LlamaEmbeddingContext[] = [];
     try {
@@ -40,12 +42,28 @@ export class LlamaEmbedder {
       await Promise.all(contexts.map((c) => c.dispose()));
       throw error;
     }
-    return new LlamaEmbedder(model, contexts, options.contextSize, options.normalize, options.onBatch);
+    return new LlamaEmbedder(model, contexts, options.contextSize, options.normalize, options.onBatch, options.cpu, options.threads);
   }
 
   async embed(texts: readonly EmbedInput[], options: EmbedOptions = {}): Promise<EmbedResult> {
     const inputs = texts.map((text, i) => this.#prepare(text, i, options.truncate ?? false));
-    const vectors = await Promise.all(inputs.map((tokens) => this.#embedOne(tokens, options.signal)));
+    const vectors = new Array<Float32Array>(inputs.length);
+    // At most one waiter per context, each taking the next input: one waiter per input would put
+    // thousands of abort listeners on a request's signal and queue them all ahead of other callers.
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && next < inputs.length) {
+        const index = next++;
+        try {
+          vectors[index] = await this.#embedOne(inputs[index]!, options.signal);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#contexts.length, inputs.length) }, worker));
     return { vectors, tokens: inputs.map((t) => t.length) };
   }
 
@@ -66,7 +84,9 @@ export class LlamaEmbedder {
     const context = this.#idle.pop()!;
     try {
       throwIfAborted(signal);
-      const embedding = await context.getEmbeddingFor([...tokens]);
+      // One input is one decode (batch = context), so it is one unit of CPU work.
+      const cpu = await this.cpu.acquire(this.threads);
+      const embedding = await context.getEmbeddingFor([...tokens]).finally(cpu);
       // node-llama-cpp evaluates one sequence per call: every batch is a single row.
       this.onBatch?.({ rows: 1, tokens: tokens.length, paddedTokens: tokens.length });
       return checkedVector(embedding.vector, this.normalize);

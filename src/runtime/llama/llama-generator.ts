@@ -1,5 +1,5 @@
 import { LlamaChat, LlamaCompletion, type ChatHistoryItem, type LlamaContext, type LlamaContextSequence } from 'node-llama-cpp';
-import { HearthError, throwIfAborted } from '../../errors/index.js';
+import { abortError, HearthError, throwIfAborted } from '../../errors/index.js';
 import { AsyncQueue } from '../../lifecycle/async-queue.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
 import { StopMatcher } from '../stop-matcher.js';
@@ -52,10 +52,25 @@ export class LlamaGenerator {
     try {
       throwIfAborted(request.signal);
       let completionTokens = 0;
+      const history = request.kind === 'chat' ? toHistory(request.messages) : undefined;
+      const chat = history ? this.#chatFor(sequence) : undefined;
+      const promptTokens = history
+        ? chat!.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(sequence.model.tokenizer).length
+        : sequence.model.tokenize((request as { prompt: string }).prompt, false).length;
+      // A prompt that does not fit is an error, never silently cut: node-llama-cpp would shift the
+      // context (dropping the prompt's start, or earlier chat turns) and answer as if nothing happened.
+      const room = sequence.contextSize - promptTokens;
+      if (room < 1) {
+        throw new HearthError('INPUT_TOO_LONG', `the prompt is ${promptTokens} tokens, and the context holds ${sequence.contextSize} (at least one token must be left to generate)`, {
+          details: { promptTokens, contextSize: sequence.contextSize },
+          hint: 'shorten the prompt, or raise HEARTH_CONTEXT_SIZE up to the model\'s trained context',
+        });
+      }
       const options = {
         signal: request.signal ? AbortSignal.any([request.signal, stopper.signal]) : stopper.signal,
         stopOnAbortSignal: true,
-        maxTokens: request.maxTokens,
+        // The answer ends where the context does ('length'), rather than shifting the context to go on.
+        maxTokens: Math.min(request.maxTokens ?? room, room),
         temperature: request.temperature,
         topP: request.topP,
         seed: request.seed,
@@ -68,24 +83,19 @@ export class LlamaGenerator {
         },
       };
       let stopReason: string;
-      let promptTokens: number;
-      if (request.kind === 'chat') {
-        const chat = this.#chatFor(sequence);
-        const history = toHistory(request.messages);
-        promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(sequence.model.tokenizer).length;
-        const result = await chat.generateResponse(history, options);
+      if (chat) {
+        const result = await chat.generateResponse(history!, options);
         stopReason = result.metadata.stopReason;
       } else {
         const completion = this.#completionFor(sequence);
-        promptTokens = sequence.model.tokenize(request.prompt, false).length;
-        const result = await completion.generateCompletionWithMeta(request.prompt, options);
+        const result = await completion.generateCompletionWithMeta((request as { prompt: string }).prompt, { ...options, disableContextShift: true });
         stopReason = result.metadata.stopReason;
       }
       emit(stops.flush());
       const reason = stops.stopped ? 'stop' : mapStopReason(stopReason);
       queue.push({ type: 'done', stopReason: reason, promptTokens, completionTokens });
     } catch (error) {
-      if (request.signal?.aborted) throw new HearthError('ABORTED', 'generation aborted', { cause: request.signal.reason });
+      if (request.signal?.aborted) throw abortError(request.signal);
       if (error instanceof HearthError) throw error;
       const message = (error as Error).message;
       if (/context size|too long|exceed/i.test(message)) {

@@ -1,7 +1,9 @@
 import type { LlamaModel } from 'node-llama-cpp';
 import { HearthError } from '../../errors/index.js';
-import type { BatchObserver, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, GenerateRequest, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
+import type { BatchObserver, CpuGate, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, GenerateRequest, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
 import { LlamaEmbedder } from './llama-embedder.js';
+import { withoutChatTemplate } from '../plain-prompt.js';
+import { gateDecodes } from './decode-gate.js';
 import { LlamaGenerator } from './llama-generator.js';
 import type { LlamaRuntime } from './llama-runtime.js';
 
@@ -10,6 +12,7 @@ export interface LlamaModelSettings extends Parallelism {
   normalize: boolean;
   digest: string | undefined;
   onBatch: BatchObserver | undefined;
+  cpu: CpuGate;
 }
 
 /**
@@ -57,6 +60,7 @@ export class LlamaLoadedModel implements LoadedModel {
       threads: this.#settings.threads,
       normalize: this.#settings.normalize,
       onBatch: this.#settings.onBatch,
+      cpu: this.#settings.cpu,
     }).catch((error: unknown) => {
       this.#embedder = undefined;
       throw loadError(error, 'embedding context');
@@ -71,12 +75,12 @@ export class LlamaLoadedModel implements LoadedModel {
     }
     this.#generator ??= this.model
       .createContext({ contextSize: this.#generationContextSize(), sequences: this.#settings.parallel, threads: this.#settings.threads })
-      .then((context) => new LlamaGenerator(context))
+      .then((context) => new LlamaGenerator(gateDecodes(context, this.#settings.cpu, this.#settings.threads)))
       .catch((error: unknown) => {
         this.#generator = undefined;
         throw loadError(error, 'generation context');
       });
-    yield* (await this.#generator).generate(request);
+    yield* (await this.#generator).generate(this.info.chatTemplate ? request : withoutChatTemplate(request));
   }
 
   async configure(parallelism: Parallelism): Promise<void> {

@@ -1,6 +1,6 @@
 import { HearthError } from '../../errors/index.js';
 import { planBatches, type BatchLimits } from './batch-plan.js';
-import type { BatchObserver } from '../types.js';
+import type { BatchObserver, CpuGate } from '../types.js';
 import type { TokenPooling } from './pooling.js';
 import type { SessionWorker } from './session-worker.js';
 
@@ -15,6 +15,9 @@ export interface SchedulerOptions extends BatchLimits {
   pooling: TokenPooling;
   padId: number;
   onBatch?: BatchObserver | undefined;
+  /** Taken for each batch, with the session's intra-op threads. */
+  cpu: CpuGate;
+  threads: number;
 }
 
 /**
@@ -105,7 +108,8 @@ export class BatchScheduler {
     items.forEach((item, row) => ids.set(item.ids, row * seqLen));
     try {
       const lengths = items.map((item) => item.ids.length);
-      const { vectors, hidden } = await worker.run({ ids, rows: items.length, seqLen, lengths, pooling: this.options.pooling });
+      const release = await this.options.cpu.acquire(this.options.threads);
+      const { vectors, hidden } = await worker.run({ ids, rows: items.length, seqLen, lengths, pooling: this.options.pooling }).finally(release);
       items.forEach((item, row) => item.resolve(vectors.slice(row * hidden, (row + 1) * hidden)));
       this.options.onBatch?.({ rows: items.length, tokens: lengths.reduce((a, b) => a + b, 0), paddedTokens: items.length * seqLen });
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { Logger } from '../../log/logger.js';
 import { isExternalData, type ResolvedModel } from '../../store/index.js';
-import type { Backend, LoadOptions, LoadedModel, ModelInfo } from '../types.js';
+import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo } from '../types.js';
 import type { BatchLimits } from './batch-plan.js';
 import { readEncoderConfig, type EncoderConfig } from './encoder-config.js';
 import { mlasKernelVariant, onnxRuntimeVersion } from './onnx-build.js';
@@ -51,6 +51,7 @@ export class OnnxBackend implements Backend {
         parallel: options.parallel,
         limits: this.options.batch,
         onBatch: options.onBatch,
+        cpu: options.cpu ?? ungated,
         engineVersion: this.#version,
         cpuVariant: this.#cpuVariant,
       },

@@ -1,5 +1,5 @@
 import { HearthError } from '../../errors/index.js';
-import type { BatchObserver, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
+import type { BatchObserver, CpuGate, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
 import { checkedVector } from '../vector.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import type { BatchLimits } from './batch-plan.js';
@@ -13,6 +13,7 @@ export interface OnnxModelSettings extends Parallelism {
   digest: string | undefined;
   limits: BatchLimits;
   onBatch: BatchObserver | undefined;
+  cpu: CpuGate;
   engineVersion: string;
   cpuVariant: string;
 }
@@ -97,7 +98,7 @@ export class OnnxLoadedModel implements LoadedModel {
   }
 
   #schedulerFor(workers: SessionWorker[]): BatchScheduler {
-    return new BatchScheduler(workers, { ...this.#settings.limits, pooling: this.config.pooling, padId: this.tokenizer.padId, onBatch: this.#settings.onBatch });
+    return new BatchScheduler(workers, { ...this.#settings.limits, pooling: this.config.pooling, padId: this.tokenizer.padId, onBatch: this.#settings.onBatch, cpu: this.#settings.cpu, threads: this.#settings.threads });
   }
 
   #assertLive(): void {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { publicMessage } from '../redact.js';
 
 /** /ready for orchestrators, /metrics for Prometheus, and GET / like Ollama's liveness line. */
 export function statusRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -10,7 +11,7 @@ export function statusRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const views = ctx.pool.list();
     const models = ctx.config.preload.map((name) => {
       const view = views.find((m) => m.name === name);
-      return { name, state: view?.state ?? 'cached', ...(view?.error ? { error: view.error } : {}) };
+      return { name: ctx.access.names.display(name), state: view?.state ?? 'cached', ...(view?.error ? { error: publicMessage(view.error) } : {}) };
     });
     const ready = models.every((m) => m.state === 'ready');
     return reply.status(ready ? 200 : 503).send({ ready, models });

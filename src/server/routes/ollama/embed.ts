@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { truncateDimensions } from '../../../runtime/vector.js';
 import type { ServerContext } from '../../context.js';
+import { assertInputCount } from '../../input-cap.js';
 import { parseBody } from '../../request.js';
-import { requestSignal } from '../../streaming.js';
 import { stringifyWithVectors } from '../../vector-json.js';
 import { ollamaCommon } from './options.js';
 
@@ -20,10 +20,11 @@ const legacyBody = z.object({ ...ollamaCommon, prompt: z.string() });
 /** POST /api/embed, and the legacy /api/embeddings. */
 export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/embed', async (request, reply) => {
+    assertInputCount((request.body as { input?: unknown } | undefined)?.input, ctx.config.server.maxInputs);
     const req = parseBody(embedBody, request.body);
     const inputs = typeof req.input === 'string' ? [req.input] : req.input;
     const started = performance.now();
-    const signal = requestSignal(request, reply);
+    const signal = ctx.inflight.signal(request, reply);
     const lease = await ctx.access.lease(req.model, { keepAlive: req.keep_alive, signal });
     const loaded = performance.now();
     try {
@@ -46,7 +47,7 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
 
   app.post('/api/embeddings', async (request, reply) => {
     const req = parseBody(legacyBody, request.body);
-    const signal = requestSignal(request, reply);
+    const signal = ctx.inflight.signal(request, reply);
     const lease = await ctx.access.lease(req.model, { keepAlive: req.keep_alive, signal });
     try {
       if (req.prompt === '') return { embedding: [] };

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Lease } from '../../../pool/model-pool.js';
+import { HearthError } from '../../../errors/index.js';
 import type { ChatMessage, GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
-import { assertCanGenerate, collectText, generate, type GenerationTimings } from '../../generation.js';
+import { collectText, generate, startGeneration, type GenerationTimings } from '../../generation.js';
 import { ollamaUnsupported, parseBody, refuseUnsupported } from '../../request.js';
-import { openStream, requestSignal } from '../../streaming.js';
+import { openStream } from '../../streaming.js';
 import { ollamaCommon, samplingFromOptions } from './options.js';
 
 const generateBody = z.object({
@@ -28,13 +28,11 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     refuseUnsupported(request.body, ollamaUnsupported);
     const req = parseBody(generateBody, request.body);
     if (!req.prompt) return loadOrUnload(request, reply, req.model, req.keep_alive, 'generate');
-    const prompt = req.prompt;
-    return run(request, reply, req, 'generate', (lease, signal): GenerateRequest => {
-      const sampling = samplingFromOptions(req.options, signal);
-      if (req.raw || !lease.model.info.chatTemplate) return { kind: 'completion', prompt: req.system ? `${req.system}\n\n${prompt}` : prompt, ...sampling };
-      const messages: ChatMessage[] = [...(req.system ? [{ role: 'system' as const, content: req.system }] : []), { role: 'user', content: prompt }];
-      return { kind: 'chat', messages, ...sampling };
-    });
+    const sampling = samplingFromOptions(req.options, ctx.config.server.maxTokens);
+    // Raw mode sends the prompt as is; otherwise the model's template applies (or, without one, a plain completion).
+    const messages: ChatMessage[] = [...(req.system ? [{ role: 'system' as const, content: req.system }] : []), { role: 'user', content: req.prompt }];
+    const body: GenerateRequest = req.raw ? { kind: 'completion', prompt: req.prompt, ...sampling } : { kind: 'chat', messages, ...sampling };
+    return run(request, reply, req, 'generate', body);
   });
 
   app.post('/api/chat', async (request, reply) => {
@@ -42,7 +40,7 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     const req = parseBody(chatBody, request.body);
     if (req.messages.length === 0) return loadOrUnload(request, reply, req.model, req.keep_alive, 'chat');
     const messages = req.messages.map((m) => ({ role: m.role, content: m.content }));
-    return run(request, reply, req, 'chat', (_lease, signal) => ({ kind: 'chat', messages, ...samplingFromOptions(req.options, signal) }));
+    return run(request, reply, req, 'chat', { kind: 'chat', messages, ...samplingFromOptions(req.options, ctx.config.server.maxTokens) });
   });
 
   async function run(
@@ -50,22 +48,19 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     reply: FastifyReply,
     req: { model: string; keep_alive?: string | number | null | undefined; stream: boolean },
     kind: 'generate' | 'chat',
-    build: (lease: Lease, signal: AbortSignal) => GenerateRequest,
+    body: GenerateRequest,
   ) {
-    const started = performance.now();
-    const httpSignal = req.stream ? undefined : requestSignal(request, reply);
-    const lease = await ctx.access.lease(req.model, { keepAlive: req.keep_alive, signal: httpSignal });
-    assertCanGenerate(lease);
-    const loaded = performance.now();
+    const { lease, signal, startedAt, loadedAt } = await startGeneration(ctx, request, reply, req.model, req.keep_alive);
+    const generation = { ...body, signal };
     const piece = (text: string) => (kind === 'chat' ? { message: { role: 'assistant', content: text } } : { response: text });
     const head = () => ({ model: req.model, created_at: new Date().toISOString() });
     if (!req.stream) {
-      const { text, timings } = await collectText(generate(ctx, lease, req.model, build(lease, httpSignal!), started, loaded));
+      const { text, timings } = await collectText(generate(ctx, lease, req.model, generation, startedAt, loadedAt));
       return { ...head(), ...piece(text), ...final(timings) };
     }
-    const stream = openStream(request, reply, 'ndjson');
+    const stream = openStream(request, reply, 'ndjson', signal);
     try {
-      const steps = generate(ctx, lease, req.model, build(lease, stream.signal), started, loaded);
+      const steps = generate(ctx, lease, req.model, generation, startedAt, loadedAt);
       let step = await steps.next();
       while (!step.done) {
         stream.send({ ...head(), ...piece(step.value), done: false });
@@ -79,10 +74,24 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     return reply;
   }
 
+  /**
+   * Ollama's load (empty prompt) and unload (keep_alive 0). A preloaded model
+   * is the operator's: a client's unload is refused with MODEL_PINNED rather
+   * than leaving /ready at 503 until a later request reloads it.
+   */
   async function loadOrUnload(request: FastifyRequest, reply: FastifyReply, model: string, keepAlive: string | number | null | undefined, kind: 'generate' | 'chat') {
     const unload = keepAlive === 0 || keepAlive === '0' || keepAlive === '0s';
-    if (unload) await ctx.pool.unload(model);
-    else (await ctx.access.lease(model, { keepAlive, signal: requestSignal(request, reply) })).release();
+    const signal = ctx.inflight.signal(request, reply);
+    if (unload) {
+      await ctx.access.named(model, async (ref) => {
+        if (ctx.pool.isPinned(ref)) {
+          throw new HearthError('MODEL_PINNED', `${ctx.access.names.display(ref)} is preloaded by the server's operator (HEARTH_PRELOAD) and stays loaded`, {
+            hint: 'remove it from HEARTH_PRELOAD to let clients unload it',
+          });
+        }
+        await ctx.pool.unload(ref);
+      });
+    } else (await ctx.access.lease(model, { keepAlive, signal })).release();
     const empty = kind === 'chat' ? { message: { role: 'assistant', content: '' } } : { response: '' };
     return { model, created_at: new Date().toISOString(), ...empty, done: true, done_reason: unload ? 'unload' : 'load' };
   }

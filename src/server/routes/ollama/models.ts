@@ -6,7 +6,8 @@ import { HEARTH_VERSION } from '../../../version.js';
 import { catalog } from '../../catalog.js';
 import type { ServerContext } from '../../context.js';
 import { parseBody } from '../../request.js';
-import { openStream, requestSignal } from '../../streaming.js';
+import { HearthError } from '../../../errors/index.js';
+import { openStream } from '../../streaming.js';
 
 const nameBody = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional() }).loose().refine((b) => b.model ?? b.name, 'model is required');
 const pullBody = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional(), stream: z.boolean().default(true), insecure: z.boolean().optional() }).refine((b) => b.model ?? b.name, 'model is required');
@@ -20,7 +21,7 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
   const detailsOf = async (name: string, digest: string | undefined) => {
     if (!digest) return details(undefined);
     if (!detailsByDigest.has(digest)) {
-      const info = await ctx.pool.inspect(name).then((r) => r.info, () => undefined);
+      const info = await ctx.access.named(name, (ref) => ctx.pool.inspect(ref)).then((r) => r.info, () => undefined);
       detailsByDigest.set(digest, details(info));
     }
     return detailsByDigest.get(digest)!;
@@ -44,8 +45,8 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
       .list()
       .filter((m) => m.loaded)
       .map((m) => ({
-        name: m.name,
-        model: m.name,
+        name: ctx.access.names.display(m.ref),
+        model: ctx.access.names.display(m.ref),
         size: m.sizeBytes ?? m.fileBytes ?? 0,
         digest: m.digest ?? '',
         details: details(m.info),
@@ -60,8 +61,8 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/api/show', async (request, reply) => {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
-    const signal = requestSignal(request, reply);
-    const { info } = await ctx.access.named(name, () => ctx.pool.inspect(name, signal));
+    const signal = ctx.inflight.signal(request, reply);
+    const { info } = await ctx.access.named(name, (ref) => ctx.pool.inspect(ref, signal));
     return {
       license: '',
       modelfile: '',
@@ -81,19 +82,27 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
   app.delete('/api/delete', async (request) => {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
-    await ctx.access.named(name, async () => {
-      await ctx.pool.unload(name);
-      await ctx.store.remove(name);
+    await ctx.access.named(name, async (ref) => {
+      if (ctx.pool.isPinned(ref)) {
+        throw new HearthError('MODEL_PINNED', `${ctx.access.names.display(ref)} is preloaded by the server's operator (HEARTH_PRELOAD); it cannot be deleted while the server runs`);
+      }
+      await ctx.pool.unload(ref);
+      await ctx.store.remove(ref);
     });
+    ctx.access.names.invalidate();
     return {};
   });
 
   app.post('/api/pull', async (request, reply) => {
     const req = parseBody(pullBody, request.body);
-    const name = ctx.access.check((req.model ?? req.name)!);
+    const name = await ctx.access.resolve((req.model ?? req.name)!);
+    const signal = ctx.inflight.signal(request, reply);
     if (!req.stream) {
-      await ctx.store.pull(name, { signal: requestSignal(request, reply) }).then(
-        () => ctx.metrics.pulls.inc({ outcome: 'success' }),
+      await ctx.store.pull(name, { signal }).then(
+        () => {
+          ctx.metrics.pulls.inc({ outcome: 'success' });
+          ctx.access.names.invalidate();
+        },
         (error: unknown) => {
           ctx.metrics.pulls.inc({ outcome: 'failure' });
           throw error;
@@ -101,11 +110,12 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
       );
       return { status: 'success' };
     }
-    const stream = openStream(request, reply, 'ndjson');
+    const stream = openStream(request, reply, 'ndjson', signal);
     stream.send({ status: 'pulling manifest' });
     try {
-      await ctx.store.pull(name, { signal: stream.signal, onProgress: (event) => sendProgress(event, stream.send) });
+      await ctx.store.pull(name, { signal, onProgress: (event) => sendProgress(event, stream.send) });
       ctx.metrics.pulls.inc({ outcome: 'success' });
+      ctx.access.names.invalidate();
       stream.send({ status: 'success' });
       stream.end();
     } catch (error) {

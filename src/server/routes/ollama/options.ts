@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tokenBudget } from '../../generation.js';
 import { keepAliveSchema, stopSchema } from '../../request.js';
 
 /** Ollama's `options` block; unknown keys (num_ctx, mirostat…) are accepted and ignored. */
@@ -19,14 +20,13 @@ export const ollamaCommon = {
   options: ollamaOptions,
 };
 
-export function samplingFromOptions(options: z.output<typeof ollamaOptions>, signal: AbortSignal) {
+export function samplingFromOptions(options: z.output<typeof ollamaOptions>, limit: number) {
   return {
-    // Ollama: -1 means no limit; -2 fill the context.
-    maxTokens: options?.num_predict !== undefined && options.num_predict > 0 ? options.num_predict : undefined,
+    // Ollama: -1 means no limit and -2 fill the context; here both mean the server's bound.
+    maxTokens: tokenBudget(options?.num_predict !== undefined && options.num_predict > 0 ? options.num_predict : undefined, limit, 'options.num_predict'),
     temperature: options?.temperature,
     topP: options?.top_p,
     seed: options?.seed,
     stop: options?.stop,
-    signal,
   };
 }

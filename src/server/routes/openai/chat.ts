@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
-import { assertCanGenerate, collectText, finishReason, generate } from '../../generation.js';
+import { collectText, finishReason, generate, startGeneration, tokenBudget } from '../../generation.js';
 import { contentSchema, openAiUnsupported, parseBody, refuseUnsupported, stopSchema } from '../../request.js';
-import { openStream, requestSignal } from '../../streaming.js';
+import { openStream } from '../../streaming.js';
 
 const sampling = {
   model: z.string().min(1),
@@ -28,19 +28,20 @@ const chatBody = z.object({
 const completionBody = z.object({
   ...sampling,
   prompt: z.union([z.string(), z.array(z.string()).length(1)]).transform((p) => (Array.isArray(p) ? p[0]! : p)),
+  // OpenAI's legacy completions default.
   max_tokens: z.number().int().positive().nullable().optional().transform((n) => n ?? 16),
 });
 
 type Sampling = z.output<z.ZodObject<typeof sampling>>;
 
-function samplingOf(req: Sampling, signal: AbortSignal) {
+function samplingOf(req: Sampling, limit: number) {
+  const field = req.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
   return {
-    maxTokens: req.max_completion_tokens ?? req.max_tokens ?? undefined,
+    maxTokens: tokenBudget(req.max_completion_tokens ?? req.max_tokens, limit, field),
     temperature: req.temperature ?? undefined,
     topP: req.top_p ?? undefined,
     seed: req.seed ?? undefined,
     stop: req.stop,
-    signal,
   };
 }
 
@@ -50,39 +51,36 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     refuseUnsupported(request.body, openAiUnsupported);
     const req = parseBody(chatBody, request.body);
     const messages = req.messages.map((m) => ({ role: m.role === 'developer' ? ('system' as const) : m.role, content: m.content }));
-    return respond(request, reply, req, (signal) => ({ kind: 'chat', messages, ...samplingOf(req, signal) }), 'chat');
+    return respond(request, reply, req, { kind: 'chat', messages, ...samplingOf(req, ctx.config.server.maxTokens) }, 'chat');
   });
   app.post('/v1/completions', async (request, reply) => {
     refuseUnsupported(request.body, openAiUnsupported);
     const req = parseBody(completionBody, request.body);
-    return respond(request, reply, req, (signal) => ({ kind: 'completion', prompt: req.prompt, ...samplingOf(req, signal) }), 'text');
+    return respond(request, reply, req, { kind: 'completion', prompt: req.prompt, ...samplingOf(req, ctx.config.server.maxTokens) }, 'text');
   });
 
   async function respond(
     request: FastifyRequest,
     reply: FastifyReply,
     req: Sampling,
-    build: (signal: AbortSignal) => GenerateRequest,
+    body: GenerateRequest,
     kind: 'chat' | 'text',
   ) {
-    const started = performance.now();
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     const object = kind === 'chat' ? 'chat.completion' : 'text_completion';
-    const httpSignal = req.stream ? undefined : requestSignal(request, reply);
-    const lease = await ctx.access.lease(req.model, { signal: httpSignal });
-    assertCanGenerate(lease);
-    const loaded = performance.now();
+    const { lease, signal, startedAt, loadedAt } = await startGeneration(ctx, request, reply, req.model);
+    const generation = { ...body, signal };
     if (!req.stream) {
-      const { text, timings: t } = await collectText(generate(ctx, lease, req.model, build(httpSignal!), started, loaded));
+      const { text, timings: t } = await collectText(generate(ctx, lease, req.model, generation, startedAt, loadedAt));
       const choice = kind === 'chat' ? { index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: finishReason(t.stopReason) } : { index: 0, text, logprobs: null, finish_reason: finishReason(t.stopReason) };
       return { id, object, created, model: req.model, choices: [choice], usage: usage(t.promptTokens, t.completionTokens) };
     }
-    const stream = openStream(request, reply, 'sse');
+    const stream = openStream(request, reply, 'sse', signal);
     const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ id, object: chunkObject, created, model: req.model, choices: [choice], ...extra });
     try {
-      const run = generate(ctx, lease, req.model, build(stream.signal), started, loaded);
+      const run = generate(ctx, lease, req.model, generation, startedAt, loadedAt);
       if (kind === 'chat') stream.send(chunk({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }));
       let step = await run.next();
       while (!step.done) {

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { truncateDimensions } from '../../../runtime/vector.js';
 import type { ServerContext } from '../../context.js';
+import { assertInputCount } from '../../input-cap.js';
 import { parseBody } from '../../request.js';
-import { requestSignal } from '../../streaming.js';
 import { stringifyWithVectors } from '../../vector-json.js';
 
 const body = z.object({
@@ -17,9 +17,10 @@ const body = z.object({
 /** POST /v1/embeddings: strings or token arrays, float or base64; the model batches across requests. */
 export function openAiEmbeddings(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/embeddings', async (request, reply) => {
+    assertInputCount((request.body as { input?: unknown } | undefined)?.input, ctx.config.server.maxInputs);
     const req = parseBody(body, request.body);
     const inputs = typeof req.input === 'string' ? [req.input] : isTokenArray(req.input) ? [req.input] : req.input;
-    const signal = requestSignal(request, reply);
+    const signal = ctx.inflight.signal(request, reply);
     const lease = await ctx.access.lease(req.model, { signal });
     try {
       const result = await lease.model.embed(inputs, { truncate: false, signal });

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { silentLogger } from '../../src/log/logger.js';
+import { ModelPool } from '../../src/pool/model-pool.js';
+import { pick, Tuner } from '../../src/pool/tuner.js';
+import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
+import type { Parallelism } from '../../src/runtime/types.js';
+import { ChargedBackend, ChargedClock } from '../support/charged-backend.js';
+import { createModelFixtures, type ModelFixtures } from '../support/model-fixtures.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+
+/**
+ * The tuner measures on time charged by the test (see ChargedBackend): the
+ * inference is real, its duration is chosen, so what is tested is the
+ * tuner's rules, never how busy this machine happens to be.
+ */
+describe('tuner', () => {
+  let fixtures: ModelFixtures;
+  let box: Sandbox;
+  const pools: ModelPool[] = [];
+
+  before(async () => {
+    fixtures = await createModelFixtures();
+    box = await createSandbox();
+  });
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.dispose()));
+  });
+  after(async () => {
+    await box.cleanup();
+    await fixtures.cleanup();
+  });
+
+  function tunedPool(dir: string, budgetMs: number, cost: (settings: Parallelism, texts: number) => number) {
+    const clock = new ChargedClock();
+    const tuner = new Tuner({ dir, cpus: 2, numParallel: 2, budgetMs, machine: 'test-machine', logger: silentLogger, now: clock.now });
+    const pool = new ModelPool({
+      store: box.store(),
+      backends: [new ChargedBackend(new LlamaBackend({ device: 'cpu', logger: silentLogger }), clock, cost)],
+      logger: silentLogger,
+      tuner,
+      config: { maxLoaded: 2, memoryBudget: 10e9, keepAlive: { defaultMs: 300_000, maxMs: undefined }, threads: undefined, numParallel: 2, contextSize: undefined, cpus: 2 },
+    });
+    pools.push(pool);
+    return { pool, tuner, clock };
+  }
+
+  test('measures every candidate, keeps the pick, and a restart reuses the result', async () => {
+    const dir = join(box.root, 'tuning');
+    // 8 texts cost 100 ms at 1 thread per context, 95 ms at 2: a tie, which goes to fewer threads.
+    const cost = (s: Parallelism, texts: number) => (texts / 8) * (s.threads === 1 ? 100 : 95);
+    const first = tunedPool(dir, 4000, cost);
+    await first.pool.preload([fixtures.bert]);
+    const tuning = first.pool.list()[0]!.tuning!;
+    assert.equal(tuning.cached, false);
+    assert.equal(tuning.complete, true);
+    assert.deepEqual(tuning.measurements.map(({ threads, parallel }) => ({ threads, parallel })), first.tuner.candidates('embedding'));
+    const best = pick(tuning.measurements);
+    assert.deepEqual(tuning.choice, { threads: best.threads, parallel: best.parallel });
+    // The same rule, stated without the production code: within 10% of the fastest, fewest threads.
+    const chosen = tuning.measurements.find((m) => m.threads === tuning.choice.threads && m.parallel === tuning.choice.parallel)!;
+    const fastestRate = Math.max(...tuning.measurements.map((m) => m.rate));
+    assert.ok(chosen.rate >= 0.9 * fastestRate, `the pick (${chosen.rate}) is within 10% of the fastest (${fastestRate})`);
+    assert.ok(tuning.measurements.filter((m) => m.rate >= 0.9 * fastestRate).every((m) => m.threads >= chosen.threads), 'no tied candidate uses fewer threads');
+    assert.equal(tuning.choice.threads, 1);
+    const identity = first.pool.list()[0]!.identity!;
+    assert.deepEqual({ threads: identity.threads, parallel: identity.parallel }, tuning.choice);
+    assert.equal((await readdir(dir)).length, 1);
+
+    const second = tunedPool(dir, 4000, cost);
+    await second.pool.preload([fixtures.bert]);
+    const again = second.pool.list()[0]!.tuning!;
+    assert.equal(again.cached, true);
+    assert.deepEqual(again.choice, tuning.choice);
+    assert.deepEqual(again.measurements, tuning.measurements);
+  });
+
+  test('the budget is a bound: past it no new candidate starts, so tuning overruns by at most one candidate', async () => {
+    const dir = join(box.root, 'tuning-busy');
+    // Another process holds one core: contexts of 2 threads wait at their barrier, 50× slower.
+    const cost = (s: Parallelism, texts: number) => (texts / 8) * (s.threads === 1 ? 100 : 5000);
+    const { pool, clock, tuner } = tunedPool(dir, 1000, cost);
+    await pool.preload([fixtures.bert]);
+    const tuning = pool.list()[0]!.tuning!;
+    const candidates = tuner.candidates('embedding');
+    assert.ok(tuning.measurements.length < candidates.length, `measured ${tuning.measurements.length} of ${candidates.length}`);
+    assert.equal(tuning.complete, false);
+    // The candidate running when the budget ran out is the last one measured. Its overrun is its
+    // untimed first round plus the round each of its callers had started: one batch per caller, twice.
+    const last = tuning.measurements.at(-1)!;
+    const overrun = 2 * Math.max(2, last.parallel) * cost(last, 8);
+    assert.ok(clock.ms <= 1000 + overrun, `tuning took ${clock.ms} ms of a 1000 ms budget; the last candidate may overrun by ${overrun}`);
+    assert.equal(tuning.choice.threads, 1, 'the pick is among what was measured, and right for the busy machine');
+    assert.deepEqual(await readdir(dir).catch(() => []), [], 'an incomplete measurement is not stored');
+  });
+});
