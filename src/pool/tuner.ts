@@ -83,16 +83,16 @@ export class Tuner {
     const candidates = this.candidates(kind);
     const started = this.#now();
     const deadline = started + this.options.budgetMs;
-    const each = Math.max(200, this.options.budgetMs / candidates.length);
     const measurements: Measurement[] = [];
     // The budget is a bound: a candidate starts only while time is left, and its timed loop ends at
     // the deadline. On a busy machine a slow candidate (a context of 2 threads whose second core is
     // taken by someone else) could otherwise run far past it; it is then the one that overruns.
-    for (const candidate of candidates) {
+    for (const [index, candidate] of candidates.entries()) {
       throwIfAborted(signal);
       if (measurements.length > 0 && this.#now() >= deadline) break;
       await model.configure(candidate);
-      const until = Math.min(this.#now() + each, deadline);
+      // What is left of the budget, shared by the candidates still to measure.
+      const until = this.#now() + (deadline - this.#now()) / (candidates.length - index);
       const rate = kind === 'embedding' ? await measureEmbedding(model, candidate, until, this.#now, signal) : await measureGeneration(model, until, this.#now, signal);
       measurements.push({ ...candidate, rate });
       this.options.logger.debug({ ...candidate, rate, kind }, 'tuning candidate measured');

@@ -113,9 +113,10 @@ export class NameIndex {
    */
   lookup(name: string): string | undefined {
     if (Object.hasOwn(this.#aliases, name)) return name;
-    const bare = name.toLowerCase().endsWith(':latest') ? name.slice(0, -':latest'.length) : undefined;
-    if (bare !== undefined && Object.hasOwn(this.#aliases, bare)) return bare;
-    return this.#byName.get(normalizeName(name));
+    // Names are case-insensitive, and `:latest` is implied, as in Ollama; an alias is found the same way.
+    const wanted = normalizeName(name);
+    const alias = Object.keys(this.#aliases).find((a) => normalizeName(a) === wanted);
+    return alias ?? this.#byName.get(wanted);
   }
 
   /** Every display name with its reference. */

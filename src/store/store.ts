@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/index.js';
-import { HearthError, throwIfAborted } from '../errors/index.js';
+import { HearthError, isHearthError, throwIfAborted } from '../errors/index.js';
 import { SingleFlight } from '../lifecycle/single-flight.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { exportBundle, importBundle, type BundleReport, type ImportReport } from './bundle.js';
@@ -10,6 +10,7 @@ import { collectGarbage, type GcReport } from './gc.js';
 import { HubClient } from './hub-client.js';
 import { assertIntact } from './integrity.js';
 import { listEntries } from './list.js';
+import { NameIndex } from './model-names.js';
 import { recordedFiles, registerLocal } from './local.js';
 import { pullRef, type PullContext, type StoreHooks } from './pull.js';
 import { Records } from './records.js';
@@ -73,14 +74,43 @@ export class Store {
     return typeof ref === 'string' ? parseRef(ref, this.#config.aliases) : ref;
   }
 
+  /**
+   * What a name stands for: a reference or an alias (as parse() reads them),
+   * or else the name hearth lists a stored model under (`stories260k:latest`,
+   * see model-names.ts). Only a name that is not a reference costs a listing.
+   */
+  async lookup(ref: string | ModelRef): Promise<ModelRef> {
+    if (typeof ref !== 'string') return ref;
+    try {
+      return this.parse(ref);
+    } catch (error) {
+      if (!isHearthError(error, 'REF_INVALID')) throw error;
+      const found = (await this.names()).lookup(ref);
+      if (found === undefined) throw error;
+      return this.parse(found);
+    }
+  }
+
+  /** The names of every stored model (and alias), both ways. */
+  async names(): Promise<NameIndex> {
+    const refs = (await this.list()).flatMap((entry) => {
+      try {
+        return [parseRef(entry.ref, {}, { probeFilesystem: false })];
+      } catch {
+        return [];
+      }
+    });
+    return new NameIndex(refs, this.#config.aliases);
+  }
+
   /** Downloads what is missing (or, offline, proves it is all cached). */
   async pull(ref: string | ModelRef, options: OperationOptions = {}): Promise<PullResult> {
-    return pullRef(this.parse(ref), this.#context(options));
+    return pullRef(await this.lookup(ref), this.#context(options));
   }
 
   /** Resolves to files on disk without any network call; what a model loader uses. */
   async resolve(ref: string | ModelRef, options: OperationOptions = {}): Promise<ResolvedModel> {
-    const parsed = this.parse(ref);
+    const parsed = await this.lookup(ref);
     if (parsed.kind === 'local') return registerLocal(parsed.path, this.#context(options));
     const cached = await resolveCached(parsed, this);
     if (!cached) throw notCachedError(parsed, this, this.offline);
@@ -105,7 +135,7 @@ export class Store {
 
   /** Cheap, offline status for health checks: no hashing, no network. */
   async status(ref: string | ModelRef): Promise<ModelStatus> {
-    const parsed = this.parse(ref);
+    const parsed = await this.lookup(ref);
     const model =
       parsed.kind === 'local'
         ? await this.#records.local(parsed.path).then((r) => r && { files: recordedFiles(r) })
@@ -129,11 +159,11 @@ export class Store {
   }
 
   async remove(ref: string | ModelRef): Promise<RemoveReport> {
-    return removeRef(this.parse(ref), { hubCache: this.hubCache, home: this.home, records: this.#records, logger: this.#logger });
+    return removeRef(await this.lookup(ref), { hubCache: this.hubCache, home: this.home, records: this.#records, logger: this.#logger });
   }
 
   async verify(ref: string | ModelRef | undefined, options: OperationOptions & { repair?: boolean } = {}): Promise<VerifyReport> {
-    return verifyStore(ref === undefined ? undefined : this.parse(ref), {
+    return verifyStore(ref === undefined ? undefined : await this.lookup(ref), {
       hubCache: this.hubCache,
       home: this.home,
       records: this.#records,
@@ -158,7 +188,7 @@ export class Store {
   async exportBundle(refs: Array<string | ModelRef>, file: string, options: OperationOptions = {}): Promise<BundleReport> {
     const models = [];
     for (const ref of refs) {
-      const parsed = this.parse(ref);
+      const parsed = await this.lookup(ref);
       if (parsed.kind === 'local') throw new HearthError('USAGE', `${parsed.text} is a local file; copy it directly instead of exporting it`);
       models.push(await this.resolve(parsed, options));
     }

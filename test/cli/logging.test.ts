@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger, resolveLogFormat } from '../../src/log/logger.js';
 import { killStrays, spawnHearth } from '../support/hearth-cli.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
-import { waitForOutput } from './cli-helpers.js';
+import { waitForOutput } from '../support/wait.js';
 
 /** Logs one line through a logger on an in-memory stream and returns what reached the stream. */
 async function logOnce(format: 'auto' | 'pretty' | 'json', tty = false): Promise<string> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { silentLogger } from '../../src/log/logger.js';
@@ -49,9 +49,9 @@ describe('tuner', () => {
 
   test('measures every candidate, keeps the pick, and a restart reuses the result', async () => {
     const dir = join(box.root, 'tuning');
-    // 8 texts cost 100 ms at 1 thread per context, 95 ms at 2: a tie, which goes to fewer threads.
-    const cost = (s: Parallelism, texts: number) => (texts / 8) * (s.threads === 1 ? 100 : 95);
-    const first = tunedPool(dir, 4000, cost);
+    // 8 texts cost 1000 ms at 1 thread per context, 950 ms at 2: a tie, which goes to fewer threads.
+    const cost = (s: Parallelism, texts: number) => (texts / 8) * (s.threads === 1 ? 1000 : 950);
+    const first = tunedPool(dir, 20_000, cost);
     await first.pool.preload([fixtures.bert]);
     const tuning = first.pool.list()[0]!.tuning!;
     assert.equal(tuning.cached, false);
@@ -69,12 +69,22 @@ describe('tuner', () => {
     assert.deepEqual({ threads: identity.threads, parallel: identity.parallel }, tuning.choice);
     assert.equal((await readdir(dir)).length, 1);
 
-    const second = tunedPool(dir, 4000, cost);
+    const second = tunedPool(dir, 20_000, cost);
     await second.pool.preload([fixtures.bert]);
     const again = second.pool.list()[0]!.tuning!;
     assert.equal(again.cached, true);
     assert.deepEqual(again.choice, tuning.choice);
     assert.deepEqual(again.measurements, tuning.measurements);
+  });
+
+  test('a tuning result that cannot be saved (an unwritable home) costs a re-tune next start, not the load', async () => {
+    const file = join(box.root, 'not-a-directory');
+    await writeFile(file, 'a file where the tuning directory would go');
+    const { pool } = tunedPool(join(file, 'tuning'), 20_000, (_s, texts) => (texts / 8) * 1000);
+    await pool.preload([fixtures.bert]);
+    const view = pool.list()[0]!;
+    assert.equal(view.state, 'ready', view.error);
+    assert.equal(view.tuning?.complete, true);
   });
 
   test('the budget is a bound: past it no new candidate starts, so tuning overruns by at most one candidate', async () => {

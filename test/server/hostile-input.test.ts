@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { MAX_RESPONSE_CHARS, stringifyWithVectors } from '../../src/server/vector-json.js';
+import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -13,10 +14,15 @@ import { waitFor } from '../support/wait.js';
  */
 describe('hostile input', { timeout: 300_000 }, () => {
   let s: TestServer;
+  let hub: FakeHub;
   before(async () => {
-    s = await startTestServer({ env: { HEARTH_MAX_INPUTS: '8', HEARTH_MAX_TOKENS: '64', HEARTH_REQUEST_TIMEOUT: '2s' } });
+    hub = await startFakeHub();
+    s = await startTestServer({ endpoint: hub.url, env: { HEARTH_MAX_INPUTS: '8', HEARTH_MAX_TOKENS: '64', HEARTH_REQUEST_TIMEOUT: '2s', HEARTH_PULL_TIMEOUT: '1s', HEARTH_PULL_RETRIES: '1' } });
   });
-  after(() => s.close());
+  after(async () => {
+    await s.close();
+    await hub.close();
+  });
   afterEach(async () => {
     const health = await fetch(`${s.url}/health`);
     assert.equal(health.status, 200, '/health stays up');
@@ -161,6 +167,19 @@ describe('hostile input', { timeout: 300_000 }, () => {
     // The client stalls here for ever; the server must end the connection itself.
     const answer = await closed;
     assert.ok(answer === '' || /^HTTP\/1.1 408/.test(answer), answer);
+  });
+
+  test('a hub that accepts and never answers fails an /api/pull (HUB_UNAVAILABLE), without holding /health', async () => {
+    hub.inject({ kind: 'silent', times: Infinity });
+    try {
+      const pulling = post('/api/pull', { model: 'hf:acme/silent/m.gguf', stream: false });
+      assert.equal((await fetch(`${s.url}/health`)).status, 200, '/health answers while the pull waits');
+      const answer = await pulling;
+      assert.equal(answer.status, 502);
+      assert.match(await answer.text(), /no response .* within 1000 ms/);
+    } finally {
+      hub.reset();
+    }
   });
 
   test('error text never tells whether a path exists on the server, and paths are not echoed in /health', async () => {

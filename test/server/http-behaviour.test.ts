@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '../support/wait.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
@@ -71,7 +72,7 @@ describe('server behaviour: auth, backpressure, health under load, metrics', () 
       const q = await startTestServer({ env: { HEARTH_MAX_QUEUE: '3' } });
       try {
         const slow = Array.from({ length: 3 }, () => post(`${q.url}/v1/completions`, { model: 'tiny-llama', prompt: 'x', max_tokens: 200 }));
-        for (let i = 0; i < 200 && q.server.context.access.depth('tiny-llama') < 3; i++) await new Promise((r) => setTimeout(r, 10));
+        await waitFor(() => q.server.context.access.depth('tiny-llama') >= 3, { what: 'three requests in the queue' });
         const rejected = await post(`${q.url}/v1/completions`, { model: 'tiny-llama', prompt: 'x', max_tokens: 1 });
         assert.equal(rejected.status, 503);
         assert.equal(rejected.headers.get('retry-after'), '1');

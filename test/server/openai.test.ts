@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../support/wait.js';
 import OpenAI, { APIError } from 'openai';
 import { assertSame, cosine } from '../support/assertions.js';
 import { batchStats, startTestServer, type TestServer } from '../support/test-server.js';
@@ -59,13 +59,9 @@ function assertErrorShape(body: unknown, type: string): OpenAiErrorBody['error']
   return error;
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) return false;
-    await sleep(20);
-  }
-  return true;
+/** True once `condition` holds; false only if it never does within the suite's generous bound. */
+async function until(condition: () => boolean): Promise<boolean> {
+  return waitFor(condition, { what: 'a condition' }).then(() => true, () => false);
 }
 
 describe('OpenAI-compatible API (openai SDK)', { timeout: 120_000 }, () => {
@@ -317,7 +313,7 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 120_000 }, () => {
 
       const llama = () => server.pool.list().find((m) => m.name === 'tiny-llama');
       assert.ok(llama(), 'tiny-llama is in the pool');
-      const idle = await until(() => llama()!.inFlight === 0, 2000);
+      const idle = await until(() => llama()!.inFlight === 0);
       assert.ok(idle, `tiny-llama still has ${llama()!.inFlight} requests in flight`);
     });
   });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { waitFor, waitForOutput } from '../support/wait.js';
 import { killStrays, spawnHearth } from '../support/hearth-cli.js';
 import { createModelFixtures, type ModelFixtures } from '../support/model-fixtures.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -24,13 +24,8 @@ describe('hearth serve shutdown', () => {
     const config = join(box.root, 'config.json');
     await writeFile(config, JSON.stringify({ aliases: { tiny: fixtures.llama } }));
     const server = spawnHearth(['serve', '--port', '0'], box.env({ HEARTH_CONFIG: config, HEARTH_THREADS: '1', HEARTH_PRELOAD: 'tiny' }));
-    let url = '';
-    for (let i = 0; i < 200 && !url; i++) {
-      await sleep(50);
-      url = /listening on (http:\/\/\S+)/.exec(server.output.stderr)?.[1] ?? '';
-    }
-    assert.ok(url, server.output.stderr);
-    for (let i = 0; i < 200 && (await fetch(`${url}/ready`)).status !== 200; i++) await sleep(50);
+    const url = (await waitForOutput(server, /listening on (http:\/\/\S+)/))[1]!;
+    await waitFor(async () => (await fetch(`${url}/ready`)).status === 200, { what: '/ready' });
 
     const response = await fetch(`${url}/api/generate`, {
       method: 'POST',
@@ -43,7 +38,7 @@ describe('hearth serve shutdown', () => {
     const first = await reader.read();
     text += decoder.decode(first.value, { stream: true });
     server.kill('SIGTERM');
-    await sleep(200);
+    await waitForOutput(server, /draining/);
     const refused = await fetch(`${url}/health`).then(
       (r) => r.status,
       () => 'refused',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../support/wait.js';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { partialDownloads, runHearth, spawnHearth } from '../support/hearth-cli.js';
@@ -32,10 +32,7 @@ describe('hearth pull across processes', () => {
     const child = spawnHearth(['pull', REF], box.env());
     let partial = 0;
     try {
-      for (let i = 0; i < 200 && partial < 1_000_000; i++) {
-        await sleep(50);
-        partial = (await partialDownloads(blobsDir())).largest;
-      }
+      await waitFor(async () => (partial = (await partialDownloads(blobsDir())).largest) >= 1_000_000, { what: 'a megabyte of partial download' });
     } finally {
       child.kill('SIGKILL');
     }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../support/wait.js';
 import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
@@ -48,8 +48,7 @@ describe('a disk that fills up mid-download', async () => {
     const pulling = store.pull('hf:acme/fat/fat.gguf').catch((e: unknown) => e);
     // Once bytes arrive the free-space check has passed: then eat the space the download needs.
     const blobsDir = join(cache, 'models--acme--fat', 'blobs');
-    for (let i = 0; i < 1000 && (await partialDownloads(blobsDir)).largest === 0; i++) await sleep(20);
-    assert.ok((await partialDownloads(blobsDir)).largest > 0, 'the download started');
+    await waitFor(async () => (await partialDownloads(blobsDir)).largest > 0, { what: 'the download to start' });
     await writeFile(join(mountPoint, 'filler'), Buffer.alloc(1_200_000)).catch(() => undefined);
     const error = await pulling;
     assert.ok(isHearthError(error, 'DISK_FULL'), String(error));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../support/wait.js';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startFakeHub, type FakeFile, type FakeHub } from '../support/fake-hub.js';
 import { partialDownloads, runHearth, spawnHearth } from '../support/hearth-cli.js';
@@ -55,12 +55,15 @@ describe('hearth CLI with whole-repo refs', () => {
     let partial = 0;
     let firstDone = false;
     try {
-      for (let i = 0; i < 200 && !(firstDone && partial >= 500_000); i++) {
-        await sleep(50);
-        const { names, largest } = await partialDownloads(blobs);
-        firstDone = names.includes(sha256(BIG[0]!.content));
-        partial = largest;
-      }
+      await waitFor(
+        async () => {
+          const { names, largest } = await partialDownloads(blobs);
+          firstDone = names.includes(sha256(BIG[0]!.content));
+          partial = largest;
+          return firstDone && partial >= 500_000;
+        },
+        { what: 'the first blob done and the second half a megabyte in' },
+      );
     } finally {
       child.kill('SIGKILL');
     }

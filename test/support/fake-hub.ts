@@ -35,6 +35,8 @@ export interface PathStats { gets: number; bytesSent: number; fullGets: number }
 export interface HubStats {
   requests: number; heads: number; gets: number; bodyGets: number; rangeGets: number;
   treeGets: number; bytesSent: number; byPath: Map<string, PathStats>;
+  /** File bodies being sent right now: 0 once every client that went away has been noticed. */
+  bodiesOpen: number;
 }
 export interface FakeHub {
   url: string;
@@ -188,7 +190,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
   const faults: { fault: Fault; target: FaultTarget; left: number }[] = [];
   let rate: number | null = opts.throttle ?? null;
   let pageSize: number | null = opts.treePageSize ?? null;
-  const stats: HubStats = { requests: 0, heads: 0, gets: 0, bodyGets: 0, rangeGets: 0, treeGets: 0, bytesSent: 0, byPath: new Map() };
+  const stats: HubStats = { requests: 0, heads: 0, gets: 0, bodyGets: 0, rangeGets: 0, treeGets: 0, bytesSent: 0, byPath: new Map(), bodiesOpen: 0 };
 
   const pathStats = (path: string): PathStats => {
     let s = stats.byPath.get(path);
@@ -274,6 +276,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     const stallAt = fault?.kind === 'stall' ? fault.afterBytes : -1;
     let pace = { start: performance.now(), sent: 0, rate };
     let sent = 0;
+    stats.bodiesOpen++;
     try {
       for (;;) {
         if (sent === stallAt && fault?.kind === 'stall') {
@@ -294,6 +297,8 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
       }
     } catch {
       return false; // client disconnected (or hub closed) mid-body
+    } finally {
+      stats.bodiesOpen--;
     }
     if (fault?.kind !== 'drop') return true;
     res.destroy();

@@ -217,6 +217,8 @@ export interface LlamaFixtureOptions {
   seed?: number /* 1 */;
   type?: 'F32' | 'F16' /* F32 */;
   name?: string;
+  /** Write the ChatML template (default); false makes a base model with none. */
+  chatTemplate?: boolean;
 }
 
 /**
@@ -266,7 +268,7 @@ export async function writeLlamaFixture(path: string, options: LlamaFixtureOptio
     ['tokenizer.ggml.unknown_token_id', u32(0)],
     ['tokenizer.ggml.add_bos_token', bool(true)],
     ['tokenizer.ggml.add_eos_token', bool(false)],
-    ['tokenizer.chat_template', str(CHATML_TEMPLATE)],
+    ...(options.chatTemplate === false ? [] : [['tokenizer.chat_template', str(CHATML_TEMPLATE)] as [string, GgufValue]]),
   ];
 
   const f = new TensorFactory(seed, type);

@@ -5,17 +5,21 @@ import { formatBytes, formatTime, table, writeJson } from '../format.js';
 export const lsCommand: CommandFactory = (run) =>
   new Command('ls')
     .alias('list')
-    .description('list stored models: ref, revision, file (the primary one for multi-file models), total size, verified-at, last-used')
+    .description('list stored models: name, ref, revision, file (the primary one for multi-file models), total size, verified-at, last-used')
     .option('--json', 'print JSON')
     .action(
       run(async (ctx, options: { json?: boolean }) => {
-        const entries = await ctx.store().list();
-        if (options.json) return writeJson(ctx.stdout, entries);
+        const store = ctx.store();
+        const [entries, names] = await Promise.all([store.list(), store.names()]);
+        // The name is what every command and API accepts (stories260k:latest); the ref is what it stands for.
+        const named = entries.map((e) => ({ name: names.nameOf(e.ref) ?? e.ref, ...e }));
+        if (options.json) return writeJson(ctx.stdout, named);
         if (entries.length === 0) {
           ctx.stdout.write(`no models stored in ${ctx.config.hubCache}\n`);
           return;
         }
-        const rows = entries.map((e) => [
+        const rows = named.map((e) => [
+          e.name,
           e.ref,
           e.revision ?? (e.commit ? e.commit.slice(0, 12) : '-'),
           e.files && e.files.length > 1 ? `${e.file} (+${e.files.length - 1} files)` : e.file,
@@ -23,6 +27,6 @@ export const lsCommand: CommandFactory = (run) =>
           formatTime(e.verifiedAt),
           formatTime(e.lastUsedAt),
         ]);
-        ctx.stdout.write(table(['REF', 'REVISION', 'FILE', 'SIZE', 'VERIFIED', 'LAST USED'], rows));
+        ctx.stdout.write(table(['NAME', 'REF', 'REVISION', 'FILE', 'SIZE', 'VERIFIED', 'LAST USED'], rows));
       }),
     );
