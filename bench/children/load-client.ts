@@ -1,3 +1,4 @@
+import { chatLoop, type ChatLoopSpec } from '../load/chat-loop.js';
 import { chatStreams, type ChatStreamSpec } from '../load/chat-stream.js';
 import { batchCall, embedLoad, sampleHealth, type EmbedLoadSpec } from '../load/http-load.js';
 import { childMain } from './child-io.js';
@@ -10,7 +11,8 @@ export type LoadJob =
   | { kind: 'embed'; spec: EmbedLoadSpec }
   | { kind: 'batch'; spec: { url: string; model: string; texts: string[]; calls: number } }
   | { kind: 'health'; url: string; intervalMs: number }
-  | { kind: 'chat'; spec: ChatStreamSpec };
+  | { kind: 'chat'; spec: ChatStreamSpec }
+  | { kind: 'chatLoop'; spec: ChatLoopSpec };
 
 childMain<LoadJob, unknown>(async (job, tools) => {
   switch (job.kind) {
@@ -24,5 +26,7 @@ childMain<LoadJob, unknown>(async (job, tools) => {
     }
     case 'chat':
       return chatStreams(job.spec);
+    case 'chatLoop':
+      return chatLoop(job.spec, tools.stopped, () => tools.emit('looping'));
   }
 });

@@ -5,9 +5,10 @@ import { e3 } from './e3.js';
 import { g1 } from './g1.js';
 import { g2 } from './g2.js';
 import { h1 } from './h1.js';
+import { h2 } from './h2.js';
 import { p1 } from './p1.js';
 import { s1 } from './s1.js';
 import { t1 } from './t1.js';
 
-/** Every scenario of issue 6, in run order (E2, H1 and T1 reuse E1's server session). */
-export const SCENARIOS: Scenario[] = [e1, e2, h1, t1, e3, g1, g2, s1, p1];
+/** Every scenario, in run order (E2, H1 and T1 reuse E1's server session). */
+export const SCENARIOS: Scenario[] = [e1, e2, h1, h2, t1, e3, g1, g2, s1, p1];
