@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { silentLogger } from '../../src/log/logger.js';
 import { ModelPool } from '../../src/pool/model-pool.js';
 import { pick, Tuner } from '../../src/pool/tuner.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import type { Parallelism } from '../../src/runtime/types.js';
 import { ChargedBackend, ChargedClock } from '../support/charged-backend.js';
-import { createModelFixtures, type ModelFixtures } from '../support/model-fixtures.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { poolBed } from '../support/pool-bed.js';
 
 /**
  * The tuner measures on time charged by the test (see ChargedBackend): the
@@ -17,42 +16,28 @@ import { createSandbox, type Sandbox } from '../support/sandbox.js';
  * tuner's rules, never how busy this machine happens to be.
  */
 describe('tuner', () => {
-  let fixtures: ModelFixtures;
-  let box: Sandbox;
-  const pools: ModelPool[] = [];
-
-  before(async () => {
-    fixtures = await createModelFixtures();
-    box = await createSandbox();
-  });
-  afterEach(async () => {
-    await Promise.all(pools.splice(0).map((p) => p.dispose()));
-  });
-  after(async () => {
-    await box.cleanup();
-    await fixtures.cleanup();
-  });
+  const bed = poolBed();
 
   function tunedPool(dir: string, budgetMs: number, cost: (settings: Parallelism, texts: number) => number) {
     const clock = new ChargedClock();
     const tuner = new Tuner({ dir, cpus: 2, numParallel: 2, budgetMs, machine: 'test-machine', logger: silentLogger, now: clock.now });
     const pool = new ModelPool({
-      store: box.store(),
+      store: bed.box.store(),
       backends: [new ChargedBackend(new LlamaBackend({ device: 'cpu', logger: silentLogger }), clock, cost)],
       logger: silentLogger,
       tuner,
       config: { maxLoaded: 2, memoryBudget: 10e9, keepAlive: { defaultMs: 300_000, maxMs: undefined }, threads: undefined, numParallel: 2, contextSize: undefined, cpus: 2 },
     });
-    pools.push(pool);
+    bed.track(pool);
     return { pool, tuner, clock };
   }
 
   test('measures every candidate, keeps the pick, and a restart reuses the result', async () => {
-    const dir = join(box.root, 'tuning');
+    const dir = join(bed.box.root, 'tuning');
     // 8 texts cost 1000 ms at 1 thread per context, 950 ms at 2: a tie, which goes to fewer threads.
     const cost = (s: Parallelism, texts: number) => (texts / 8) * (s.threads === 1 ? 1000 : 950);
     const first = tunedPool(dir, 20_000, cost);
-    await first.pool.preload([fixtures.bert]);
+    await first.pool.preload([bed.fixtures.bert]);
     const tuning = first.pool.list()[0]!.tuning!;
     assert.equal(tuning.cached, false);
     assert.equal(tuning.complete, true);
@@ -70,7 +55,7 @@ describe('tuner', () => {
     assert.equal((await readdir(dir)).length, 1);
 
     const second = tunedPool(dir, 20_000, cost);
-    await second.pool.preload([fixtures.bert]);
+    await second.pool.preload([bed.fixtures.bert]);
     const again = second.pool.list()[0]!.tuning!;
     assert.equal(again.cached, true);
     assert.deepEqual(again.choice, tuning.choice);
@@ -78,21 +63,21 @@ describe('tuner', () => {
   });
 
   test('a tuning result that cannot be saved (an unwritable home) costs a re-tune next start, not the load', async () => {
-    const file = join(box.root, 'not-a-directory');
+    const file = join(bed.box.root, 'not-a-directory');
     await writeFile(file, 'a file where the tuning directory would go');
     const { pool } = tunedPool(join(file, 'tuning'), 20_000, (_s, texts) => (texts / 8) * 1000);
-    await pool.preload([fixtures.bert]);
+    await pool.preload([bed.fixtures.bert]);
     const view = pool.list()[0]!;
     assert.equal(view.state, 'ready', view.error);
     assert.equal(view.tuning?.complete, true);
   });
 
   test('the budget is a bound: past it no new candidate starts, so tuning overruns by at most one candidate', async () => {
-    const dir = join(box.root, 'tuning-busy');
+    const dir = join(bed.box.root, 'tuning-busy');
     // Another process holds one core: contexts of 2 threads wait at their barrier, 50× slower.
     const cost = (s: Parallelism, texts: number) => (texts / 8) * (s.threads === 1 ? 100 : 5000);
     const { pool, clock, tuner } = tunedPool(dir, 1000, cost);
-    await pool.preload([fixtures.bert]);
+    await pool.preload([bed.fixtures.bert]);
     const tuning = pool.list()[0]!.tuning!;
     const candidates = tuner.candidates('embedding');
     assert.ok(tuning.measurements.length < candidates.length, `measured ${tuning.measurements.length} of ${candidates.length}`);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,19 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { partialDownloads } from '../support/hearth-cli.js';
+import { mountTmpfs, unmount } from '../support/mounts.js';
 import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
 
 const MODEL = fixtureBytes(1_500_000, 4);
 
-/** A real full disk: a 2 MiB tmpfs as the hub cache (needs root; skipped where mount is refused). */
-function mountTmpfs(dir: string, size: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('a disk that fills up mid-download', async () => {
   const mountPoint = await mkdtemp(join(tmpdir(), 'hearth-tmpfs-'));
@@ -36,7 +27,7 @@ describe('a disk that fills up mid-download', async () => {
   after(async () => {
     await hub.close();
     await box.cleanup();
-    if (mounted) execFileSync('umount', [mountPoint]);
+    if (mounted) unmount(mountPoint);
     await rm(mountPoint, { recursive: true, force: true });
   });
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { createStore } from '../../src/store/index.js';
 import { captureLogger } from '../support/capture-logger.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { runHearth } from '../support/hearth-cli.js';
+import { mountTmpfs, unmount } from '../support/mounts.js';
 import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
 
 /** Every path below `dir`, recursively. */
@@ -39,14 +39,6 @@ async function fill(dir: string): Promise<void> {
   assert.fail(`could not fill ${dir}`);
 }
 
-function mountTmpfs(dir: string, size: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('a bundle whose manifest is not JSON', () => {
   test('is BUNDLE_INVALID (exit 65), not an internal error', async () => {
@@ -87,7 +79,7 @@ describe('a full HEARTH_HOME', async () => {
   after(async () => {
     await hub.close();
     await box.cleanup();
-    if (mounted) execFileSync('umount', [mountPoint]);
+    if (mounted) unmount(mountPoint);
     await rm(mountPoint, { recursive: true, force: true });
   });
   const skip = mounted ? false : 'cannot mount tmpfs here (not root)';

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -8,32 +7,9 @@ import { createStore } from '../../src/store/index.js';
 import { captureLogger } from '../support/capture-logger.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { runHearth } from '../support/hearth-cli.js';
+import { bindReadOnly, unmount } from '../support/mounts.js';
 import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
 import { minilmFiles, MINILM_DEFAULT, writeForeignSnapshot } from './repo-fixtures.js';
-
-/**
- * Makes `dir` read-only for everyone, root included (chmod does not stop
- * root): a read-only bind mount of the folder onto itself. Needs root;
- * false where mount is refused.
- */
-function bindReadOnly(dir: string): boolean {
-  try {
-    execFileSync('mount', ['--bind', dir, dir], { stdio: 'ignore' });
-  } catch {
-    return false;
-  }
-  try {
-    execFileSync('mount', ['-o', 'remount,ro,bind', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return false;
-  }
-}
-
-function unmount(dir: string): void {
-  execFileSync('umount', [dir], { stdio: 'ignore' });
-}
 
 /** Whether this process may bind-mount at all, probed once on a scratch folder. */
 async function canBindMount(): Promise<boolean> {

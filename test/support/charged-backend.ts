@@ -1,5 +1,5 @@
-import type { Backend, EmbedInput, EmbedOptions, LoadOptions, LoadedModel, ModelInfo, Parallelism } from '../../src/runtime/types.js';
-import type { ResolvedModel } from '../../src/store/index.js';
+import type { Backend, EmbedInput, EmbedOptions, LoadOptions, LoadedModel, Parallelism } from '../../src/runtime/types.js';
+import { WrappedBackend } from './wrapped-backend.js';
 
 /** Time that moves only when work is charged to it, so a test can say how long "slow" is without the machine deciding. */
 export class ChargedClock {
@@ -12,27 +12,16 @@ export class ChargedClock {
  * a cost the test chooses per setting (threads × parallel): the work still
  * runs for real; only its duration is the test's.
  */
-export class ChargedBackend implements Backend {
+export class ChargedBackend extends WrappedBackend {
   constructor(
-    private readonly inner: Backend,
+    inner: Backend,
     private readonly clock: ChargedClock,
     private readonly cost: (settings: Parallelism, texts: number) => number,
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
+  ) {
+    super(inner);
   }
 
-  accepts(model: ResolvedModel): boolean {
-    return this.inner.accepts(model);
-  }
-
-  inspect(model: ResolvedModel, signal?: AbortSignal): Promise<ModelInfo> {
-    return this.inner.inspect(model, signal);
-  }
-
-  async load(model: ResolvedModel, options: LoadOptions): Promise<LoadedModel> {
-    const loaded = await this.inner.load(model, options);
+  protected wrap(loaded: LoadedModel, _model: unknown, options: LoadOptions): LoadedModel {
     let settings: Parallelism = { threads: options.threads, parallel: options.parallel };
     const embed = loaded.embed.bind(loaded);
     const configure = loaded.configure.bind(loaded);
@@ -46,9 +35,5 @@ export class ChargedBackend implements Backend {
       settings = next;
     };
     return loaded;
-  }
-
-  dispose(): Promise<void> {
-    return this.inner.dispose();
   }
 }
