@@ -83,12 +83,9 @@ export class ModelPool {
   async acquire(name: string, options: AcquireOptions = {}): Promise<Lease> {
     this.#assertLive();
     throwIfAborted(options.signal);
-    // AbortSignal.any costs ~40 µs in Node 20, so only the paths that can wait combine the signals.
-    let combined: AbortSignal | undefined;
-    const signal = () => (combined ??= options.signal ? AbortSignal.any([options.signal, this.#lifetime.signal]) : this.#lifetime.signal);
     // A name already serving a ready model skips the store: resolving walks snapshot links (or,
     // for a local directory, stats and re-records every file) on the single libuv thread, per request.
-    const entry = this.#readyEntry(name) ?? this.#entry(await this.options.store.resolve(name, { signal: signal() }), name);
+    const entry = this.#readyEntry(name) ?? this.#entry(await this.options.store.resolve(name, { signal: options.signal }), name);
     // Validated for every request, but a preloaded model is the operator's: it stays for ever.
     const keepAliveMs = resolveKeepAlive(options.keepAlive, this.options.config.keepAlive);
     if (options.pin) entry.pinned = true;
@@ -96,7 +93,9 @@ export class ModelPool {
     entry.inFlight++;
     this.#cancelExpiry(entry);
     try {
-      if (entry.state !== 'ready') await this.#loads.run(entry.key, (s) => this.#load(entry, s), signal());
+      // Each waiter brings only its own signal: giving every waiter the pool's lifetime signal would put one
+      // listener per concurrent first request on it. The load itself ends with the pool, once.
+      if (entry.state !== 'ready') await this.#loads.run(entry.key, (s) => this.#load(entry, AbortSignal.any([s, this.#lifetime.signal])), options.signal);
     } catch (error) {
       this.#finish(entry);
       throw error;

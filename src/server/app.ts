@@ -32,6 +32,8 @@ export interface HearthServer {
    * drain timeout; then aborts what still runs. The caller disposes pool and store.
    */
   close(): Promise<void>;
+  /** Ends every request still running now, without waiting for the drain timeout. */
+  hurry(): void;
 }
 
 export interface ServerDeps {
@@ -120,5 +122,6 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     context,
     warm: () => deps.pool.preload(config.preload),
     close: () => (closed ??= close()),
+    hurry: () => context.inflight.abortAll(new HearthError('SHUTTING_DOWN', 'the server is shutting down')),
   };
 }

@@ -204,9 +204,14 @@ export class Store {
     this.#lifetime.abort(new HearthError('ABORTED', 'store disposed'));
   }
 
+  /**
+   * A signal of its own for each operation, even with no caller's signal: streams and locks add
+   * listeners to the signal they get, and concurrent operations on the lifetime signal itself
+   * would pile them up there (MaxListenersExceededWarning). A derived signal adds none to its sources.
+   */
   #signal(signal: AbortSignal | undefined): AbortSignal {
     throwIfAborted(this.#lifetime.signal);
-    return signal ? AbortSignal.any([signal, this.#lifetime.signal]) : this.#lifetime.signal;
+    return AbortSignal.any(signal ? [signal, this.#lifetime.signal] : [this.#lifetime.signal]);
   }
 
   #context(options: OperationOptions): PullContext {

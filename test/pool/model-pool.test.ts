@@ -10,6 +10,7 @@ import { Tuner } from '../../src/pool/tuner.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import { CountingBackend } from '../support/counting-backend.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { withoutListenerPileUp } from '../support/assertions.js';
 import { waitFor } from '../support/wait.js';
 import { poolBed } from '../support/pool-bed.js';
 
@@ -45,7 +46,8 @@ describe('model pool', () => {
 
   test('20 concurrent first requests cause one load', async () => {
     const { pool, backend } = makePool();
-    const leases = await Promise.all(Array.from({ length: 20 }, () => pool.acquire(bed.fixtures.bert)));
+    // ...and no listener per request piles up on the pool's or the store's signals.
+    const leases = await withoutListenerPileUp(() => Promise.all(Array.from({ length: 20 }, () => pool.acquire(bed.fixtures.bert))));
     assert.equal(backend.loads.length, 1);
     assert.equal(new Set(leases.map((l) => l.model)).size, 1);
     assert.equal(pool.list()[0]!.inFlight, 20);

@@ -20,7 +20,7 @@ describe('hearth serve shutdown', () => {
     await fixtures.cleanup();
   });
 
-  test('SIGTERM stops accepting, lets an in-flight stream finish, then exits 0', async () => {
+  test('SIGTERM (even twice) stops accepting, lets an in-flight stream finish, then exits 0', async () => {
     const config = join(box.root, 'config.json');
     await writeFile(config, JSON.stringify({ aliases: { tiny: fixtures.llama } }));
     const server = spawnHearth(['serve', '--port', '0'], box.env({ HEARTH_CONFIG: config, HEARTH_THREADS: '1', HEARTH_PRELOAD: 'tiny' }));
@@ -39,6 +39,9 @@ describe('hearth serve shutdown', () => {
     text += decoder.decode(first.value, { stream: true });
     server.kill('SIGTERM');
     await waitForOutput(server, /draining/);
+    // One Ctrl-C reaches a relaunched server twice (terminal and launcher): a second signal must not cut the drain short.
+    server.kill('SIGTERM');
+    await waitForOutput(server, /already draining/);
     const refused = await fetch(`${url}/health`).then(
       (r) => r.status,
       () => 'refused',

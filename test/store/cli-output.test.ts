@@ -100,8 +100,9 @@ describe('hearth pull, verify, doctor and ls output', () => {
       assert.equal(ls.code, 0, ls.stderr);
       const rows = lines(ls.stdout).slice(1);
       assert.equal(rows.length, 2, ls.stdout);
-      assert.match(rows[0]!, /^hf:acme\/minilm\s+main\s+onnx\/model\.onnx \(\+8 files\)\s+200\.\d KB/);
-      assert.match(rows[1]!, /^hf:acme\/minilm\/README\.md\s+main\s+README\.md\s+9 B/);
+      // NAME, then REF: the name is what commands and APIs take.
+      assert.match(rows[0]!, /^minilm:latest\s+hf:acme\/minilm\s+main\s+onnx\/model\.onnx \(\+8 files\)\s+200\.\d KB/);
+      assert.match(rows[1]!, /^minilm:readme\.md\s+hf:acme\/minilm\/README\.md\s+main\s+README\.md\s+9 B/);
       const json = JSON.parse((await hearth(['ls', '--json'])).stdout) as Array<{ ref: string; files?: string[] }>;
       assert.deepEqual(json.map((e) => [e.ref, e.files?.length]), [['hf:acme/minilm', 9], ['hf:acme/minilm/README.md', undefined]]);
     };

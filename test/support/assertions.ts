@@ -31,3 +31,24 @@ export function assertSame(actual: ArrayLike<number>, expected: ArrayLike<number
   const c = cosine(actual, expected);
   assert.ok(c >= min, `${what}: cosine ${c}`);
 }
+
+/**
+ * Runs `fn` and asserts that it made Node emit no MaxListenersExceededWarning:
+ * listeners piled on one AbortSignal by concurrent work (the leak a busy server showed).
+ */
+export async function withoutListenerPileUp<T>(fn: () => Promise<T>): Promise<T> {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => {
+    if (warning.name === 'MaxListenersExceededWarning') warnings.push(warning.message);
+  };
+  process.on('warning', onWarning);
+  try {
+    const result = await fn();
+    // Warnings are emitted on a later tick than the listener that crossed the line.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
+    return result;
+  } finally {
+    process.off('warning', onWarning);
+  }
+}

@@ -1,6 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shouldRelaunch } from '../../src/cli/relaunch.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { launchers, launchersAlive, shouldRelaunch, type Launcher } from '../../src/cli/relaunch.js';
+import { HAS_PROC } from '../support/processes.js';
 import { missingRuntimeEnv, runtimeEnv } from '../../src/runtime/runtime-env.js';
 
 const argv = (...args: string[]): string[] => ['node', 'hearth', ...args];
@@ -104,5 +107,54 @@ describe('missingRuntimeEnv', () => {
     const env = { PATH: '/bin' };
     missingRuntimeEnv(env);
     assert.deepEqual(env, { PATH: '/bin' });
+  });
+});
+
+/** Runs `launchers(process.env)` in a real process started as `sh -c` (as npm starts commands), and returns the shell's pid and the answer. */
+async function launchersUnderShell(env: Record<string, string>, prefix: string[] = []): Promise<{ shell: number; chain: Launcher[] }> {
+  const probe = `const { launchers } = await import(${JSON.stringify(new URL('../../src/cli/relaunch.ts', import.meta.url).href)}); process.stdout.write(JSON.stringify(launchers(process.env)));`;
+  // "; exit" keeps the shell in the tree even where sh would exec a lone command.
+  const [command, ...args] = [...prefix, 'sh', '-c', '"$@"; exit $?', 'sh', process.execPath, '--import', 'tsx', '--input-type=module', '-e', probe];
+  const child = spawn(command!, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 0, out);
+  return { shell: child.pid!, chain: JSON.parse(out) as Launcher[] };
+}
+
+describe('launchers: what hearth must not outlive', { skip: HAS_PROC ? false : 'needs /proc' }, () => {
+  test('started from a shell, without a package manager (nohup, setsid), nothing: hearth outlives its parent', async () => {
+    assert.deepEqual(launchers({}), []);
+    assert.deepEqual((await launchersUnderShell({})).chain, []);
+    assert.deepEqual((await launchersUnderShell({}, ['setsid'])).chain, []);
+  });
+
+  test('a relaunched child has its relaunching parent, with its start time', () => {
+    const [parent, ...rest] = launchers({ HEARTH_RUNTIME_ENV_APPLIED: '1' });
+    assert.deepEqual(rest, []);
+    assert.equal(parent?.pid, process.ppid);
+    assert.match(parent?.start ?? '', /^\d+$/);
+  });
+
+  test('under a package manager, every process from the parent shell up to the package manager', async () => {
+    const { shell, chain } = await launchersUnderShell({ npm_lifecycle_event: 'npx' });
+    assert.equal(chain[0]?.pid, shell, 'the sh -c that npm spawns');
+    // This test process plays npm. Run under `npm test`, it carries the mark too, and the chain goes on up to npm.
+    assert.equal(chain[1]?.pid, process.pid);
+    for (const link of chain) assert.match(link.start ?? '', /^\d+$/);
+  });
+
+  test('alive while every launcher runs; not once one is gone or its pid belongs to another process', async () => {
+    const [self] = launchers({ HEARTH_RUNTIME_ENV_APPLIED: '1' }, process.pid);
+    assert.ok(self);
+    const parent: Launcher = { pid: process.ppid, start: undefined };
+    assert.equal(launchersAlive([]), true);
+    assert.equal(launchersAlive([parent, self]), true);
+    assert.equal(launchersAlive([{ pid: process.ppid + 1_000_000, start: undefined }]), false, 'a parent that is no longer the parent');
+    assert.equal(launchersAlive([parent, { ...self, start: `${self.start}0` }]), false, 'a reused pid');
+    const exited = spawn('true');
+    await once(exited, 'close');
+    assert.equal(launchersAlive([parent, { pid: exited.pid!, start: self.start }]), false, 'an exited process');
   });
 });

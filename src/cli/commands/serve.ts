@@ -57,15 +57,28 @@ export const serveCommand: CommandFactory = (run) =>
           throw new HearthError('USAGE', `${host}:${port} is already in use`, { cause: error, hint: 'stop the other server, or pass --port (or set HEARTH_PORT)' });
         });
         ctx.stderr.write(`hearth listening on ${address} (cache ${ctx.config.hubCache}${ctx.config.offline ? ', offline' : ''})\n`);
-        // SIGTERM: stop accepting, let in-flight requests finish, then the context unloads the models.
-        await new Promise<void>((resolve) => {
-          const stop = (signal: NodeJS.Signals) => {
+        // SIGTERM or SIGINT: stop accepting, let in-flight requests finish (for at most the drain
+        // time), then the context unloads the models. One Ctrl-C reaches a relaunched server twice
+        // (from the terminal and from its launcher), so the second signal is not a second request;
+        // a third ends what still runs at once.
+        let signals = 0;
+        const stop = (signal: NodeJS.Signals) => {
+          signals++;
+          if (signals === 1) {
             ctx.logger.info({ signal }, 'shutting down: draining in-flight requests');
-            void server.close().then(resolve);
-          };
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
+            void server.close();
+          } else if (signals === 2) ctx.logger.info({ signal }, 'already draining; send the signal again to end in-flight requests now');
+          else server.hurry();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        try {
+          await new Promise<void>((resolve) => server.app.server.once('close', () => resolve()));
+          await server.close();
+        } finally {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+        }
       }),
     );
 
