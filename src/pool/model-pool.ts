@@ -212,7 +212,7 @@ export class ModelPool {
         tuning: undefined,
         loadMs: undefined,
         warmMs: undefined,
-        exclusive: false,
+        warmGate: undefined,
         intact: false,
       };
       this.#entries.set(key, entry);
@@ -323,13 +323,14 @@ export class ModelPool {
 
   /**
    * Tunes (unless threads are fixed) and runs one real inference, holding every
-   * CPU slot so nothing disturbs the measurement; the model's own work passes
-   * the gate meanwhile.
+   * CPU slot so no other model disturbs the measurement. Meanwhile the model's
+   * own work goes through a gate of its own with the same capacity, so each
+   * candidate is measured under the rule it will be served under.
    */
   async #warm(entry: PoolEntry, signal: AbortSignal): Promise<void> {
     const started = this.#clock.now();
     const release = await this.#cpu.acquire(this.options.config.cpus, signal);
-    entry.exclusive = true;
+    entry.warmGate = new Semaphore(this.options.config.cpus);
     try {
       const model = entry.model!;
       const kind = kindOf(entry);
@@ -340,16 +341,15 @@ export class ModelPool {
       await warmUp(model, kind, signal);
       entry.warmMs = this.#clock.now() - started;
     } finally {
-      entry.exclusive = false;
+      entry.warmGate = undefined;
       release();
     }
   }
 
-  /** The model's way through the CPU gate: its threads' worth of slots per unit of work, or none while it warms alone. */
+  /** The model's way through the CPU gate: its threads' worth of slots per unit of work (from its own gate while it warms alone). */
   #gateFor(entry: PoolEntry): CpuGate {
     const { cpus } = this.options.config;
-    const pass = () => undefined;
-    return { acquire: async (threads) => (entry.exclusive ? pass : this.#cpu.acquire(Math.min(cpus, Math.max(1, threads)))) };
+    return { acquire: (threads) => (entry.warmGate ?? this.#cpu).acquire(Math.min(cpus, Math.max(1, threads))) };
   }
 
   #finish(entry: PoolEntry): void {

@@ -1,5 +1,6 @@
 import type { ResolvedModel } from '../store/index.js';
 import type { LoadedModel, ModelInfo, RuntimeIdentity } from '../runtime/types.js';
+import type { Semaphore } from '../lifecycle/semaphore.js';
 import type { TuneResult } from './tuner.js';
 
 /** missing → pulling → cached → loading → warming → ready, or failed(reason) from any step. */
@@ -27,8 +28,8 @@ export interface PoolEntry {
   tuning: TuneResult | undefined;
   loadMs: number | undefined;
   warmMs: number | undefined;
-  /** True while the model warms holding every CPU slot: its own work then passes the gate. */
-  exclusive: boolean;
+  /** While the model warms holding every shared CPU slot, the gate its own work goes through instead. */
+  warmGate: Semaphore | undefined;
   /** True once its files were checked against their digests in this process. */
   intact: boolean;
 }
