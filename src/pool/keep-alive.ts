@@ -1,5 +1,6 @@
 import { parseDuration } from '../config/index.js';
 import { HearthError } from '../errors/index.js';
+import type { Clock } from './clock.js';
 
 /** A keep-alive in milliseconds: 0 unloads after the request, a negative value keeps the model for ever. */
 export type KeepAliveMs = number;
@@ -33,4 +34,28 @@ export function resolveKeepAlive(requested: string | number | undefined | null, 
   if (!Number.isFinite(ms) || ms > FOREVER_AFTER_MS) ms = -1;
   if (policy.maxMs !== undefined && (ms < 0 || ms > policy.maxMs)) return policy.maxMs;
   return ms;
+}
+
+/** What a timed expiry needs of a pool entry. */
+export interface Expiring {
+  expiresAt: number | undefined;
+  timer: unknown;
+}
+
+/** Node's timers hold at most 2^31 - 1 ms (~24.8 days). */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs `onExpired` at `target.expiresAt` on `clock`; a keep-alive longer than a timer can hold re-arms until its time has come. */
+export function armExpiry(target: Expiring, clock: Clock, onExpired: () => void): void {
+  const left = target.expiresAt! - clock.now();
+  target.timer = clock.setTimer(() => {
+    if (target.expiresAt !== undefined && clock.now() < target.expiresAt) armExpiry(target, clock, onExpired);
+    else onExpired();
+  }, Math.min(left, LONGEST_TIMER_MS));
+}
+
+export function cancelExpiry(target: Expiring, clock: Clock): void {
+  if (target.timer !== undefined) clock.clearTimer(target.timer);
+  target.timer = undefined;
+  target.expiresAt = undefined;
 }

@@ -6,9 +6,10 @@ import type { Logger } from '../log/logger.js';
 import type { Backend, BatchStats, CpuGate, LoadedModel, ModelInfo } from '../runtime/types.js';
 import type { ResolvedModel, Store } from '../store/index.js';
 import { systemClock, type Clock } from './clock.js';
-import { resolveKeepAlive, type KeepAlivePolicy } from './keep-alive.js';
+import { armExpiry, cancelExpiry, resolveKeepAlive, type KeepAlivePolicy } from './keep-alive.js';
 import { entryView, placeholderView, type ModelState, type ModelView, type PoolEntry } from './pool-entry.js';
 import type { Tuner } from './tuner.js';
+import { busyTooLong, place } from './placement.js';
 import { initialParallelism, kindOf, warmUp } from './warm-up.js';
 
 export interface PoolConfig {
@@ -266,52 +267,27 @@ export class ModelPool {
     }
   }
 
-  /**
-   * Makes room under the count and memory limits, evicting idle models in LRU
-   * order. When only busy models hold the room, it waits for one to go idle,
-   * for at most loadWaitMs; when only pinned (preloaded) ones do, no wait can
-   * help, so it fails at once. Either way the error is POOL_FULL.
-   */
+  /** Makes room under the count and memory limits by the placement rule (placement.ts), waiting for busy models for at most loadWaitMs. */
   async #reserve(entry: PoolEntry, bytes: number, signal: AbortSignal): Promise<void> {
-    const { maxLoaded, memoryBudget } = this.options.config;
-    if (bytes > memoryBudget) {
-      throw new HearthError('MODEL_TOO_LARGE', `${entry.resolved.ref} needs about ${mb(bytes)} MB but the memory budget is ${mb(memoryBudget)} MB`, {
-        details: { estimatedBytes: bytes, memoryBudget },
-        hint: 'raise HEARTH_MEMORY_BUDGET, or use a smaller quantization',
-      });
-    }
     const waitMs = this.options.config.loadWaitMs ?? 30_000;
     const deadline = new AbortController();
     const timer = this.#clock.setTimer(() => deadline.abort(), waitMs);
     const release = await this.#capacity.acquire(1, signal);
     try {
       for (;;) {
-        const holders = [...this.#entries.values()].filter((e) => e.reserved > 0 && e !== entry);
-        const used = holders.reduce((n, e) => n + e.reserved, 0);
-        if (holders.length < maxLoaded && used + bytes <= memoryBudget) break;
-        const victim = holders
-          .filter((e) => e.state === 'ready' && e.inFlight === 0 && !e.pinned)
-          .sort((a, b) => a.useOrder - b.useOrder)[0];
-        if (victim) {
-          await this.#unload(victim, 'evicted');
+        const others = [...this.#entries.values()];
+        const placement = place(entry, bytes, others, this.options.config);
+        if (placement.kind === 'fits') break;
+        if (placement.kind === 'refuse') throw placement.error;
+        if (placement.kind === 'evict') {
+          await this.#unload(placement.victim, 'evicted');
           continue;
-        }
-        const limit = holders.length >= maxLoaded ? `HEARTH_MAX_LOADED_MODELS (${maxLoaded})` : `the memory budget (${mb(memoryBudget)} MB)`;
-        if (holders.every((e) => e.pinned)) {
-          throw new HearthError('POOL_FULL', `cannot load ${entry.resolved.ref}: preloaded models fill ${limit}, and preloads are never evicted`, {
-            details: { loaded: holders.map((e) => e.resolved.ref) },
-            hint: 'raise HEARTH_MAX_LOADED_MODELS or HEARTH_MEMORY_BUDGET, or preload fewer models',
-          });
         }
         try {
           await waitForChange(this.#changes, AbortSignal.any([signal, deadline.signal]));
         } catch (error) {
           if (signal.aborted) throw abortError(signal);
-          throw new HearthError('POOL_FULL', `cannot load ${entry.resolved.ref}: the models filling ${limit} stayed busy for ${Math.round(waitMs / 1000)} s`, {
-            cause: error,
-            details: { loaded: holders.map((e) => e.resolved.ref), retryAfterSeconds: 5 },
-            hint: 'retry later, or raise HEARTH_MAX_LOADED_MODELS (HEARTH_LOAD_WAIT sets how long a load waits)',
-          });
+          throw busyTooLong(entry, placement.limit, waitMs, others, error);
         }
       }
       entry.reserved = bytes;
@@ -367,22 +343,13 @@ export class ModelPool {
       return;
     }
     entry.expiresAt = this.#clock.now() + entry.keepAliveMs;
-    this.#armExpiry(entry);
-  }
-
-  /** Timers run at most ~24.8 days (2^31 ms); a longer keep-alive re-arms until its time has come. */
-  #armExpiry(entry: PoolEntry): void {
-    const left = entry.expiresAt! - this.#clock.now();
-    entry.timer = this.#clock.setTimer(() => {
-      if (entry.expiresAt !== undefined && this.#clock.now() < entry.expiresAt) this.#armExpiry(entry);
-      else if (entry.inFlight === 0) void this.#unload(entry, 'keep-alive expired');
-    }, Math.min(left, 2 ** 31 - 1));
+    armExpiry(entry, this.#clock, () => {
+      if (entry.inFlight === 0) void this.#unload(entry, 'keep-alive expired');
+    });
   }
 
   #cancelExpiry(entry: PoolEntry): void {
-    if (entry.timer !== undefined) this.#clock.clearTimer(entry.timer);
-    entry.timer = undefined;
-    entry.expiresAt = undefined;
+    cancelExpiry(entry, this.#clock);
   }
 
   async #unload(entry: PoolEntry, reason: string): Promise<void> {
@@ -443,8 +410,4 @@ async function waitForChange(changes: EventEmitter, signal: AbortSignal): Promis
   } catch (error) {
     throw new HearthError('ABORTED', 'gave up waiting for a free model slot', { cause: error });
   }
-}
-
-function mb(bytes: number): number {
-  return Math.ceil(bytes / 1e6);
 }

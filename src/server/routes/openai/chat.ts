@@ -28,16 +28,17 @@ const chatBody = z.object({
 const completionBody = z.object({
   ...sampling,
   prompt: z.union([z.string(), z.array(z.string()).length(1)]).transform((p) => (Array.isArray(p) ? p[0]! : p)),
-  // OpenAI's legacy completions default.
-  max_tokens: z.number().int().positive().nullable().optional().transform((n) => n ?? 16),
 });
+
+/** OpenAI's default for the legacy completions endpoint (chat's is the server's bound). */
+const COMPLETION_DEFAULT_TOKENS = 16;
 
 type Sampling = z.output<z.ZodObject<typeof sampling>>;
 
-function samplingOf(req: Sampling, limit: number) {
+function samplingOf(req: Sampling, limit: number, defaultTokens = limit) {
   const field = req.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
   return {
-    maxTokens: tokenBudget(req.max_completion_tokens ?? req.max_tokens, limit, field),
+    maxTokens: tokenBudget(req.max_completion_tokens ?? req.max_tokens ?? Math.min(defaultTokens, limit), limit, field),
     temperature: req.temperature ?? undefined,
     topP: req.top_p ?? undefined,
     seed: req.seed ?? undefined,
@@ -56,7 +57,7 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
   app.post('/v1/completions', async (request, reply) => {
     refuseUnsupported(request.body, openAiUnsupported);
     const req = parseBody(completionBody, request.body);
-    return respond(request, reply, req, { kind: 'completion', prompt: req.prompt, ...samplingOf(req, ctx.config.server.maxTokens) }, 'text');
+    return respond(request, reply, req, { kind: 'completion', prompt: req.prompt, ...samplingOf(req, ctx.config.server.maxTokens, COMPLETION_DEFAULT_TOKENS) }, 'text');
   });
 
   async function respond(
