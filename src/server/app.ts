@@ -68,7 +68,8 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     autoPull: config.server.autoPull,
     aliases: config.aliases,
     preload: config.preload,
-    onQueueDepth: (model, depth) => metrics.queueDepth.set({ model }, depth),
+    // An idle model's series is removed, so names that came and went (unknown ones among them) leave no label behind.
+    onQueueDepth: (model, depth) => (depth > 0 ? metrics.queueDepth.set({ model }, depth) : metrics.queueDepth.remove({ model })),
   });
   const context: ServerContext = { ...deps, metrics, access, inflight: new InFlight() };
   installErrorHandler(app);

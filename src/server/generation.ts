@@ -62,7 +62,7 @@ export function tokenBudget(requested: number | null | undefined, limit: number,
  * timings Ollama and OpenAI report; the lease is released however it ends.
  * An abort (client gone, server shutting down) ends it with that reason.
  */
-export async function* generate(ctx: ServerContext, lease: Lease, model: string, request: GenerateRequest, startedAt: number, loadedAt: number): AsyncGenerator<string, GenerationTimings> {
+export async function* generate(ctx: ServerContext, lease: Lease, request: GenerateRequest, startedAt: number, loadedAt: number): AsyncGenerator<string, GenerationTimings> {
   let firstTokenAt: number | undefined;
   let done: Extract<GenerateEvent, { type: 'done' }> | undefined;
   try {
@@ -79,8 +79,10 @@ export async function* generate(ctx: ServerContext, lease: Lease, model: string,
   const end = performance.now();
   const completionTokens = done?.completionTokens ?? 0;
   const evalSeconds = (end - (firstTokenAt ?? end)) / 1000;
-  ctx.metrics.tokens.inc({ model }, completionTokens);
-  if (completionTokens > 1 && evalSeconds > 0) ctx.metrics.tokensPerSecond.observe({ model }, completionTokens / evalSeconds);
+  // Labelled by the model's name, not the request's spelling of it (case, a missing :latest): one series per model.
+  const label = ctx.access.names.display(lease.view.ref);
+  ctx.metrics.tokens.inc({ model: label }, completionTokens);
+  if (completionTokens > 1 && evalSeconds > 0) ctx.metrics.tokensPerSecond.observe({ model: label }, completionTokens / evalSeconds);
   return {
     totalNs: Math.round((end - startedAt) * 1e6),
     loadNs: Math.round((loadedAt - startedAt) * 1e6),

@@ -127,8 +127,16 @@ describe('hostile input', { timeout: 300_000 }, () => {
   test('metric labels come only from known models: made-up names cannot grow /metrics', async () => {
     const before = (await (await fetch(`${s.url}/metrics`)).text()).length;
     for (let i = 0; i < 200; i++) await post('/api/embed', { model: `made-up-${i}-${'x'.repeat(200)}`, input: 'x' });
+    // Hub references that are not in the store, and every spelling of a real name (case, :latest).
+    for (let i = 0; i < 50; i++) await post('/api/embed', { model: `hf:acme/absent/absent-${i}.gguf`, input: 'x' });
+    for (const spelling of ['TINY-BERT', 'Tiny-Bert', 'tiny-bert:latest', 'tiny-BERT:LATEST']) {
+      assert.equal((await post('/api/embed', { model: spelling, input: 'x' })).status, 200, spelling);
+      assert.equal((await post('/v1/embeddings', { model: spelling, input: 'x' })).status, 200, spelling);
+    }
     const text = await (await fetch(`${s.url}/metrics`)).text();
     assert.ok(!text.includes('made-up-'), 'no made-up name in the labels');
+    assert.ok(!text.includes('absent-'), 'no unknown hub reference in the labels');
+    for (const spelling of ['TINY-BERT', 'Tiny-Bert', 'tiny-bert:latest', 'tiny-BERT:LATEST']) assert.ok(!text.includes(`"${spelling}"`), `a spelling is not a label: ${spelling}`);
     assert.match(text, /model="other"/);
     assert.ok(text.length < before + 20_000, `/metrics grew from ${before} to ${text.length} bytes`);
     assert.match(text, /model="tiny-bert"/);

@@ -30,7 +30,7 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
     try {
       if (inputs.length === 0) return { model: req.model, embeddings: [] };
       const result = await lease.model.embed(inputs, { truncate: req.truncate, signal });
-      ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
+      ctx.metrics.embeddedInputs.inc({ model: ctx.access.names.display(lease.view.ref) }, inputs.length);
       return reply.type('application/json; charset=utf-8').send(
         stringifyWithVectors({
           model: req.model,
@@ -52,7 +52,7 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
     try {
       if (req.prompt === '') return { embedding: [] };
       const result = await lease.model.embed([req.prompt], { truncate: true, signal });
-      ctx.metrics.embeddedInputs.inc({ model: req.model }, 1);
+      ctx.metrics.embeddedInputs.inc({ model: ctx.access.names.display(lease.view.ref) }, 1);
       return reply.type('application/json; charset=utf-8').send(stringifyWithVectors({ embedding: result.vectors[0]! }));
     } finally {
       lease.release();

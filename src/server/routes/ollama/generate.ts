@@ -55,12 +55,12 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     const piece = (text: string) => (kind === 'chat' ? { message: { role: 'assistant', content: text } } : { response: text });
     const head = () => ({ model: req.model, created_at: new Date().toISOString() });
     if (!req.stream) {
-      const { text, timings } = await collectText(generate(ctx, lease, req.model, generation, startedAt, loadedAt));
+      const { text, timings } = await collectText(generate(ctx, lease, generation, startedAt, loadedAt));
       return { ...head(), ...piece(text), ...final(timings) };
     }
     const stream = openStream(request, reply, 'ndjson', signal);
     try {
-      const steps = generate(ctx, lease, req.model, generation, startedAt, loadedAt);
+      const steps = generate(ctx, lease, generation, startedAt, loadedAt);
       let step = await steps.next();
       while (!step.done) {
         stream.send({ ...head(), ...piece(step.value), done: false });

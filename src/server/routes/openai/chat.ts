@@ -73,7 +73,7 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     const { lease, signal, startedAt, loadedAt } = await startGeneration(ctx, request, reply, req.model);
     const generation = { ...body, signal };
     if (!req.stream) {
-      const { text, timings: t } = await collectText(generate(ctx, lease, req.model, generation, startedAt, loadedAt));
+      const { text, timings: t } = await collectText(generate(ctx, lease, generation, startedAt, loadedAt));
       const choice = kind === 'chat' ? { index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: finishReason(t.stopReason) } : { index: 0, text, logprobs: null, finish_reason: finishReason(t.stopReason) };
       return { id, object, created, model: req.model, choices: [choice], usage: usage(t.promptTokens, t.completionTokens) };
     }
@@ -81,7 +81,7 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ id, object: chunkObject, created, model: req.model, choices: [choice], ...extra });
     try {
-      const run = generate(ctx, lease, req.model, generation, startedAt, loadedAt);
+      const run = generate(ctx, lease, generation, startedAt, loadedAt);
       if (kind === 'chat') stream.send(chunk({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }));
       let step = await run.next();
       while (!step.done) {

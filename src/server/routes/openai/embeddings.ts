@@ -25,7 +25,7 @@ export function openAiEmbeddings(app: FastifyInstance, ctx: ServerContext): void
     try {
       const result = await lease.model.embed(inputs, { truncate: false, signal });
       const vectors = truncateDimensions(result.vectors, req.dimensions);
-      ctx.metrics.embeddedInputs.inc({ model: req.model }, inputs.length);
+      ctx.metrics.embeddedInputs.inc({ model: ctx.access.names.display(lease.view.ref) }, inputs.length);
       const tokens = result.tokens.reduce((a, b) => a + b, 0);
       return reply.type('application/json; charset=utf-8').send(
         stringifyWithVectors({
