@@ -59,8 +59,8 @@ export interface Lease {
  * request.
  */
 export class ModelPool {
-  /** 'state' fires on every transition: (name or ref, state, error?). */
-  readonly events = new EventEmitter<{ state: [name: string, state: ModelState, error: string | undefined]; batch: [batch: BatchStats] }>();
+  /** 'state' fires on every transition: (name or ref, state, error?); 'waiting' when a load starts waiting for room. */
+  readonly events = new EventEmitter<{ state: [name: string, state: ModelState, error: string | undefined]; batch: [batch: BatchStats]; waiting: [ref: string] }>();
   readonly #entries = new Map<string, PoolEntry>();
   /** Preloads that have not resolved to a file yet (missing, pulling, or failed before). */
   readonly #pending = new Map<string, { state: ModelState; error: string | undefined }>();
@@ -284,6 +284,7 @@ export class ModelPool {
           continue;
         }
         try {
+          this.events.emit('waiting', entry.resolved.ref);
           await waitForChange(this.#changes, AbortSignal.any([signal, deadline.signal]));
         } catch (error) {
           if (signal.aborted) throw abortError(signal);

@@ -67,7 +67,6 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     maxQueue: config.server.maxQueue,
     autoPull: config.server.autoPull,
     aliases: config.aliases,
-    preload: config.preload,
     // An idle model's series is removed, so names that came and went (unknown ones among them) leave no label behind.
     onQueueDepth: (model, depth) => (depth > 0 ? metrics.queueDepth.set({ model }, depth) : metrics.queueDepth.remove({ model })),
   });
@@ -104,10 +103,11 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     if (context.inflight.draining) void reply.header('connection', 'close');
   });
   let closed: Promise<void> | undefined;
+  const hurry = () => context.inflight.abortAll(new HearthError('SHUTTING_DOWN', 'the server is shutting down'));
   const close = async () => {
     const drain = setTimeout(() => {
       deps.logger.warn({ requests: context.inflight.size }, 'drain timeout: aborting requests still running');
-      context.inflight.abortAll(new HearthError('SHUTTING_DOWN', 'the server is shutting down'));
+      hurry();
     }, config.server.drainTimeout);
     // Streams write their own headers; once the last request is done, what is left open is idle.
     context.inflight.drain(() => app.server.closeIdleConnections());
@@ -123,6 +123,6 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     context,
     warm: () => deps.pool.preload(config.preload),
     close: () => (closed ??= close()),
-    hurry: () => context.inflight.abortAll(new HearthError('SHUTTING_DOWN', 'the server is shutting down')),
+    hurry,
   };
 }

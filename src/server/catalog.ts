@@ -1,5 +1,3 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { StoreEntry } from '../store/index.js';
 import type { ServerContext } from './context.js';
 
@@ -29,8 +27,8 @@ export async function catalog(ctx: ServerContext): Promise<CatalogModel[]> {
     const stored = entries.find((e) => e.ref === parsed.text);
     if (stored) models.push(toModel(stored, alias));
     else if (parsed.kind === 'local') {
-      const found = await describeLocal(parsed.path);
-      if (found) models.push({ name: alias, digest: undefined, ...found });
+      const found = await ctx.store.peekLocal(parsed.path);
+      if (found) models.push({ name: alias, digest: undefined, size: found.size, modifiedAt: found.modifiedAt.toISOString(), format: formatOf(found.primary) });
     }
   }
   return models;
@@ -44,23 +42,6 @@ function toModel(entry: StoreEntry, name: string): CatalogModel {
     modifiedAt: entry.lastUsedAt ?? entry.verifiedAt ?? new Date(0).toISOString(),
     format: formatOf(entry.file),
   };
-}
-
-/** A local file or model directory not registered yet: its size and format from disk. */
-async function describeLocal(path: string): Promise<Omit<CatalogModel, 'name' | 'digest'> | undefined> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) return undefined;
-  if (info.isFile()) return { size: info.size, modifiedAt: info.mtime.toISOString(), format: formatOf(path) };
-  if (!info.isDirectory()) return undefined;
-  const files = await readdir(path, { recursive: true, withFileTypes: true }).catch(() => []);
-  let size = 0;
-  let format = 'unknown';
-  for (const file of files.filter((f) => f.isFile())) {
-    size += (await stat(join(file.parentPath, file.name)).catch(() => undefined))?.size ?? 0;
-    if (file.name.endsWith('.onnx')) format = 'onnx';
-    else if (file.name.endsWith('.gguf') && format === 'unknown') format = 'gguf';
-  }
-  return { size, modifiedAt: info.mtime.toISOString(), format };
 }
 
 function formatOf(file: string): string {

@@ -57,9 +57,15 @@ function loopbackOrigin(origin: string): boolean {
   }
 }
 
+/** A loopback IP address (IPv4-mapped ones included). */
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   const a = address.replace(/^::ffff:/, '');
   return a === '::1' || (isIP(a) === 4 && a.startsWith('127.'));
+}
+
+/** A bind address or host name that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || isLoopback(host);
 }
 

@@ -11,7 +11,6 @@ export interface ModelAccessOptions {
   maxQueue: number;
   autoPull: boolean;
   aliases: Readonly<Record<string, string>>;
-  preload: readonly string[];
   onQueueDepth?: (model: string, depth: number) => void;
 }
 
@@ -31,7 +30,7 @@ export class ModelAccess {
   readonly #depth = new Map<string, number>();
 
   constructor(private readonly options: ModelAccessOptions) {
-    this.names = new ModelNames(options.store, options.aliases, options.preload);
+    this.names = new ModelNames(options.store, options.aliases);
   }
 
   depth(model: string): number {
@@ -58,6 +57,17 @@ export class ModelAccess {
     } catch (error) {
       throw asModelError(model, error);
     }
+  }
+
+  /**
+   * A preloaded model is the operator's: a client may neither unload nor
+   * delete it (MODEL_PINNED), so /ready never turns 503 behind the operator's back.
+   */
+  assertNotPinned(ref: string, action: 'unload' | 'delete'): void {
+    if (!this.options.pool.isPinned(ref)) return;
+    throw new HearthError('MODEL_PINNED', `${this.names.display(ref)} is preloaded by the server's operator (HEARTH_PRELOAD); a client cannot ${action} it`, {
+      hint: 'remove it from HEARTH_PRELOAD to let clients unload or delete it',
+    });
   }
 
   /** Leases `model` for one request; the returned release must be called exactly once (it is idempotent). */

@@ -1,13 +1,13 @@
 import { HearthError, isHearthError } from '../errors/index.js';
-import { deriveName, NameIndex, parseRef, type ModelRef, type Store } from '../store/index.js';
+import { deriveName, parseRef, tryParseRef, type ModelRef, type NameIndex, type Store } from '../store/index.js';
 
 /** A miss rebuilds the index at most this often, so a flood of unknown names cannot make the server walk the cache for each. */
 const REBUILD_INTERVAL_MS = 1000;
 
 /**
- * The server's view of model names: every stored model, preload and alias
- * target under its Ollama-style name (see store/model-names.ts), and what a
- * name in a request stands for. Every name hearth lists resolves here.
+ * The server's view of the store's model names (Store.names): kept in
+ * memory for /health and metric labels, rebuilt when the store changes, and
+ * what a name in a request stands for. Every name hearth lists resolves here.
  */
 export class ModelNames {
   #index: NameIndex;
@@ -18,9 +18,8 @@ export class ModelNames {
   constructor(
     private readonly store: Store,
     private readonly aliases: Readonly<Record<string, string>>,
-    private readonly preload: readonly string[],
   ) {
-    this.#index = new NameIndex(this.#configured(), aliases);
+    this.#index = store.configuredNames();
   }
 
   /** The current index, rebuilt from the store when something changed. */
@@ -82,14 +81,8 @@ export class ModelNames {
   async #build(): Promise<NameIndex> {
     this.#stale = false;
     this.#builtAt = Date.now();
-    const stored = (await this.store.list()).flatMap((entry) => this.#parse(entry.ref) ?? []);
-    this.#index = new NameIndex([...stored, ...this.#configured()], this.aliases);
+    this.#index = await this.store.names();
     return this.#index;
-  }
-
-  /** Preloads and alias targets are listed before their first use, from the configuration alone. */
-  #configured(): ModelRef[] {
-    return [...this.preload, ...Object.keys(this.aliases)].flatMap((name) => this.#parse(name) ?? []);
   }
 
   #knownRef(model: string): string | undefined {
@@ -102,10 +95,6 @@ export class ModelNames {
   }
 
   #parse(text: string): ModelRef | undefined {
-    try {
-      return parseRef(text, this.aliases, { probeFilesystem: false });
-    } catch {
-      return undefined;
-    }
+    return tryParseRef(text, this.aliases);
   }
 }

@@ -96,6 +96,20 @@ async function registerDirectory(root: string, ctx: LocalContext): Promise<PullR
   return { ref: root, kind: 'local', files: stored, primary: stored[0]!, received: 0, upToDate: outcome === 'up-to-date', outcome };
 }
 
+/** See Store.peekLocal; undefined when nothing loadable is there. */
+export async function peekLocal(path: string): Promise<{ size: number; primary: string; modifiedAt: Date } | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile()) return { size: info.size, primary: path, modifiedAt: info.mtime };
+  if (!info?.isDirectory()) return undefined;
+  try {
+    const selection = selectModelFiles([...(await walkModelDir(path)).keys()], undefined, `local directory ${path}`);
+    const sizes = await Promise.all(selection.files.map(async (f) => (await stat(join(path, f))).size));
+    return { size: sizes.reduce((a, b) => a + b, 0), primary: join(path, selection.files[0]!), modifiedAt: info.mtime };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The files under a directory, by path relative to it. Dotfiles and dot
  * folders are skipped; a symlink counts when it resolves to a file inside the

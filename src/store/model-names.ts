@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import { quantTag } from './quant.js';
-import { parseRef, type ModelRef } from './ref.js';
+import { tryParseRef, type ModelRef } from './ref.js';
 
 /**
  * Ollama-style names for stored models: `<name>:<tag>`, lower case.
@@ -78,7 +78,7 @@ export class NameIndex {
   constructor(refs: readonly ModelRef[], aliases: Readonly<Record<string, string>> = {}) {
     this.#aliases = aliases;
     for (const alias of Object.keys(aliases)) {
-      const target = tryParse(alias, aliases);
+      const target = tryParseRef(alias, aliases);
       if (target && !this.#aliasOf.has(target.text)) this.#aliasOf.set(target.text, alias);
     }
     const unique = [...new Map(refs.map((r) => [r.text, r])).values()];
@@ -122,14 +122,6 @@ export class NameIndex {
   /** Every display name with its reference. */
   entries(): Array<{ name: string; ref: string }> {
     return [...this.#byRef.keys()].map((ref) => ({ name: this.nameOf(ref)!, ref }));
-  }
-}
-
-function tryParse(text: string, aliases: Readonly<Record<string, string>>): ModelRef | undefined {
-  try {
-    return parseRef(text, aliases, { probeFilesystem: false });
-  } catch {
-    return undefined;
   }
 }
 

@@ -52,6 +52,15 @@ export function parseRef(input: string, aliases: Readonly<Record<string, string>
   });
 }
 
+/** parseRef for text that may not be a reference (a name, a stored entry's ref); never touches the disk. */
+export function tryParseRef(text: string, aliases: Readonly<Record<string, string>> = {}): ModelRef | undefined {
+  try {
+    return parseRef(text, aliases, { probeFilesystem: false });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Validates one repo-relative path (from a ref or from a hub listing) before it is used on disk. */
 export function assertSafeRepoPath(path: string, ref = path): string {
   if (path.includes('\0')) throw unsafe(ref, 'contains a NUL byte');

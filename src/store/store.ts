@@ -11,10 +11,10 @@ import { HubClient } from './hub-client.js';
 import { assertIntact } from './integrity.js';
 import { listEntries } from './list.js';
 import { NameIndex } from './model-names.js';
-import { recordedFiles, registerLocal } from './local.js';
+import { peekLocal, recordedFiles, registerLocal } from './local.js';
 import { pullRef, type PullContext, type StoreHooks } from './pull.js';
 import { Records } from './records.js';
-import { parseRef, type ModelRef } from './ref.js';
+import { parseRef, tryParseRef, type ModelRef } from './ref.js';
 import { removeRef, type RemoveReport } from './remove.js';
 import type { IntegrityReport, ModelStatus, PullEvent, PullResult, ResolvedModel, StoreEntry } from './types.js';
 import { verifyStore, type VerifyReport } from './verify.js';
@@ -91,16 +91,28 @@ export class Store {
     }
   }
 
-  /** The names of every stored model (and alias), both ways. */
+  /** The names of every stored model, preload and alias target, both ways (see model-names.ts). */
   async names(): Promise<NameIndex> {
-    const refs = (await this.list()).flatMap((entry) => {
-      try {
-        return [parseRef(entry.ref, {}, { probeFilesystem: false })];
-      } catch {
-        return [];
-      }
-    });
-    return new NameIndex(refs, this.#config.aliases);
+    const stored = (await this.list()).flatMap((entry) => tryParseRef(entry.ref) ?? []);
+    return new NameIndex([...stored, ...this.#configuredRefs()], this.#config.aliases);
+  }
+
+  /** The names the configuration alone gives (preloads and alias targets, before their first use), from memory. */
+  configuredNames(): NameIndex {
+    return new NameIndex(this.#configuredRefs(), this.#config.aliases);
+  }
+
+  #configuredRefs(): ModelRef[] {
+    return [...this.#config.preload, ...Object.keys(this.#config.aliases)].flatMap((name) => tryParseRef(name, this.#config.aliases) ?? []);
+  }
+
+  /**
+   * What a local file or model directory that is not registered yet is made
+   * of, from the disk alone (no hashing, nothing recorded): its total size
+   * and its primary file, by the same selection a registration uses.
+   */
+  async peekLocal(path: string): Promise<{ size: number; primary: string; modifiedAt: Date } | undefined> {
+    return peekLocal(path);
   }
 
   /** Downloads what is missing (or, offline, proves it is all cached). */

@@ -1,5 +1,5 @@
 import { Command, Help } from 'commander';
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../../server/host-guard.js';
 import { ENV_AREAS, envHelpItems, type EnvArea } from '../../config/env-vars.js';
 import { HearthError } from '../../errors/index.js';
 import type { CommandFactory } from '../command.js';
@@ -38,7 +38,7 @@ export const serveCommand: CommandFactory = (run) =>
         const host = options.host ?? ctx.config.server.host;
         const port = options.port !== undefined ? Number(options.port) : ctx.config.server.port;
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new HearthError('USAGE', `invalid port ${options.port}`);
-        if (!isLoopback(host) && !options.insecure && !ctx.config.server.apiKey) {
+        if (!isLoopbackHost(host) && !options.insecure && !ctx.config.server.apiKey) {
           throw new HearthError('USAGE', `refusing to bind ${host}: it is not a loopback address and no API key is set`, {
             hint: 'set HEARTH_API_KEY (clients then send it as a bearer token), or pass --insecure',
           });
@@ -81,7 +81,3 @@ export const serveCommand: CommandFactory = (run) =>
         }
       }),
     );
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}

@@ -14,8 +14,9 @@ interface NativeContext {
  * Written by hand because node-llama-cpp has no public per-decode hook: its
  * `batching.dispatchSchedule` says when a decode starts but not when it ends.
  * Every decode of a context goes through its native `_ctx.decodeBatch()` (the
- * version is pinned in package.json), and the pool's tests fail if that stops
- * being true, rather than fairness silently ending.
+ * version is pinned in package.json), and the backend conformance suite fails
+ * if that stops being true (a decode that skips the gate), rather than
+ * fairness silently ending.
  */
 export function gateDecodes(context: LlamaContext, gate: CpuGate, threads: number): LlamaContext {
   const native = (context as unknown as { _ctx?: Partial<NativeContext> })._ctx;

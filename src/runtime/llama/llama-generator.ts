@@ -52,11 +52,14 @@ export class LlamaGenerator {
     try {
       throwIfAborted(request.signal);
       let completionTokens = 0;
-      const history = request.kind === 'chat' ? toHistory(request.messages) : undefined;
-      const chat = history ? this.#chatFor(sequence) : undefined;
-      const promptTokens = history
-        ? chat!.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(sequence.model.tokenizer).length
-        : sequence.model.tokenize((request as { prompt: string }).prompt, false).length;
+      const prompt =
+        request.kind === 'chat'
+          ? { kind: 'chat' as const, chat: this.#chatFor(sequence), history: toHistory(request.messages) }
+          : { kind: 'completion' as const, text: request.prompt };
+      const promptTokens =
+        prompt.kind === 'chat'
+          ? prompt.chat.chatWrapper.generateContextState({ chatHistory: prompt.history }).contextText.tokenize(sequence.model.tokenizer).length
+          : sequence.model.tokenize(prompt.text, false).length;
       // A prompt that does not fit is an error, never silently cut: node-llama-cpp would shift the
       // context (dropping the prompt's start, or earlier chat turns) and answer as if nothing happened.
       const room = sequence.contextSize - promptTokens;
@@ -83,12 +86,12 @@ export class LlamaGenerator {
         },
       };
       let stopReason: string;
-      if (chat) {
-        const result = await chat.generateResponse(history!, options);
+      if (prompt.kind === 'chat') {
+        const result = await prompt.chat.generateResponse(prompt.history, options);
         stopReason = result.metadata.stopReason;
       } else {
         const completion = this.#completionFor(sequence);
-        const result = await completion.generateCompletionWithMeta((request as { prompt: string }).prompt, { ...options, disableContextShift: true });
+        const result = await completion.generateCompletionWithMeta(prompt.text, { ...options, disableContextShift: true });
         stopReason = result.metadata.stopReason;
       }
       emit(stops.flush());

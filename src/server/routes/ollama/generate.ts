@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { HearthError } from '../../../errors/index.js';
 import type { ChatMessage, GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
 import { collectText, generate, startGeneration, type GenerationTimings } from '../../generation.js';
@@ -84,11 +83,7 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     const signal = ctx.inflight.signal(request, reply);
     if (unload) {
       await ctx.access.named(model, async (ref) => {
-        if (ctx.pool.isPinned(ref)) {
-          throw new HearthError('MODEL_PINNED', `${ctx.access.names.display(ref)} is preloaded by the server's operator (HEARTH_PRELOAD) and stays loaded`, {
-            hint: 'remove it from HEARTH_PRELOAD to let clients unload it',
-          });
-        }
+        ctx.access.assertNotPinned(ref, 'unload');
         await ctx.pool.unload(ref);
       });
     } else (await ctx.access.lease(model, { keepAlive, signal })).release();

@@ -6,7 +6,6 @@ import { HEARTH_VERSION } from '../../../version.js';
 import { catalog } from '../../catalog.js';
 import type { ServerContext } from '../../context.js';
 import { parseBody } from '../../request.js';
-import { HearthError } from '../../../errors/index.js';
 import { openStream } from '../../streaming.js';
 
 const nameBody = z.object({ model: z.string().min(1).optional(), name: z.string().min(1).optional() }).loose().refine((b) => b.model ?? b.name, 'model is required');
@@ -83,9 +82,7 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
     await ctx.access.named(name, async (ref) => {
-      if (ctx.pool.isPinned(ref)) {
-        throw new HearthError('MODEL_PINNED', `${ctx.access.names.display(ref)} is preloaded by the server's operator (HEARTH_PRELOAD); it cannot be deleted while the server runs`);
-      }
+      ctx.access.assertNotPinned(ref, 'delete');
       await ctx.pool.unload(ref);
       await ctx.store.remove(ref);
     });
