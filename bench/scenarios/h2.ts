@@ -80,7 +80,14 @@ async function fairness(ctx: RunContext, details: Record<string, unknown>): Prom
       onEvent: () => looping(),
     }).result;
     await Promise.race([started, chat]);
-    const withChat = await embed().finally(() => stop());
+    let withChat: EmbedLoadResult;
+    try {
+      withChat = await embed();
+    } finally {
+      stop();
+      // Settled whatever happened above, so a failing chat child never becomes an unhandled rejection.
+      await chat.catch(() => undefined);
+    }
     const chats = await chat;
     if (chats.errors > 0) throw new Error(`${chats.errors} chat requests failed: ${chats.firstError}`);
     Object.assign(details, {

@@ -36,6 +36,7 @@ export const errorCodes = {
   QUEUE_FULL: { status: 503, exit: 75, title: 'too many requests queued for this model' },
   POOL_FULL: { status: 503, exit: 75, title: 'no room to load another model' },
   MODEL_PINNED: { status: 409, exit: 75, title: 'model is preloaded by the operator' },
+  STORE_BUSY: { status: 409, exit: 75, title: 'a pull is writing into this part of the store' },
   SHUTTING_DOWN: { status: 503, exit: 75, title: 'the server is shutting down' },
   HOST_NOT_ALLOWED: { status: 403, exit: 77, title: 'host or origin not allowed' },
   TOO_MANY_INPUTS: { status: 400, exit: 65, title: 'too many inputs in one request' },

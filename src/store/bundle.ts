@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { HearthError, throwIfAborted } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { digestKind, hashFile } from './digest.js';
-import { copyFileAtomic, ensureDir, errnoOf, fsError, linkOrCopy, moveFile, pathExists, writeFileAtomic } from './fs-utils.js';
+import { copyFileAtomic, ensureDir, fsError, isDiskFull, linkOrCopy, moveFile, pathExists, writeFileAtomic } from './fs-utils.js';
 import { blobLinkTarget, blobPath, hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
 import { selectModelFiles } from './model-files.js';
 import { registerPull } from './pull-markers.js';
@@ -121,7 +121,7 @@ export async function importBundle(
       })
       .catch((error: unknown) => {
         // A full disk is not a bad bundle.
-        if (errnoOf(error) === 'ENOSPC' || errnoOf(error) === 'EDQUOT') throw fsError(error, 'unpack the bundle into', staging);
+        if (isDiskFull(error)) throw fsError(error, 'unpack the bundle into', staging);
         throw new HearthError('BUNDLE_INVALID', `${file} is not a readable tar bundle: ${(error as Error).message}`, { cause: error });
       });
     const manifest = await readManifest(join(staging, MANIFEST), file);
@@ -178,11 +178,12 @@ async function publish(manifest: Manifest, staging: string, ctx: { hubCache: str
   const now = new Date().toISOString();
   for (const model of manifest.models) {
     const dir = model.repo ? hubRepoDir(ctx.hubCache, model.repo) : urlRepoDir(ctx.home, model.url!);
-    await ensureDir(dir.blobs);
-    if (model.url) await writeFileAtomic(join(dir.root, URL_SOURCE_FILE), model.url);
     // Like a pull, an import publishes blobs before it links them: gc must leave them alone meanwhile.
+    // It registers before it writes anything into the folder, which a sweeper may otherwise remove as empty.
     const unregister = await registerPull(dir, model.files.map((f) => f.digest), { logger: ctx.logger });
     try {
+      await ensureDir(dir.blobs);
+      if (model.url) await writeFileAtomic(join(dir.root, URL_SOURCE_FILE), model.url);
       const counts = await publishModel(model, dir, manifest, staging, ctx, now);
       written += counts.written;
       reused += counts.reused;

@@ -5,7 +5,7 @@ import { hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './l
 import { selectModelFiles, type ModelSelection } from './model-files.js';
 import { Records } from './records.js';
 import { isCommitHash, type HubRef, type ModelRef } from './ref.js';
-import { readSnapshot, snapshotFile } from './scan.js';
+import { readSnapshot, snapshotFile, type SnapshotFile } from './scan.js';
 import type { ResolvedModel, StoredFile } from './types.js';
 
 export interface CacheLocation {
@@ -59,7 +59,8 @@ async function selectionFiles(ref: Exclude<HubRef, { kind: 'hf-file' }>, dir: Re
     // A copy (where symlinks fail) was made from the verified blob the record names.
     return files.map((f, i) => ({ ...f, digest: f.digest ?? record.files[i]!.digest }));
   }
-  return foreignSelection(ref.text, tag, dir, commit);
+  const snapshot = await readSnapshot(dir, commit);
+  return snapshot && foreignSelection(ref.text, tag, snapshotInHand(dir, commit, snapshot));
 }
 
 /**
@@ -78,27 +79,48 @@ async function selectionFiles(ref: Exclude<HubRef, { kind: 'hf-file' }>, dir: Re
  * checked this way: only the hub listing says whether a graph has them, and
  * a foreign cache does not keep it.)
  */
-export async function foreignSelection(what: string, tag: string | undefined, dir: RepoDir, commit: string): Promise<StoredFile[] | undefined> {
-  const paths = (await readSnapshot(dir, commit))?.map((f) => f.path);
-  if (!paths) return undefined;
+export async function foreignSelection(what: string, tag: string | undefined, snapshot: SnapshotInHand): Promise<StoredFile[] | undefined> {
   let selection: ModelSelection;
   try {
-    selection = selectModelFiles(paths, tag, what);
+    selection = selectModelFiles(snapshot.files.map((f) => f.path), tag, what);
   } catch (error) {
     // From a cache, a model that is absent means "not cached", not "does not exist".
     if (isHearthError(error, 'MODEL_NOT_FOUND')) return undefined;
     throw error;
   }
   if (selection.format === 'onnx') {
-    const required = [...FOREIGN_ONNX_REQUIRED, ...(await poolingConfigs(dir, commit, selection))];
+    const pooling = selection.files.includes('modules.json') ? await snapshot.poolingConfigs() : [];
+    const required = [...FOREIGN_ONNX_REQUIRED, ...pooling];
     if (!required.every((p) => selection.files.includes(p))) return undefined;
   }
-  return storedFiles(dir, commit, selection.files);
+  const byPath = new Map(snapshot.files.map((f) => [f.path, f]));
+  const files: StoredFile[] = [];
+  for (const path of selection.files) {
+    const file = byPath.get(path);
+    if (file?.size === undefined) return undefined; // a dangling link: not a model yet
+    files.push({ ...file, size: file.size });
+  }
+  return files;
 }
 
-/** The Pooling modules' config.json paths that modules.json names, if the snapshot has one. */
-async function poolingConfigs(dir: RepoDir, commit: string, selection: ModelSelection): Promise<string[]> {
-  if (!selection.files.includes('modules.json')) return [];
+/**
+ * A snapshot's entries as read once (scan.ts readSnapshot), for selections
+ * that run over them without walking the snapshot again: `hearth ls` tries
+ * every tag of a snapshot against the same files.
+ */
+export interface SnapshotInHand {
+  files: SnapshotFile[];
+  /** The Pooling modules' config.json paths that modules.json names; read from disk once, when first asked. */
+  poolingConfigs: () => Promise<string[]>;
+}
+
+export function snapshotInHand(dir: RepoDir, commit: string, files: SnapshotFile[]): SnapshotInHand {
+  let pooling: Promise<string[]> | undefined;
+  return { files, poolingConfigs: () => (pooling ??= readPoolingConfigs(dir, commit)) };
+}
+
+/** The Pooling modules' config.json paths that the snapshot's modules.json names. */
+async function readPoolingConfigs(dir: RepoDir, commit: string): Promise<string[]> {
   let modules: unknown;
   try {
     modules = JSON.parse(await readFile(snapshotPath(dir, commit, 'modules.json'), 'utf8'));

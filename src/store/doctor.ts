@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm, statfs, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isSymlink } from './fs-utils.js';
 import type { Store } from './store.js';
@@ -13,8 +12,10 @@ export interface DoctorReport {
   freeBytes: number | undefined;
   /** The cache dir takes new files. */
   writable: boolean;
-  /** HEARTH_HOME takes new files (its records are best effort when it does not). */
-  homeWritable: boolean;
+  /** HEARTH_HOME takes new files (its records are best effort when it does not); null while it does not exist yet. */
+  homeWritable: boolean | null;
+  /** HEARTH_HOME exists; hearth makes it on its first write. */
+  homeExists: boolean;
   /** true or false when tested (or seen in the cache); null when it could not be told. */
   symlinks: boolean | null;
   /** How symlink support was told, or why it could not be. */
@@ -29,7 +30,9 @@ export interface DoctorReport {
 /** Facts a user needs when something is off: where, how much room, what is cached. Offline-safe. */
 export async function diagnose(store: Store, tokenConfigured: boolean): Promise<DoctorReport> {
   const entries = await store.list();
-  const probe = await probeDir(store.hubCache);
+  // The cache is made when missing, as a pull would make it, so that symlink support can be told on a fresh machine.
+  const probe = await probeDir(store.hubCache, { create: true });
+  const home = await probeDir(store.home, { create: false });
   let symlinks = probe.symlinks;
   let symlinksDetail = probe.detail;
   if (symlinks === null) {
@@ -48,7 +51,8 @@ export async function diagnose(store: Store, tokenConfigured: boolean): Promise<
     tokenConfigured,
     freeBytes: await freeSpace(store.hubCache),
     writable: probe.writable,
-    homeWritable: await writableDir(store.home),
+    homeWritable: home.missing ? null : home.writable,
+    homeExists: !home.missing,
     symlinks,
     symlinksDetail,
     // A single-file ref counts as its repo; a multi-file entry (hf:<owner>/<repo>, a directory) is its own model.
@@ -60,24 +64,34 @@ export async function diagnose(store: Store, tokenConfigured: boolean): Promise<
 }
 
 /**
- * Writes a file and a symlink to it in a scratch folder of `dir`. Symlink
- * support is only known when the write itself worked: a folder that cannot
- * be written says nothing about the filesystem's links.
+ * Writes a file and a symlink to it in a scratch folder of `dir`: tried,
+ * since access(W_OK) says yes to root on a read-only mount. Symlink support
+ * is only known when the write itself worked: a folder that cannot be written
+ * says nothing about the filesystem's links. With `create`, a missing `dir`
+ * is made first (as a pull would); without, a missing `dir` is reported as
+ * missing, and nothing is written anywhere else (never into its parent).
  */
-async function probeDir(dir: string): Promise<{ writable: boolean; symlinks: boolean | null; detail: string }> {
-  const probe = join(dir, `.hearth-doctor-${randomBytes(4).toString('hex')}`);
+async function probeDir(dir: string, options: { create: boolean }): Promise<{ writable: boolean; missing: boolean; symlinks: boolean | null; detail: string }> {
+  if (options.create) await mkdir(dir, { recursive: true }).catch(() => undefined);
+  let probe: string;
+  try {
+    probe = await mkdtemp(join(dir, '.hearth-doctor-'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { writable: false, missing: true, symlinks: null, detail: `unknown: ${dir} does not exist` };
+    return { writable: false, missing: false, symlinks: null, detail: `unknown: ${dir} is not writable (${code ?? (error as Error).message})` };
+  }
   try {
     try {
-      await mkdir(probe, { recursive: true });
       await writeFile(join(probe, 'f'), 'ok');
     } catch (error) {
-      return { writable: false, symlinks: null, detail: `unknown: ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+      return { writable: false, missing: false, symlinks: null, detail: `unknown: ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
     }
     try {
       await symlink('f', join(probe, 'l'));
-      return { writable: true, symlinks: true, detail: 'supported' };
+      return { writable: true, missing: false, symlinks: true, detail: 'supported' };
     } catch (error) {
-      return { writable: true, symlinks: false, detail: `not supported (${(error as NodeJS.ErrnoException).code ?? 'refused'}; files are copied)` };
+      return { writable: true, missing: false, symlinks: false, detail: `not supported (${(error as NodeJS.ErrnoException).code ?? 'refused'}; files are copied)` };
     }
   } finally {
     await rm(probe, { recursive: true, force: true }).catch(() => undefined);
@@ -87,20 +101,6 @@ async function probeDir(dir: string): Promise<{ writable: boolean; symlinks: boo
 async function firstSymlink(paths: string[]): Promise<string | undefined> {
   for (const path of paths) if (await isSymlink(path)) return path;
   return undefined;
-}
-
-/** Whether new files can be made in `dir` (or, when it does not exist yet, in the folder that would hold it); tried, since access(W_OK) says yes to root on a read-only mount. */
-async function writableDir(dir: string): Promise<boolean> {
-  for (let d = dir; ; d = dirname(d)) {
-    const probe = join(d, `.hearth-doctor-${randomBytes(4).toString('hex')}`);
-    try {
-      await writeFile(probe, '');
-      await rm(probe, { force: true });
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) return false;
-    }
-  }
 }
 
 async function freeSpace(path: string): Promise<number | undefined> {

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { HearthError, isHearthError, toHearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { createDigestHash, updateFromFile, type DigestKind } from './digest.js';
 import { acquireDownloadLock } from './file-lock.js';
 import type { HubClient } from './hub-client.js';
 import { blobPath, lockPath, partialName, parsePartialName, type RepoDir } from './layout.js';
-import { fsyncDir } from './fs-utils.js';
+import { ensureDir, fsyncDir, isDiskFull } from './fs-utils.js';
+import { readIdleBody } from './idle-body.js';
 import { withRetry } from './retry.js';
 
 /** One blob to fetch. `expected` is its digest when known up front (hub files, pinned URLs). */
@@ -99,8 +99,7 @@ class BlobDownload {
       return await withRetry(() => this.#attempt(), { retries: ctx.retries, signal: ctx.signal, logger: ctx.logger, what: `download of ${source.label}` });
     } catch (error) {
       if (isHearthError(error, 'DIGEST_MISMATCH')) await unlink(this.#partial).catch(() => undefined);
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') {
+      if (isDiskFull(error)) {
         throw new HearthError('DISK_FULL', `disk full while downloading ${source.label} into ${this.dir.blobs}`, {
           cause: error,
           details: { dir: this.dir.blobs, partial: this.#partial },
@@ -111,8 +110,13 @@ class BlobDownload {
     }
   }
 
-  /** Takes over the largest partial left by an earlier run, or starts a new one. */
+  /**
+   * Takes over the largest partial left by an earlier run, or starts a new one.
+   * The folder is made here, where the partial is opened, not by the caller
+   * before it registered its pull: until then a sweeper may remove an empty repo folder.
+   */
   async #claimPartial(): Promise<string> {
+    await ensureDir(this.dir.blobs);
     const mine = join(this.dir.blobs, partialName(this.source.key, `${process.pid}-${randomBytes(4).toString('hex')}`));
     // Without a known digest a partial could hold another version of the URL; start over.
     if (!this.source.expected) return mine;
@@ -163,7 +167,7 @@ class BlobDownload {
         throw new HearthError('HUB_UNAVAILABLE', `server refused the range for ${source.label}`, { details: { retryable: true } });
       }
 
-      for await (let chunk of this.#withIdleTimeout(Readable.fromWeb(response.body as never))) {
+      for await (let chunk of this.#body(response)) {
         if (pending) {
           const n = Math.min(pending.length, chunk.length);
           if (!chunk.subarray(0, n).equals(pending.subarray(0, n))) {
@@ -188,6 +192,19 @@ class BlobDownload {
     } finally {
       await handle.close().catch(() => undefined);
     }
+  }
+
+  /** The body, watched for stalls so the retry loop can resume it. */
+  #body(response: Response): AsyncGenerator<Buffer> {
+    const { source, ctx } = this;
+    if (!response.body) throw protocol(`no body for ${source.label}`);
+    return readIdleBody(response.body, {
+      idleTimeoutMs: ctx.idleTimeoutMs,
+      signal: ctx.signal,
+      stalled: () => new HearthError('HUB_UNAVAILABLE', `no data for ${ctx.idleTimeoutMs} ms`, { details: { retryable: true } }),
+      interrupted: (error) =>
+        new HearthError('HUB_UNAVAILABLE', `transfer of ${source.label} interrupted: ${(error as Error).message}`, { cause: error, details: { retryable: true } }),
+    });
   }
 
   async #openBody(start: number): Promise<Response> {
@@ -227,37 +244,6 @@ class BlobDownload {
         details: { need, free, dir: this.dir.blobs },
         hint: 'free some space (hearth gc, hearth rm) or point HF_HUB_CACHE at a larger disk; the partial download is kept and resumes',
       });
-    }
-  }
-
-  /** Aborts a transfer that stalls, so the retry loop can resume it. */
-  async *#withIdleTimeout(stream: Readable): AsyncGenerator<Buffer> {
-    const { idleTimeoutMs, signal } = this.ctx;
-    // One timer checked lazily, not re-armed per chunk: a fast transfer delivers tens of thousands of chunks.
-    let lastData = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const check = (wait: number) => {
-      timer = setTimeout(() => {
-        const idle = performance.now() - lastData;
-        if (idle >= idleTimeoutMs) stream.destroy(new HearthError('HUB_UNAVAILABLE', `no data for ${idleTimeoutMs} ms`, { details: { retryable: true } }));
-        else check(idleTimeoutMs - idle);
-      }, wait);
-    };
-    try {
-      check(idleTimeoutMs);
-      for await (const chunk of stream) {
-        lastData = performance.now();
-        yield chunk as Buffer;
-      }
-    } catch (error) {
-      if (signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: signal.reason });
-      if (isHearthError(error)) throw error;
-      throw new HearthError('HUB_UNAVAILABLE', `transfer of ${this.source.label} interrupted: ${(error as Error).message}`, {
-        cause: error,
-        details: { retryable: true },
-      });
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

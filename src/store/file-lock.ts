@@ -1,9 +1,10 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { sleep } from '../lifecycle/abortable.js';
 import type { Logger } from '../log/logger.js';
+import { ensureDir } from './fs-utils.js';
 
 export type Release = () => Promise<void>;
 
@@ -25,7 +26,7 @@ export interface AcquireOptions {
  * if locking itself fails we proceed without it, since temp names are unique.
  */
 export async function acquireDownloadLock(path: string, options: AcquireOptions): Promise<Release | undefined> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureDir(dirname(path));
   let waiting = false;
   for (;;) {
     try {

@@ -22,13 +22,22 @@ export function tempSibling(path: string): string {
 /** True for the errno codes that mean "this place cannot be written", as opposed to a bug. */
 export function isUnwritable(error: unknown): boolean {
   const code = errnoOf(error);
-  return code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOSPC' || code === 'EDQUOT';
+  return code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || isDiskFull(error);
 }
 
-/** The errno code of a filesystem error, also when it is wrapped in a HearthError's cause. */
+/** True when a write failed for want of space (or quota), also when that is the cause of a wrapped error. */
+export function isDiskFull(error: unknown): boolean {
+  const code = errnoOf(error);
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/**
+ * The errno code of a filesystem error, also when it is wrapped (a HearthError's
+ * cause, a library's error around the OS's). Node's own `ERR_*` codes are bugs, not errno.
+ */
 export function errnoOf(error: unknown): string | undefined {
   for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && e.code.startsWith('E')) return e.code;
+    if (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) return e.code;
   }
   return undefined;
 }
@@ -40,15 +49,15 @@ export function errnoOf(error: unknown): string | undefined {
  */
 export function fsError(error: unknown, action: string, path: string): unknown {
   if (error instanceof HearthError) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
+  const code = errnoOf(error);
+  if (isDiskFull(error)) {
     return new HearthError('DISK_FULL', `disk full while trying to ${action} ${path}`, {
       cause: error,
       details: { path, errno: code },
       hint: `free some space on the disk that holds ${dirname(path)} (hearth gc, hearth rm)`,
     });
   }
-  if (typeof code === 'string' && code.startsWith('E')) {
+  if (code !== undefined) {
     return new HearthError('IO_ERROR', `cannot ${action} ${path}: ${code}`, { cause: error, details: { path, errno: code } });
   }
   return error;
@@ -56,16 +65,34 @@ export function fsError(error: unknown, action: string, path: string): unknown {
 
 /** mkdir -p, failing with a typed error that names the folder. */
 export async function ensureDir(path: string): Promise<void> {
-  await mkdir(path, { recursive: true }).catch((error: unknown) => {
+  await mkdirp(path).catch((error: unknown) => {
     throw fsError(error, 'create the folder', path);
   });
+}
+
+/**
+ * mkdir -p. Node's recursive mkdir reports ENOENT when a missing parent cannot
+ * be made (on a read-only mount, EROFS), which reads as "gone" instead of
+ * "cannot be written". So on ENOENT the first missing folder is made again
+ * with a plain mkdir, which fails with the real reason.
+ */
+async function mkdirp(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    let missing = path;
+    while (dirname(missing) !== missing && !(await pathExists(dirname(missing)))) missing = dirname(missing);
+    await mkdir(missing);
+    await mkdir(path, { recursive: true });
+  }
 }
 
 /** Writes a small file atomically: temp file, fsync, rename, fsync dir. The temp file never outlives a failure. */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
   const tmp = tempSibling(path);
   try {
-    await mkdir(dirname(path), { recursive: true });
+    await mkdirp(dirname(path));
     const handle = await open(tmp, 'w');
     try {
       await handle.writeFile(data);
@@ -130,7 +157,7 @@ export async function moveFile(from: string, to: string): Promise<void> {
 export async function copyFileAtomic(from: string, to: string): Promise<void> {
   const tmp = tempSibling(to);
   try {
-    await mkdir(dirname(to), { recursive: true });
+    await mkdirp(dirname(to));
     await copyFile(from, tmp);
     const handle = await open(tmp, 'r+');
     await handle.sync().finally(() => handle.close());

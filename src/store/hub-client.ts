@@ -1,6 +1,7 @@
 import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { normalizeEtag } from './digest.js';
+import { readIdleBody } from './idle-body.js';
 import { assertSafeRepoPath } from './ref.js';
 
 /** What a HEAD on `resolve/` tells us, as huggingface_hub's get_hf_file_metadata reads it. */
@@ -232,39 +233,18 @@ export class HubClient {
 
   /** Reads a JSON body, giving up (retryably) when it stalls for longer than the timeout between two chunks. */
   async #readJson(response: Response, what: string, signal: AbortSignal | undefined): Promise<unknown> {
-    const reader = response.body?.getReader();
-    if (!reader) throw new HearthError('HUB_PROTOCOL', `tree listing of ${what} has no body`);
-    const chunks: Uint8Array[] = [];
-    let stalled: HearthError | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        stalled = new HearthError('HUB_UNAVAILABLE', `${what}: the listing stalled for ${this.#timeoutMs} ms`, { details: { retryable: true, timeoutMs: this.#timeoutMs } });
-        void reader.cancel(stalled).catch(() => undefined);
-      }, this.#timeoutMs);
-    };
-    const onAbort = () => void reader.cancel(signal?.reason).catch(() => undefined);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      arm();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (stalled) throw stalled;
-        if (done) break;
-        chunks.push(value);
-        arm();
-      }
-    } catch (error) {
-      if (signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: signal.reason });
-      if (stalled) throw stalled;
-      throw new HearthError('HUB_UNAVAILABLE', `${what}: the listing was cut off: ${describeNetworkError(error)}`, { cause: error, details: { retryable: true } });
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    if (stalled) throw stalled;
-    if (signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: signal.reason });
+    if (!response.body) throw new HearthError('HUB_PROTOCOL', `tree listing of ${what} has no body`);
+    const timeoutMs = this.#timeoutMs;
+    const chunks: Buffer[] = [];
+    // The body dies with the request's signal (see request()), so no abort listener of its own.
+    const body = readIdleBody(response.body, {
+      idleTimeoutMs: timeoutMs,
+      signal,
+      stalled: () => new HearthError('HUB_UNAVAILABLE', `${what}: the listing stalled for ${timeoutMs} ms`, { details: { retryable: true, timeoutMs } }),
+      interrupted: (error) =>
+        new HearthError('HUB_UNAVAILABLE', `${what}: the listing was cut off: ${describeNetworkError(error)}`, { cause: error, details: { retryable: true } }),
+    });
+    for await (const chunk of body) chunks.push(chunk);
     try {
       return JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch (error) {

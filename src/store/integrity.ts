@@ -48,7 +48,7 @@ export async function assertIntact(model: ResolvedModel, ctx: IntegrityContext):
     }
     report.checked++;
     const info = await stat(file.localPath).catch(() => undefined);
-    if (!info?.isFile()) throw corrupt(model, file, 'is missing');
+    if (!info?.isFile()) throw missing(model, file);
     const stamp = stampOf(info);
     const verified = model.kind === 'local' ? localVerified(local, model, file) : await blobVerified(ctx.records, file.digest);
     if (!mustHash(ctx, verified, stamp)) continue;
@@ -105,15 +105,32 @@ function refreshLocal(record: LocalRecord, model: ResolvedModel, file: StoredFil
 }
 
 /** The message names the file by its path in the model, never by an absolute path (it may reach HTTP clients); details carry the paths. */
-function corrupt(model: ResolvedModel, file: StoredFile, what: string, actual?: string): HearthError {
+function corrupt(model: ResolvedModel, file: StoredFile, what: string, actual: string): HearthError {
   const name = model.kind === 'local' ? `local model ${basename(model.ref)}` : model.ref;
   const repair =
     model.kind === 'local'
       ? 'restore the file from a good copy, or pull the local path again to register its new content'
       : `run: hearth verify --repair ${model.ref}`;
   return new HearthError('BLOB_CORRUPT', `${name}: ${file.path} ${what}`, {
-    details: { ref: model.ref, file: file.path, path: file.localPath, expected: file.digest, ...(actual ? { actual } : {}) },
+    details: { ref: model.ref, file: file.path, path: file.localPath, expected: file.digest, status: 'corrupt', ...(actual ? { actual } : {}) },
     hint: repair,
+  });
+}
+
+/**
+ * A file that is not there, worded as `hearth verify` reports it (status
+ * `missing`, not `corrupt`). The code stays BLOB_CORRUPT (exit 65, as verify
+ * exits for missing files too): the model's bytes are not what was verified.
+ */
+function missing(model: ResolvedModel, file: StoredFile): HearthError {
+  const local = model.kind === 'local';
+  const name = local ? `local model ${basename(model.ref)}` : model.ref;
+  const what = local ? 'file is missing' : 'blob is missing: its snapshot link dangles';
+  return new HearthError('BLOB_CORRUPT', `${name}: ${file.path}: ${what}`, {
+    details: { ref: model.ref, file: file.path, path: file.localPath, expected: file.digest, status: 'missing' },
+    hint: local
+      ? 'restore the file from a good copy, or pull the local path again to register what is there now'
+      : `run: hearth verify --repair ${model.ref} (it downloads missing blobs again, as it does corrupt ones)`,
   });
 }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { foreignSelection } from './cache-resolve.js';
+import { foreignSelection, snapshotInHand } from './cache-resolve.js';
 import { onnxVariant } from './model-files.js';
 import { quantTag } from './quant.js';
 import type { BlobRecord, Records } from './records.js';
@@ -91,6 +91,8 @@ async function foreignModels(
   recorded: Set<string | undefined>,
 ): Promise<Array<{ tag: string | undefined; files: StoredFile[] }>> {
   const groups: Array<{ tag: string | undefined; files: StoredFile[] }> = [];
+  // Every tag is tried against the files in hand: the snapshot is not walked again per tag.
+  const snapshot = snapshotInHand(repo.dir, commit, files);
   const taken = new Set(covered);
   const tags = new Set<string | undefined>([undefined]);
   for (const f of files) {
@@ -100,7 +102,7 @@ async function foreignModels(
   }
   for (const tag of tags) {
     if (recorded.has(tag?.toLowerCase())) continue; // hearth pulled this selection: its record decides
-    const selected = await foreignSelection(`hf:${repoId}`, tag, repo.dir, commit).catch(() => undefined);
+    const selected = await foreignSelection(`hf:${repoId}`, tag, snapshot).catch(() => undefined);
     if (!selected || selected.length < 2 || taken.has(selected[0]!.path)) continue;
     for (const f of selected) taken.add(f.path);
     groups.push({ tag, files: selected });

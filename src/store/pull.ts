@@ -5,7 +5,7 @@ import type { SingleFlight } from '../lifecycle/single-flight.js';
 import type { Logger } from '../log/logger.js';
 import { notCachedError, resolveCached, type CacheLocation } from './cache-resolve.js';
 import { downloadBlob, type BlobSource, type DownloadResult } from './download.js';
-import { ensureDir, linkOrCopy, writeFileAtomic } from './fs-utils.js';
+import { linkOrCopy, writeFileAtomic } from './fs-utils.js';
 import type { FileMetadata, HubClient } from './hub-client.js';
 import { blobLinkTarget, hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
 import { registerLocal } from './local.js';
@@ -78,7 +78,7 @@ async function pullHub(ref: HubRef, ctx: PullContext, cached: ResolvedModel | un
   const { commit, paths, metas, selection } = await planHubPull(ref, ctx);
   // Already there, as the hub describes it: nothing to write, so a read-only cache or home is fine.
   if (cached && (await isPublished(cached, ref, commit, paths, metas, dir, ctx))) return upToDate(cached, ctx);
-  await ensureDir(dir.blobs);
+  // Registered before anything is written into the folder: until then a sweeper may remove it as empty.
   const unregister = await registerPull(dir, metas.map((m) => m.etag), ctx);
   try {
     // 1. Every blob, downloaded and verified. Nothing is visible yet.
@@ -233,9 +233,6 @@ async function pullUrl(ref: Extract<ModelRef, { kind: 'url' }>, ctx: PullContext
   const expected = ref.sha256 ?? head.sha256;
   // The server vouches for the same content that is cached: nothing to write.
   if (cached && expected !== undefined && cached.commit === expected && (head.size === undefined || cached.primary.size === head.size)) return upToDate(cached, ctx);
-  await ensureDir(dir.blobs);
-  const sourceFile = `${dir.root}/${URL_SOURCE_FILE}`;
-  if ((await readFile(sourceFile, 'utf8').catch(() => undefined)) !== ref.url) await writeFileAtomic(sourceFile, ref.url);
   const name = fileNameOf(ref.url);
   const source: BlobSource = {
     location: head.location,
@@ -245,8 +242,11 @@ async function pullUrl(ref: Extract<ModelRef, { kind: 'url' }>, ctx: PullContext
     size: head.size,
     label: ref.url,
   };
+  // Registered before anything is written into the folder: until then a sweeper may remove it as empty.
   const unregister = await registerPull(dir, expected === undefined ? undefined : [expected], ctx);
   try {
+    const sourceFile = `${dir.root}/${URL_SOURCE_FILE}`;
+    if ((await readFile(sourceFile, 'utf8').catch(() => undefined)) !== ref.url) await writeFileAtomic(sourceFile, ref.url);
     const blobs = [await fetchShared(dir, source, name, ref.text, ctx)];
     const commit = blobs[0]!.digest;
     await linkOrCopy(snapshotPath(dir, commit, name), blobLinkTarget(dir, commit, name, commit));
@@ -264,8 +264,6 @@ async function pullUrl(ref: Extract<ModelRef, { kind: 'url' }>, ctx: PullContext
 
 /** One download per blob per process; every caller still gets its own progress events. */
 async function fetchShared(dir: RepoDir, source: BlobSource, file: string, ref: string, ctx: PullContext): Promise<DownloadResult> {
-  // SingleFlight starts the work before it looks at the caller's signal: an aborted caller must not get that far.
-  throwIfAborted(ctx.signal);
   const digest = source.expected ?? source.key;
   const result = await ctx.flights.run(
     `${dir.root}\0${source.key}`,

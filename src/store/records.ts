@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import { readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { errnoOf, writeFileAtomic } from './fs-utils.js';
+import { errnoOf, isUnwritable, writeFileAtomic } from './fs-utils.js';
 import { assertSafeRepoPath, isCommitHash } from './ref.js';
 
 /**
@@ -84,9 +84,6 @@ export interface CompletionRecord {
   completedAt: string;
 }
 
-/** Records folders and errno codes already warned about in this process: one warning per cause, not one per file or store. */
-const warned = new Set<string>();
-
 /**
  * hearth's own bookkeeping under HEARTH_HOME/records, one small JSON file per
  * blob, local registration or completed snapshot selection, each replaced atomically so concurrent processes never
@@ -102,6 +99,12 @@ export class Records {
   readonly #locals: string;
   readonly #snapshots: string;
   readonly #logger: Logger;
+  /**
+   * The errno codes this instance has warned about: one warning per cause, not
+   * one per file. Forgotten once a write succeeds again, so a home that
+   * recovers and then fails again (a disk that fills up twice) is warned about again.
+   */
+  readonly #warned = new Set<string>();
 
   constructor(home: string, logger: Logger = silentLogger) {
     this.#blobs = join(home, 'records', 'blobs');
@@ -187,17 +190,19 @@ export class Records {
     return records.filter((r): r is LocalRecord => r !== undefined);
   }
 
+  /** A bookkeeping write: a home that cannot be written (read-only, full) is warned about; any other failure is a bug, and thrown. */
   async #bestEffort(write: () => Promise<void>, kind: string, key: string): Promise<boolean> {
     try {
       await write();
+      this.#warned.clear();
       return true;
     } catch (error) {
-      const code = errnoOf(error) ?? 'unknown';
+      if (!isUnwritable(error)) throw error;
+      const code = errnoOf(error)!;
       const fields = { err: (error as Error).message, kind, key, records: dirname(this.#blobs) };
-      const cause = `${fields.records}\0${code}`;
-      if (warned.has(cause)) this.#logger.debug(fields, 'bookkeeping write skipped');
+      if (this.#warned.has(code)) this.#logger.debug(fields, 'bookkeeping write skipped');
       else {
-        warned.add(cause);
+        this.#warned.add(code);
         this.#logger.warn(fields, "cannot write hearth's records; verified-at and last-used are not kept, models still load");
       }
       return false;

@@ -38,11 +38,7 @@ export async function removeRef(ref: ModelRef, ctx: RemoveContext): Promise<Remo
   if (ref.kind === 'hf-repo' || ref.kind === 'url') {
     // `hf:<owner>/<repo>` is the whole repo folder: every revision, variant and file.
     const dir = ref.kind === 'url' ? urlRepoDir(ctx.home, ref.url) : hubRepoDir(ctx.hubCache, ref.repo);
-    const scanned = await scanRepo(dir);
-    if (scanned.snapshots.size === 0 && scanned.blobs.length === 0) throw notStored(ref);
-    await ctx.records.removeCompletions(dir.id);
-    await rm(dir.root, { recursive: true, force: true });
-    return { ref: ref.text, removed: [dir.root], freedBytes: scanned.blobs.reduce((n, b) => n + b.size, 0) };
+    return removeFolder(ref, dir, ctx);
   }
   const model = await resolveCached(ref, ctx);
   if (!model) throw notStored(ref);
@@ -63,42 +59,65 @@ export async function removeRef(ref: ModelRef, ctx: RemoveContext): Promise<Remo
   for (const { record } of completions) {
     if (own(record.tag) || record.files.some((f) => gone.has(f.path))) await ctx.records.removeCompletion(dir.id, commit, record.tag);
   }
-  const freedBytes = await removeUnreferencedBlobs(dir, removed, ctx.logger);
-  await dropDanglingRefs(dir, ctx.records, ctx.logger);
+  const freedBytes = await sweepAfterRemove(dir, removed, ctx.records, ctx.logger);
   ctx.logger.info({ ref: ref.text, files: removed.length, freedBytes }, 'removed');
   return { ref: ref.text, removed, freedBytes };
 }
 
-/** Blobs nothing links to any more, except those a pull in progress is about to link (see pull-markers.ts). */
-async function removeUnreferencedBlobs(dir: RepoDir, removed: string[], logger: Logger): Promise<number> {
+/**
+ * A whole repo folder, under its sweep lock: a pull or import that registered
+ * is writing into it, and deleting the folder under it would fail it half-way
+ * (ENOENT), so then nothing is removed and the caller is told to wait.
+ */
+async function removeFolder(ref: ModelRef, dir: RepoDir, ctx: RemoveContext): Promise<RemoveReport> {
+  return withSweepLock(dir, { logger: ctx.logger }, async () => {
+    const scanned = await scanRepo(dir);
+    if (scanned.snapshots.size === 0 && scanned.blobs.length === 0) throw notStored(ref);
+    const pulling = await protectedBlobs(dir, { clean: true, logger: ctx.logger });
+    if (pulling.live > 0) {
+      throw new HearthError('STORE_BUSY', `a pull is writing into ${ref.text}; try again when it ends`, {
+        details: { ref: ref.text, dir: dir.root, pulls: pulling.live },
+        hint: `wait for the pull or import of ${ref.text} to finish, then run hearth rm ${ref.text} again`,
+      });
+    }
+    await ctx.records.removeCompletions(dir.id);
+    await rm(dir.root, { recursive: true, force: true });
+    ctx.logger.info({ ref: ref.text, dir: dir.root }, 'removed');
+    return { ref: ref.text, removed: [dir.root], freedBytes: scanned.blobs.reduce((n, b) => n + b.size, 0) };
+  });
+}
+
+/**
+ * After a model's entries are gone, in one lock region and from one scan:
+ * blobs nothing links to any more (except those a pull in progress is about
+ * to link, see pull-markers.ts), then refs left pointing at a snapshot that is
+ * gone, then the folder itself when nothing is left in it and no pull is
+ * about to write into it. Returns the bytes freed.
+ */
+async function sweepAfterRemove(dir: RepoDir, removed: string[], records: Records, logger: Logger): Promise<number> {
   return withSweepLock(dir, { logger }, async () => {
     const scanned = await scanRepo(dir);
-    const live = new Set([...scanned.snapshots.values()].flat().map((f) => f.digest));
+    const linked = new Set([...scanned.snapshots.values()].flat().map((f) => f.digest));
     const pulling = await protectedBlobs(dir, { clean: true, logger });
     let freed = 0;
+    let kept = 0;
     for (const blob of scanned.blobs) {
-      if (live.has(blob.digest) || isProtected(pulling, blob.digest)) continue;
+      if (linked.has(blob.digest) || isProtected(pulling, blob.digest)) {
+        kept++;
+        continue;
+      }
       await unlink(blobPath(dir, blob.digest)).catch(() => undefined);
       removed.push(blobPath(dir, blob.digest));
       freed += blob.size;
     }
-    return freed;
-  });
-}
-
-async function dropDanglingRefs(dir: RepoDir, records: Records, logger: Logger): Promise<void> {
-  await withSweepLock(dir, { logger }, async () => {
-    const scanned = await scanRepo(dir);
     for (const [name, commit] of scanned.refs) {
       if (!scanned.snapshots.has(commit)) await unlink(`${dir.refs}/${name}`).catch(() => undefined);
     }
-    const pulling = await protectedBlobs(dir, { clean: true, logger });
-    const empty = scanned.snapshots.size === 0 && scanned.blobs.length === 0 && scanned.leftovers.length === 0;
-    // A pull that registered but has not published yet is about to write into this folder.
-    if (empty && !pulling.all && pulling.digests.size === 0) {
+    if (scanned.snapshots.size === 0 && kept === 0 && scanned.leftovers.length === 0 && pulling.live === 0) {
       await records.removeCompletions(dir.id);
       await rm(dir.root, { recursive: true, force: true });
     }
+    return freed;
   });
 }
 

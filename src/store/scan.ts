@@ -54,18 +54,34 @@ export async function scanRepo(dir: RepoDir): Promise<ScannedRepo> {
   return { dir, repo, url, refs, snapshots, blobs, leftovers };
 }
 
+/**
+ * Every repo folder of the hub cache (whoever wrote it) and of hearth's URL
+ * namespace, in name order. The one listing of folders that scans, gc and
+ * verify build on.
+ */
+export async function repoFolders(hubCache: string, home: string): Promise<RepoDir[]> {
+  return [...(await hubFolders(hubCache)), ...(await urlFolders(home))];
+}
+
+async function hubFolders(hubCache: string): Promise<RepoDir[]> {
+  const names = (await readdir(hubCache).catch(() => [] as string[])).sort();
+  return names.map(repoFromFolder).filter((r): r is string => r !== undefined).map((repo) => hubRepoDir(hubCache, repo));
+}
+
+async function urlFolders(home: string): Promise<RepoDir[]> {
+  const parent = urlNamespace(home);
+  const names = (await readdir(parent).catch(() => [] as string[])).filter((n) => n.startsWith('urls--')).sort();
+  return names.map((id) => repoDir(parent, id));
+}
+
 /** Every hub repo in the cache root, including ones other tools wrote. */
 export async function scanHubCache(hubCache: string): Promise<ScannedRepo[]> {
-  const names = await readdir(hubCache).catch(() => [] as string[]);
-  const repos = names.map(repoFromFolder).filter((r): r is string => r !== undefined);
-  return Promise.all(repos.map((repo) => scanRepo(hubRepoDir(hubCache, repo))));
+  return Promise.all((await hubFolders(hubCache)).map(scanRepo));
 }
 
 /** Every URL download in hearth's namespace. */
 export async function scanUrlNamespace(home: string): Promise<ScannedRepo[]> {
-  const parent = urlNamespace(home);
-  const names = (await readdir(parent).catch(() => [] as string[])).filter((n) => n.startsWith('urls--'));
-  return Promise.all(names.map((id) => scanRepo(repoDir(parent, id))));
+  return Promise.all((await urlFolders(home)).map(scanRepo));
 }
 
 /** The commits that a snapshot file at `commit` is reachable from, for display. */

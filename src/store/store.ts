@@ -187,13 +187,14 @@ export class Store {
     });
   }
 
-  async gc(options: { graceMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
+  async gc(options: { graceMs?: number; dryRun?: boolean; signal?: AbortSignal | undefined } = {}): Promise<GcReport> {
     return collectGarbage({
       hubCache: this.hubCache,
       home: this.home,
       graceMs: options.graceMs ?? this.#config.gc.grace,
       dryRun: options.dryRun ?? false,
       logger: this.#logger,
+      signal: this.#signal(options.signal),
     });
   }
 

@@ -78,19 +78,16 @@ function killLeftovers(): void {
 
 async function start(command: string, args: string[], env: Record<string, string>): Promise<Started> {
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let output = '';
-  child.stderr.on('data', (d: Buffer) => (output += d));
-  const stderr = new Promise<string>((resolve) => child.stderr.on('close', () => resolve(output)));
-  let exited = false;
-  child.on('exit', () => (exited = true));
-  const address = await waitFor(() => /hearth listening on (http:\/\/\S+)/.exec(output)?.[1] ?? (exited ? assert.fail(`${command} exited before listening:\n${output}`) : undefined), {
-    what: `${command} ${args.join(' ')} to listen`,
-  });
+  const output = { stderr: '' };
+  child.stderr.on('data', (d: Buffer) => (output.stderr += d));
+  const stderr = new Promise<string>((resolve) => child.stderr.on('close', () => resolve(output.stderr)));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const address = (await waitForOutput({ output, result: exited }, /hearth listening on (http:\/\/\S+)/))[1]!;
   assert.equal((await fetch(`${address}/health`)).status, 200);
   const pid = child.pid!;
   const tree = [{ pid, cmdline: cmdline(pid) }, ...descendants(pid)];
   for (const p of tree) launched.set(p.pid, p.cmdline);
-  return { pid, tree, address, stderr, output: () => output };
+  return { pid, tree, address, stderr, output: () => output.stderr };
 }
 
 /** Signals the launcher alone, then waits for every process of the tree to exit and checks that hearth drained (its SIGTERM path) rather than died. */
@@ -135,11 +132,13 @@ describe('signals through launchers', { skip: HAS_PROC ? false : 'needs /proc to
     test(`the CLI's relaunching parent: ${signal} reaches the server`, async () => {
       const server = spawnHearth(['serve', '--port', '0'], box.env({ HEARTH_OFFLINE: '1', HEARTH_LOG_LEVEL: 'info' }));
       const address = (await waitForOutput(server, /hearth listening on (http:\/\/\S+)/))[1];
-      const tree = [{ pid: server.pid!, cmdline: 'hearth' }, ...descendants(server.pid!)];
+      const tree = [{ pid: server.pid!, cmdline: 'hearth' }, ...descendants(server.pid!).filter((p) => p.cmdline.includes('entry.ts'))];
       assert.equal(tree.length, 2, 'the launcher and its relaunched child');
       server.kill(signal);
       const result = await server.result;
       assert.equal(result.code, 0);
+      // The launcher has exited; its child may still be on its way out.
+      await waitFor(() => tree.every((p) => isGone(p.pid)), { what: 'every process of the tree to exit' });
       assert.ok(tree.every((p) => isGone(p.pid)));
       assert.ok(result.stderr.includes(DRAINING), result.stderr);
       await assert.rejects(fetch(`${address}/health`));
@@ -153,7 +152,8 @@ describe('signals through launchers', { skip: HAS_PROC ? false : 'needs /proc to
   test("the CLI's relaunching parent killed outright: the server notices and drains", async () => {
     const server = spawnHearth(['serve', '--port', '0'], box.env({ HEARTH_OFFLINE: '1', HEARTH_LOG_LEVEL: 'info' }));
     await waitForOutput(server, /hearth listening on/);
-    const child = descendants(server.pid!);
+    // The relaunched hearth, not the helper processes tsx and node-llama-cpp may have running (esbuild, a binary probe).
+    const child = descendants(server.pid!).filter((p) => p.cmdline.includes('entry.ts'));
     assert.equal(child.length, 1, 'one relaunched child');
     server.kill('SIGKILL');
     await waitFor(() => isGone(child[0]!.pid), { what: 'the relaunched child to exit' });

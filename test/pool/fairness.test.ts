@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { silentLogger } from '../../src/log/logger.js';
-import { ModelPool } from '../../src/pool/model-pool.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import { OnnxBackend } from '../../src/runtime/onnx/onnx-backend.js';
-import { createModelFixtures, type ModelFixtures } from '../support/model-fixtures.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { poolBed } from '../support/pool-bed.js';
 
 /**
  * The fairness rule: the cores are taken per unit of engine work (a decode
@@ -13,29 +11,19 @@ import { createSandbox, type Sandbox } from '../support/sandbox.js';
  * long generation never holds another model's requests until it ends.
  */
 describe('CPU fairness between models', () => {
-  let fixtures: ModelFixtures;
-  let box: Sandbox;
-  let pool: ModelPool;
-
-  before(async () => {
-    fixtures = await createModelFixtures();
-    box = await createSandbox();
-    pool = new ModelPool({
-      store: box.store(),
-      backends: [new LlamaBackend({ device: 'cpu', logger: silentLogger }), new OnnxBackend({ logger: silentLogger, batch: { maxTokens: 512, maxRows: 32 } })],
-      logger: silentLogger,
-      // Generation takes every core per decode step: the case where an embedding would starve.
-      config: { maxLoaded: 3, memoryBudget: 10e9, keepAlive: { defaultMs: 300_000, maxMs: undefined }, threads: 2, numParallel: 2, contextSize: 2048, cpus: 2 },
-    });
-  });
-  after(async () => {
-    await pool.dispose();
-    await box.cleanup();
-    await fixtures.cleanup();
-  });
+  const bed = poolBed();
 
   for (const model of ['onnxBert', 'bert'] as const) {
     test(`embeddings on another model (${model}) are served while two generations run`, { timeout: 300_000 }, async () => {
+      const { fixtures } = bed;
+      const pool = bed.pool(
+        // Generation takes every core per decode step: the case where an embedding would starve. The context is the
+        // fixture's whole 65536 tokens, so the generations cannot end by themselves before the test stops them.
+        { maxLoaded: 3, threads: 2, contextSize: 65536 },
+        { backends: [new LlamaBackend({ device: 'cpu', logger: silentLogger }), new OnnxBackend({ logger: silentLogger, batch: { maxTokens: 512, maxRows: 32 } })] },
+      );
+      // The embedding model is loaded and warm first: what is measured is the wait for the cores, not a load.
+      await pool.use(fixtures[model], {}, (m) => m.embed(['warm']));
       const controller = new AbortController();
       let tokens = 0;
       let firstToken!: () => void;

@@ -11,35 +11,15 @@ import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import { CountingBackend } from '../support/counting-backend.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { withoutListenerPileUp } from '../support/assertions.js';
-import { waitFor } from '../support/wait.js';
-import { poolBed } from '../support/pool-bed.js';
+import { poolBed, waitingForRoom } from '../support/pool-bed.js';
 
-const MB = 1e6;
 
 describe('model pool', () => {
   const bed = poolBed();
 
   function makePool(config: Partial<PoolConfig> = {}, extra: { clock?: ManualClock; tuner?: Tuner } = {}) {
     const backend = new CountingBackend(new LlamaBackend({ device: 'cpu', logger: silentLogger }));
-    const pool = new ModelPool({
-      store: bed.box.store(),
-      backends: [backend],
-      logger: silentLogger,
-      ...(extra.clock ? { clock: extra.clock } : {}),
-      tuner: extra.tuner,
-      config: {
-        maxLoaded: 2,
-        memoryBudget: 10_000 * MB,
-        keepAlive: { defaultMs: 300_000, maxMs: undefined },
-        threads: 1,
-        numParallel: 2,
-        contextSize: undefined,
-        cpus: 2,
-        ...config,
-      },
-    });
-    bed.track(pool);
-    return { pool, backend };
+    return { pool: bed.pool(config, { ...extra, backends: [backend] }), backend };
   }
 
   const loaded = (pool: ModelPool) => pool.list().filter((v) => v.loaded).map((v) => v.name).sort();
@@ -66,16 +46,18 @@ describe('model pool', () => {
   });
 
   test('never evicts a model with requests in flight; a load waits for it to go idle', async () => {
-    const { pool } = makePool({ maxLoaded: 1 });
+    const { pool, backend } = makePool({ maxLoaded: 1 });
     const busy = await pool.acquire(bed.fixtures.bert);
     let second = false;
-    const loading = new Promise<void>((resolve) => pool.events.on('state', (name, state) => name === bed.fixtures.llama && state === 'loading' && resolve()));
+    // The load has looked for room, found only the busy model, and waits.
+    const blocked = waitingForRoom(pool, 'tiny-llama.gguf');
     const waiting = pool.acquire(bed.fixtures.llama).then((lease) => {
       second = true;
       return lease;
     });
-    await loading;
+    await blocked;
     assert.equal(second, false, 'the busy model is not evicted');
+    assert.deepEqual(backend.disposedModels, [], 'nothing was unloaded to make room');
     assert.deepEqual(loaded(pool), [bed.fixtures.bert]);
     busy.release();
     (await waiting).release();
@@ -93,11 +75,9 @@ describe('model pool', () => {
     const clock = new ManualClock();
     const busyPool = makePool({ maxLoaded: 1, loadWaitMs: 30_000 }, { clock }).pool;
     const busy = await busyPool.acquire(bed.fixtures.bert);
-    const loading = new Promise<void>((resolve) => busyPool.events.on('state', (name, state) => name === bed.fixtures.llama && state === 'loading' && resolve()));
+    const blocked = waitingForRoom(busyPool, 'tiny-llama.gguf');
     const waiting = busyPool.acquire(bed.fixtures.llama);
-    await loading;
-    // The load has armed its wait bound once a timer is pending (the busy model has no keep-alive timer while in use).
-    await waitFor(() => clock.pending > 0, { what: 'the load to wait for room' });
+    await blocked;
     clock.advance(30_000);
     await assert.rejects(waiting, (e: unknown) => isHearthError(e, 'POOL_FULL') && /busy/.test(e.message));
     assert.deepEqual(loaded(busyPool), [bed.fixtures.bert]);
@@ -109,9 +89,9 @@ describe('model pool', () => {
     const { pool } = makePool({ maxLoaded: 1 });
     const busy = await pool.acquire(bed.fixtures.bert);
     const controller = new AbortController();
-    const loading = new Promise<void>((resolve) => pool.events.on('state', (name, state) => name === bed.fixtures.llama && state === 'loading' && resolve()));
+    const blocked = waitingForRoom(pool, 'tiny-llama.gguf');
     const waiting = pool.acquire(bed.fixtures.llama, { signal: controller.signal });
-    await loading;
+    await blocked;
     controller.abort();
     await assert.rejects(waiting, (e: unknown) => isHearthError(e, 'ABORTED'));
     busy.release();

@@ -46,7 +46,8 @@ describe('chat on a model without a chat template', () => {
       { role: 'user', content: 'on the mat' },
     ];
     const chat = await collect(model.generate({ kind: 'chat', messages, maxTokens: 8, temperature: 0 }));
-    const completion = await collect(model.generate({ kind: 'completion', prompt: plainPrompt(messages), maxTokens: 8, temperature: 0 }));
+    // The prompt written out, rather than computed by the code under test.
+    const completion = await collect(model.generate({ kind: 'completion', prompt: 'the cat sat\n\non the mat', maxTokens: 8, temperature: 0 }));
     assert.equal(chat.text, completion.text);
     assert.equal(chat.done.promptTokens, completion.done.promptTokens);
     assert.equal(plainPrompt(messages), 'the cat sat\n\non the mat');

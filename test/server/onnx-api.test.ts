@@ -17,11 +17,12 @@ import { createStore } from '../../src/store/index.js';
 import { writeBertOnnxFixture } from '../support/bert-onnx-fixture.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { batchStats, startTestServer, type TestServer } from '../support/test-server.js';
+import { GENEROUS_MS } from '../support/wait.js';
 
 const REPO = 'acme/minilm-onnx';
 const floats = (embedding: unknown) => Float32Array.from(embedding as number[]);
 
-describe('ONNX embeddings over HTTP', { timeout: 120_000 }, () => {
+describe('ONNX embeddings over HTTP', { timeout: 4 * GENEROUS_MS }, () => {
   let hub: FakeHub;
   let server: TestServer;
   let openai: OpenAI;
@@ -40,7 +41,7 @@ describe('ONNX embeddings over HTTP', { timeout: 120_000 }, () => {
       await rm(dir, { recursive: true, force: true });
     }
     server = await startTestServer({ endpoint: hub.url });
-    openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 30_000 });
+    openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: GENEROUS_MS });
     ollama = new Ollama({ host: server.url });
   });
   after(async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { waitFor } from '../support/wait.js';
+import { GENEROUS_MS, waitFor } from '../support/wait.js';
 import OpenAI, { APIError } from 'openai';
 import { assertSame, cosine } from '../support/assertions.js';
 import { batchStats, startTestServer, type TestServer } from '../support/test-server.js';
@@ -59,19 +59,14 @@ function assertErrorShape(body: unknown, type: string): OpenAiErrorBody['error']
   return error;
 }
 
-/** True once `condition` holds; false only if it never does within the suite's generous bound. */
-async function until(condition: () => boolean): Promise<boolean> {
-  return waitFor(condition, { what: 'a condition' }).then(() => true, () => false);
-}
-
-describe('OpenAI-compatible API (openai SDK)', { timeout: 120_000 }, () => {
+describe('OpenAI-compatible API (openai SDK)', { timeout: 4 * GENEROUS_MS }, () => {
   let server: TestServer;
   let client: OpenAI;
 
   before(async () => {
     server = await startTestServer();
     // No retries: a retried 5xx or a dropped connection must show up as the failure it is.
-    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 30_000 });
+    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: GENEROUS_MS });
   });
   after(async () => {
     await server?.close();
@@ -272,7 +267,7 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 120_000 }, () => {
       assert.equal(error.status, 404);
     });
 
-    test('a client abort mid-stream frees the sequence', { timeout: 30_000 }, async () => {
+    test('a client abort mid-stream frees the sequence', async () => {
       const stream = await client.chat.completions.create({ model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4096, stream: true });
       let received = 0;
       let aborted = false;
@@ -293,10 +288,9 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 120_000 }, () => {
 
       // Every sequence must be usable again: as many streams as there are sequences, all at once.
       const parallel = server.config.pool.numParallel;
-      const signal = AbortSignal.timeout(20_000);
       const results = await Promise.all(
         Array.from({ length: parallel }, async () => {
-          const s = await client.chat.completions.create({ model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, stream: true }, { signal });
+          const s = await client.chat.completions.create({ model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, stream: true });
           let finish: string | null = null;
           let text = '';
           for await (const chunk of s) {
@@ -313,7 +307,7 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 120_000 }, () => {
 
       const llama = () => server.pool.list().find((m) => m.name === 'tiny-llama');
       assert.ok(llama(), 'tiny-llama is in the pool');
-      const idle = await until(() => llama()!.inFlight === 0);
+      const idle = await waitFor(() => llama()!.inFlight === 0, { what: 'tiny-llama to have no request in flight' }).then(() => true, () => false);
       assert.ok(idle, `tiny-llama still has ${llama()!.inFlight} requests in flight`);
     });
   });

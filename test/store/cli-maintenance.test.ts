@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import * as tar from 'tar';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { runHearth } from '../support/hearth-cli.js';
 import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
@@ -68,6 +69,18 @@ describe('hearth store maintenance commands', () => {
     assert.equal(quarantined.length, 1);
     assert.equal((await hearth(['pull', REF], { HEARTH_OFFLINE: '1' })).code, 68);
     assert.equal((await hearth(['pull', REF])).code, 0, 'online, the next pull restores it');
+  });
+
+  test('a bundle whose manifest is not JSON is BUNDLE_INVALID (exit 65), not an internal error', async () => {
+    const staging = join(box.root, 'staging');
+    await mkdir(join(staging, 'blobs'), { recursive: true });
+    await writeFile(join(staging, 'hearth-bundle.json'), '{ "format": "hearth-bundle", oops');
+    const bundle = join(box.root, 'bad.tar');
+    await tar.c({ file: bundle, cwd: staging, portable: true }, ['hearth-bundle.json', 'blobs']);
+    const r = await hearth(['import', bundle]);
+    assert.equal(r.code, 65, r.stderr);
+    assert.match(r.stderr, /error\[BUNDLE_INVALID\]: .*hearth-bundle\.json is not JSON/);
+    assert.deepEqual((await readdir(box.hubCache)).filter((n) => !n.startsWith('.')), [], 'nothing published');
   });
 
   test('export, then import into an empty cache, then run offline', async () => {

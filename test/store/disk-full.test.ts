@@ -25,10 +25,13 @@ describe('a disk that fills up mid-download', async () => {
     box = await createSandbox(hub.url);
   });
   after(async () => {
-    await hub.close();
-    await box.cleanup();
-    if (mounted) unmount(mountPoint);
-    await rm(mountPoint, { recursive: true, force: true });
+    try {
+      await hub.close();
+      await box.cleanup();
+    } finally {
+      if (mounted) unmount(mountPoint);
+      await rm(mountPoint, { recursive: true, force: true });
+    }
   });
 
   test('raises DISK_FULL, keeps the partial, and resumes once space is freed', { skip: mounted ? false : 'cannot mount tmpfs here (not root)' }, async () => {

@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import lockfile from 'proper-lockfile';
+import { silentLogger } from '../../src/log/logger.js';
 import { createStore } from '../../src/store/index.js';
+import { repoDir as layoutRepoDir } from '../../src/store/layout.js';
+import { withSweepLock } from '../../src/store/pull-markers.js';
+import { isHearthError } from '../../src/errors/index.js';
 import { captureLogger } from '../support/capture-logger.js';
 import { blobName, startFakeHub, type FakeFile, type FakeHub } from '../support/fake-hub.js';
 import { runHearth } from '../support/hearth-cli.js';
+import { waitFor } from '../support/wait.js';
 import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
 import { supportFiles } from './repo-fixtures.js';
 
@@ -16,12 +21,6 @@ const FILES: FakeFile[] = [{ path: 'onnx/model.onnx', content: fixtureBytes(120_
 /** Not part of the model: something to `hearth rm` while the model is being pulled. */
 const README: FakeFile = { path: 'README.md', content: Buffer.from('# ten\n') };
 const REF = 'hf:acme/ten';
-
-/** A pid that belonged to a process which has exited. */
-function deadPid(): number {
-  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  return Number(child.stdout);
-}
 
 /**
  * Issue 12 #3: `hearth gc --grace 0` while a multi-file pull runs deleted the
@@ -102,6 +101,69 @@ describe('gc and rm during a multi-file pull', () => {
     await assertResolvesCompletely();
   });
 
+  test('rm of the whole repo while a pull writes into it is refused with STORE_BUSY and changes nothing', async () => {
+    const other = box.store();
+    await other.pull(`hf:acme/ten/${README.path}`);
+    let refused: unknown;
+    let before: string[] = [];
+    const store = createStore({
+      config: box.config(),
+      hooks: {
+        beforeLink: async () => {
+          before = (await readdir(join(repoDir(), 'blobs'))).sort();
+          refused = await other.remove(REF).catch((e: unknown) => e);
+          assert.deepEqual((await readdir(join(repoDir(), 'blobs'))).sort(), before, 'no blob was removed');
+        },
+      },
+    });
+    try {
+      await store.pull(REF);
+    } finally {
+      await store.dispose();
+    }
+    assert.ok(isHearthError(refused, 'STORE_BUSY'), String(refused));
+    assert.match(refused.message, /a pull is writing into hf:acme\/ten/);
+    await assertResolvesCompletely();
+    // Once the pull has ended, the same rm goes through.
+    const removed = await other.remove(REF);
+    assert.ok(removed.removed.length > 0);
+  });
+
+  test('a pull does not register while a sweeper holds the sweep lock, and goes on once it is released', async () => {
+    // Pull the README first so that the repo's lock folder exists to be locked.
+    const sweeper = box.store();
+    await sweeper.pull(`hf:acme/ten/${README.path}`);
+    const locks = join(box.hubCache, '.locks', 'models--acme--ten');
+    const markers = async () => (await readdir(locks).catch(() => [] as string[])).filter((n) => n.endsWith('.hearth-pull'));
+    const dir = layoutRepoDir(box.hubCache, 'models--acme--ten');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const sweeping = withSweepLock(dir, { logger: silentLogger }, async () => {
+      locked();
+      await held;
+    });
+    await isLocked;
+    const { logger, messages } = captureLogger();
+    const store = createStore({ config: box.config(), logger });
+    const pulling = store.pull(REF);
+    try {
+      await waitFor(() => messages(20).includes('waiting for the sweep lock'), { what: 'the pull to reach registration' });
+      assert.deepEqual(await markers(), [], 'no marker while the sweeper holds the lock');
+    } finally {
+      release();
+      await sweeping;
+    }
+    try {
+      await pulling;
+    } finally {
+      await store.dispose();
+    }
+    assert.deepEqual(await markers(), [], 'the marker is gone after the pull');
+    await assertResolvesCompletely();
+  });
+
   test('a blob deleted by a tool that knows nothing of markers is fetched again before the pull reports success', async () => {
     const { logger, messages } = captureLogger();
     let deleted = '';
@@ -126,7 +188,7 @@ describe('gc and rm during a multi-file pull', () => {
     await assertResolvesCompletely();
   });
 
-  test("gc ignores and removes a dead process's marker, and honours a live one's", async () => {
+  test("gc ignores and removes a dead writer's marker, whatever its pid says, and honours one whose lock is held", async () => {
     await box.store().pull(REF);
     const locks = join(box.hubCache, '.locks', 'models--acme--ten');
     const orphanA = 'a'.repeat(64);
@@ -136,15 +198,30 @@ describe('gc and rm during a multi-file pull', () => {
       await writeFile(join(repoDir(), 'blobs', orphan), orphan);
       await utimes(join(repoDir(), 'blobs', orphan), old, old);
     }
-    const marker = (pid: number, blobs: string[]) => JSON.stringify({ format: 'hearth-pull', host: hostname(), pid, startedAt: old.toISOString(), blobs });
-    await writeFile(join(locks, `dead.hearth-pull`), marker(deadPid(), [orphanA]));
-    // This test process is alive while the gc process runs.
-    await writeFile(join(locks, `live.hearth-pull`), marker(process.pid, [orphanB]));
-    const gc = await runHearth(['gc', '--grace', '0', '--json'], box.env());
-    assert.equal(gc.code, 0, gc.stderr);
-    const removed = (JSON.parse(gc.stdout) as { removed: Array<{ path: string }> }).removed.map((i) => i.path);
-    assert.deepEqual(removed, [join(repoDir(), 'blobs', orphanA)]);
-    assert.deepEqual((await readdir(locks)).filter((n) => n.endsWith('.hearth-pull')), ['live.hearth-pull'], 'the dead marker is cleaned, the live one kept');
+    // Both name this live process: liveness must come from the lock alone, never from a pid.
+    const marker = (blobs: string[]) => JSON.stringify({ format: 'hearth-pull', host: hostname(), pid: process.pid, startedAt: old.toISOString(), blobs });
+    const dead = join(locks, 'dead.hearth-pull');
+    const live = join(locks, 'live.hearth-pull');
+    await writeFile(dead, marker([orphanA]));
+    // A crashed writer leaves its lock behind, with a heartbeat that stopped an hour ago.
+    await mkdir(`${dead}.lock`);
+    await utimes(`${dead}.lock`, old, old);
+    await writeFile(live, marker([orphanB]));
+    const release = await lockfile.lock(live, { realpath: false, lockfilePath: `${live}.lock`, stale: 15_000, update: 3_000 });
+    try {
+      const gc = await runHearth(['gc', '--grace', '0', '--json'], box.env());
+      assert.equal(gc.code, 0, gc.stderr);
+      const removed = (JSON.parse(gc.stdout) as { removed: Array<{ path: string }> }).removed.map((i) => i.path);
+      assert.deepEqual(removed, [join(repoDir(), 'blobs', orphanA)]);
+      assert.deepEqual(
+        (await readdir(locks)).filter((n) => n.includes('.hearth-pull')).sort(),
+        ['live.hearth-pull', 'live.hearth-pull.lock'],
+        'the dead marker and its lock are cleaned, the live one kept',
+      );
+    } finally {
+      await release();
+    }
+    await unlink(live);
     await assertResolvesCompletely();
   });
 

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, readdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as tar from 'tar';
 import { isHearthError } from '../../src/errors/index.js';
 import { writeFileAtomic } from '../../src/store/fs-utils.js';
 import { createStore } from '../../src/store/index.js';
 import { captureLogger } from '../support/capture-logger.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { runHearth } from '../support/hearth-cli.js';
-import { mountTmpfs, unmount } from '../support/mounts.js';
+import { fill, mountTmpfs, unmount } from '../support/mounts.js';
 import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
 
 /** Every path below `dir`, recursively. */
@@ -23,41 +22,6 @@ async function walk(dir: string): Promise<string[]> {
   }
   return out;
 }
-
-/** Fills a filesystem until a write fails for want of space. */
-async function fill(dir: string): Promise<void> {
-  const fs = await statfs(dir);
-  await writeFile(join(dir, 'filler'), Buffer.alloc(Math.max(0, fs.bavail * fs.bsize - 4096))).catch(() => undefined);
-  for (let i = 0; i < 1000; i++) {
-    try {
-      await appendFile(join(dir, 'filler'), Buffer.alloc(512));
-    } catch (error) {
-      assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
-      return;
-    }
-  }
-  assert.fail(`could not fill ${dir}`);
-}
-
-
-describe('a bundle whose manifest is not JSON', () => {
-  test('is BUNDLE_INVALID (exit 65), not an internal error', async () => {
-    const box = await createSandbox();
-    try {
-      const staging = join(box.root, 'staging');
-      await mkdir(join(staging, 'blobs'), { recursive: true });
-      await writeFile(join(staging, 'hearth-bundle.json'), '{ "format": "hearth-bundle", oops');
-      const bundle = join(box.root, 'bad.tar');
-      await tar.c({ file: bundle, cwd: staging, portable: true }, ['hearth-bundle.json', 'blobs']);
-      const r = await runHearth(['import', bundle], box.env());
-      assert.equal(r.code, 65, r.stderr);
-      assert.match(r.stderr, /error\[BUNDLE_INVALID\]: .*hearth-bundle\.json is not JSON/);
-      assert.deepEqual((await readdir(box.hubCache)).filter((n) => !n.startsWith('.')), [], 'nothing published');
-    } finally {
-      await box.cleanup();
-    }
-  });
-});
 
 /** Issue 12 #13: a full HEARTH_HOME gave DISK_FULL with no path, and left records/*.tmp behind. */
 describe('a full HEARTH_HOME', async () => {
@@ -77,10 +41,13 @@ describe('a full HEARTH_HOME', async () => {
     await fill(mountPoint);
   });
   after(async () => {
-    await hub.close();
-    await box.cleanup();
-    if (mounted) unmount(mountPoint);
-    await rm(mountPoint, { recursive: true, force: true });
+    try {
+      await hub.close();
+      await box.cleanup();
+    } finally {
+      if (mounted) unmount(mountPoint);
+      await rm(mountPoint, { recursive: true, force: true });
+    }
   });
   const skip = mounted ? false : 'cannot mount tmpfs here (not root)';
   const leftovers = async () => (await walk(home)).filter((p) => p.endsWith('.tmp'));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
@@ -7,18 +7,21 @@ import { createStore } from '../../src/store/index.js';
 import { captureLogger } from '../support/capture-logger.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { runHearth } from '../support/hearth-cli.js';
-import { bindReadOnly, unmount } from '../support/mounts.js';
+import { bindReadOnly, unmount, unmountAll } from '../support/mounts.js';
 import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
 import { minilmFiles, MINILM_DEFAULT, writeForeignSnapshot } from './repo-fixtures.js';
 
 /** Whether this process may bind-mount at all, probed once on a scratch folder. */
 async function canBindMount(): Promise<boolean> {
   const probe = await createSandbox();
-  await mkdir(probe.home, { recursive: true });
-  const ok = bindReadOnly(probe.home);
-  if (ok) unmount(probe.home);
-  await probe.cleanup();
-  return ok;
+  try {
+    await mkdir(probe.home, { recursive: true });
+    const ok = bindReadOnly(probe.home);
+    if (ok) unmount(probe.home);
+    return ok;
+  } finally {
+    await probe.cleanup();
+  }
 }
 
 const FILES = minilmFiles();
@@ -38,6 +41,10 @@ describe('a read-only HEARTH_HOME', { skip: SKIP }, () => {
     assert.ok(bindReadOnly(dir), `mount ${dir} read-only`);
     mounted.push(dir);
   };
+  const writable = (dir: string) => {
+    mounted.splice(mounted.lastIndexOf(dir), 1);
+    unmount(dir);
+  };
 
   before(async () => {
     hub = await startFakeHub();
@@ -46,8 +53,12 @@ describe('a read-only HEARTH_HOME', { skip: SKIP }, () => {
   });
   after(() => hub.close());
   afterEach(async () => {
-    while (mounted.length) unmount(mounted.pop()!);
-    await box?.cleanup();
+    // Every mount is undone, and the sandbox removed, even when one unmount fails.
+    try {
+      unmountAll(mounted);
+    } finally {
+      await box?.cleanup();
+    }
   });
 
   test('resolve, status, assertIntact, offline and online cached pulls, and local files all work, with a warning', async () => {
@@ -62,8 +73,10 @@ describe('a read-only HEARTH_HOME', { skip: SKIP }, () => {
     await assert.rejects(writeFile(join(box.home, 'probe'), 'x'), { code: 'EROFS' });
 
     const { logger, messages } = captureLogger();
+    // Each store warns once for itself (see records.ts), so the others log elsewhere: this test counts one store's warnings.
     const store = createStore({ config: box.config({}, { verify: { onLoad: 'always' } }), logger });
-    const offline = createStore({ config: box.config({ HEARTH_OFFLINE: '1' }), logger });
+    const offline = createStore({ config: box.config({ HEARTH_OFFLINE: '1' }), logger: captureLogger().logger });
+    const auto = createStore({ config: box.config({}, { verify: { onLoad: 'auto' } }), logger: captureLogger().logger });
     try {
       for (const ref of ['hf:acme/minilm', 'hf:acme/m/m.Q8_0.gguf', local]) {
         const model = await store.resolve(ref);
@@ -72,10 +85,17 @@ describe('a read-only HEARTH_HOME', { skip: SKIP }, () => {
         assert.equal((await store.pull(ref)).upToDate, true, `${ref}: online, cached`);
         const report = await store.assertIntact(model);
         assert.equal(report.hashed, model.files.length, `${ref}: hashed, and its record could not be refreshed`);
+        // Under auto a file is hashed only when it changed since its record: touched now, each must be hashed,
+        // and hashed again the next time, because the record that would have said so could not be written.
+        for (const f of model.files) await utimes(f.localPath, new Date(), new Date());
+        const changed = await auto.resolve(ref);
+        assert.equal((await auto.assertIntact(changed)).hashed, model.files.length, `${ref}: changed since it was verified`);
+        assert.equal((await auto.assertIntact(changed)).hashed, model.files.length, `${ref}: hashed again, since its record could not be refreshed`);
       }
     } finally {
       await store.dispose();
       await offline.dispose();
+      await auto.dispose();
     }
     const warnings = messages();
     assert.ok(warnings.some((m) => /cannot write hearth's records/.test(m)), warnings.join('\n'));
@@ -86,6 +106,34 @@ describe('a read-only HEARTH_HOME', { skip: SKIP }, () => {
     assert.match(cli.stdout, /up to date/);
     const ls = await runHearth(['ls'], box.env());
     assert.equal(ls.code, 0, ls.stderr);
+  });
+
+  test('each store warns once about its unwritable records, and again after they were writable and failed again', async () => {
+    box = await createSandbox(hub.url);
+    await box.store().pull('hf:acme/m/m.Q8_0.gguf');
+    readOnly(box.home);
+    const first = captureLogger();
+    const second = captureLogger();
+    const a = createStore({ config: box.config(), logger: first.logger });
+    const b = createStore({ config: box.config(), logger: second.logger });
+    const warnings = (log: ReturnType<typeof captureLogger>) => log.messages().filter((m) => /cannot write hearth's records/.test(m)).length;
+    try {
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await a.pull('hf:acme/m/m.Q8_0.gguf')).upToDate, true);
+        assert.equal((await b.pull('hf:acme/m/m.Q8_0.gguf')).upToDate, true);
+      }
+      assert.equal(warnings(first), 1, 'one warning for the first store');
+      assert.equal(warnings(second), 1, 'and one for the second: warnings are not shared across stores');
+      writable(box.home);
+      await a.pull('hf:acme/m/m.Q8_0.gguf');
+      assert.equal(warnings(first), 1, 'a write that works warns about nothing');
+      readOnly(box.home);
+      await a.pull('hf:acme/m/m.Q8_0.gguf');
+      assert.equal(warnings(first), 2, 'the home failed again after it recovered: warned again');
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
   });
 
   test('an online pull of a complete foreign snapshot succeeds without its completion record', async () => {

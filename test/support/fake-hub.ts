@@ -30,7 +30,12 @@ export type Fault =
   | { kind: 'drop'; afterBytes: number; times?: number }
   | { kind: 'corrupt'; times?: number }
   | { kind: 'stall'; afterBytes: number; ms: number; times?: number };
-export interface FaultTarget { path?: string; method?: 'GET' | 'HEAD' }
+/**
+ * Which requests a fault applies to. `listing: true` aims it at tree listings only, and then the
+ * body faults (`drop`, `corrupt`, `stall`) apply to the listing's JSON body too; without it, body
+ * faults never touch a listing.
+ */
+export interface FaultTarget { path?: string; method?: 'GET' | 'HEAD'; listing?: boolean }
 export interface PathStats { gets: number; bytesSent: number; fullGets: number }
 export interface HubStats {
   requests: number; heads: number; gets: number; bodyGets: number; rangeGets: number;
@@ -258,10 +263,11 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     };
   }
 
-  /** Consumes the first queued fault that applies; body faults only apply to GETs that send file bytes. */
-  function takeFault(method: string, path: string, bodyGet: boolean): Fault | undefined {
+  /** Consumes the first queued fault that applies; body faults only apply to GETs that send file bytes, or a listing they target. */
+  function takeFault(method: string, path: string, bodyGet: boolean, listing: boolean): Fault | undefined {
     const i = faults.findIndex(({ fault, target }) =>
-      (HEADER_FAULTS.has(fault.kind) || bodyGet) &&
+      (target.listing === undefined || target.listing === listing) &&
+      (HEADER_FAULTS.has(fault.kind) || bodyGet || (target.listing === true && method === 'GET')) &&
       (target.path === undefined || target.path === path) &&
       (target.method === undefined || target.method === method));
     const entry = faults[i];
@@ -307,7 +313,13 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
 
   async function send(req: IncomingMessage, res: ServerResponse, reply: Reply, signal: AbortSignal, fault: BodyFault | undefined) {
     res.writeHead(reply.status, reply.headers);
-    if (!reply.file || req.method !== 'GET') return void res.end(reply.text);
+    if (!reply.file || req.method !== 'GET') {
+      // A body fault aimed at a listing (see FaultTarget): its JSON goes out through the same pump as file bytes.
+      if (!fault || reply.text === undefined || req.method !== 'GET') return void res.end(reply.text);
+      const text = Buffer.from(reply.text);
+      if (await pump(res, fault.kind === 'corrupt' ? Buffer.from(text.map((b) => b ^ 0xff)) : text, fault, () => undefined, signal)) res.end();
+      return;
+    }
     const { path } = reply.file;
     const ps = pathStats(path);
     stats.bodyGets++;
@@ -332,7 +344,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     if (route.kind === 'tree' && req.method === 'GET') stats.treeGets++;
     const reply = plan(req, route);
     const path = reply.file?.path ?? route.path ?? '';
-    const fault = takeFault(req.method, path, req.method === 'GET' && reply.file !== undefined);
+    const fault = takeFault(req.method, path, req.method === 'GET' && reply.file !== undefined, route.kind === 'tree');
     if (fault?.kind === 'status') {
       return send(req, res, { status: fault.status, headers: {}, text: JSON.stringify({ error: 'injected fault' }) }, abort.signal, undefined);
     }

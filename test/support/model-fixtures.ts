@@ -6,7 +6,7 @@ import { writeBertFixture, writeLlamaFixture } from './gguf-fixtures.js';
 
 export interface ModelFixtures {
   dir: string;
-  /** Tiny llama with a ChatML template (random weights). */
+  /** Tiny llama with a ChatML template (random weights), trained context 65536. */
   llama: string;
   /** Tiny bert, mean pooling, context 128. */
   bert: string;
@@ -23,7 +23,8 @@ export async function createModelFixtures(): Promise<ModelFixtures> {
   const llama = join(dir, 'tiny-llama.gguf');
   const bert = join(dir, 'tiny-bert.gguf');
   const bertCls = join(dir, 'tiny-bert-cls.gguf');
-  await writeLlamaFixture(llama, { seed: 1 });
+  // A long trained context (RoPE: it costs no weights), so a test that stops a generation itself never races it to the end.
+  await writeLlamaFixture(llama, { seed: 1, context: 65536 });
   await writeBertFixture(bert, { seed: 2, context: 128 });
   await writeBertFixture(bertCls, { seed: 3, context: 128, pooling: 'cls' });
   const onnxBert = join(dir, 'tiny-bert-onnx');

@@ -21,8 +21,11 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: { wha
   }
 }
 
-/** Waits until a running hearth process prints `pattern` on stderr; an exit before it fails at once, with the output. */
-export async function waitForOutput(child: HearthProcess, pattern: RegExp, timeoutMs = GENEROUS_MS): Promise<RegExpExecArray> {
+/** A running process as waitForOutput watches it: its stderr so far, and its end. */
+export type Watched = Pick<HearthProcess, 'output' | 'result'> | { output: { stderr: string }; result: Promise<unknown> };
+
+/** Waits until a running process prints `pattern` on stderr; an exit before it fails at once, with the output. */
+export async function waitForOutput(child: Watched, pattern: RegExp, timeoutMs = GENEROUS_MS): Promise<RegExpExecArray> {
   let exited = false;
   void child.result.then(() => (exited = true));
   try {

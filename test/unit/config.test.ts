@@ -275,19 +275,20 @@ describe('loadConfig: config file', () => {
 
   test('a timeout of zero and an unholdable body limit are refused', async () => {
     const base = { HEARTH_HOME: join(tmp, 'h'), HF_HOME: join(tmp, 'h') };
-    for (const [name, value] of [
-      ['HEARTH_PULL_TIMEOUT', '0'],
-      ['HEARTH_PULL_TIMEOUT', '-5s'],
-      ['HEARTH_REQUEST_TIMEOUT', '0'],
-      ['HEARTH_TUNE_BUDGET', '0'],
-      ['HEARTH_BODY_LIMIT', '1TB'],
-      ['HEARTH_BODY_LIMIT', '0'],
-      ['HEARTH_MAX_INPUTS', '0'],
-      ['HEARTH_VERIFY_ON_LOAD', 'sometimes'],
-      ['HEARTH_LOG_FORMAT', 'xml'],
+    for (const [name, value, key] of [
+      ['HEARTH_PULL_TIMEOUT', '0', 'pull.timeout'],
+      ['HEARTH_PULL_TIMEOUT', '-5s', 'pull.timeout'],
+      ['HEARTH_REQUEST_TIMEOUT', '0', 'server.requestTimeout'],
+      ['HEARTH_TUNE_BUDGET', '0', 'pool.tuneBudget'],
+      ['HEARTH_BODY_LIMIT', '1TB', 'server.bodyLimit'],
+      ['HEARTH_BODY_LIMIT', '0', 'server.bodyLimit'],
+      ['HEARTH_MAX_INPUTS', '0', 'server.maxInputs'],
+      ['HEARTH_VERIFY_ON_LOAD', 'sometimes', 'verify.onLoad'],
+      ['HEARTH_LOG_FORMAT', 'xml', 'logFormat'],
     ] as const) {
       const error = throwsCode(() => loadConfig({ ...base, [name]: value }), 'CONFIG_INVALID');
       assert.ok(error.message.length > 0, `${name}=${value}`);
+      assert.ok(error.message.includes(`${key}:`), `${name}=${value} names ${key}: ${error.message}`);
     }
     assert.equal(loadConfig({ ...base, HEARTH_BODY_LIMIT: '1GiB' }).server.bodyLimit, 2 ** 30);
   });

@@ -232,7 +232,7 @@ test('a stall fault pauses mid-body', async (t) => {
   assert.ok(performance.now() - started >= 280);
 });
 
-test('throttle paces the body at the configured rate', async (t) => {
+test('throttle paces the body at the configured rate, and lifting it speeds up a body already under way', async (t) => {
   const hub = await startFakeHub();
   t.after(() => hub.close());
   const big = randomBytes(1_000_000);
@@ -242,7 +242,21 @@ test('throttle paces the body at the configured rate', async (t) => {
   const body = await (await fetch(resolveUrl(hub, 'big.safetensors', 'main', 'org/big'))).arrayBuffer();
   const elapsed = performance.now() - started;
   assert.equal(body.byteLength, big.length);
-  assert.ok(elapsed >= 800 && elapsed < 2000, `took ${elapsed} ms`);
+  // A lower bound only: a busy machine makes the body slower, never faster, than the rate allows.
+  assert.ok(elapsed >= 800, `took ${elapsed} ms`);
+
+  // At 10 kB/s the body would take 100 s: the hub has sent a small part of it when the first bytes arrive,
+  // and once the throttle is lifted the rest comes without waiting for the rate.
+  hub.resetStats();
+  hub.throttle(10_000);
+  const reader = (await fetch(resolveUrl(hub, 'big.safetensors', 'main', 'org/big'))).body!.getReader();
+  let received = (await reader.read()).value?.length ?? 0;
+  assert.ok(received > 0);
+  assert.ok(hub.stats.bytesSent < big.length / 10, `paced: ${hub.stats.bytesSent} bytes sent so far`);
+  hub.throttle(null);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) received += chunk.value.length;
+  assert.equal(received, big.length);
+  assert.equal(hub.stats.byPath.get('big.safetensors')?.fullGets, 1);
 });
 
 test('an aborted throttled download does not break the hub', async (t) => {
@@ -278,20 +292,12 @@ test('pushCommit moves main while the old commit still resolves', async (t) => {
   assert.equal(await get('refs/pr/1'), `${v1} v1`);
 });
 
-/** Polls a condition (a state, not a duration) with a generous bound. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  await waitFor(condition, { what });
-}
-
 test('a silent fault accepts the request and never answers; the next request is served', async (t) => {
   const hub = await hubWithModel(t);
   hub.inject({ kind: 'silent' });
   const ac = new AbortController();
-  let settled = false;
-  const pending = fetch(resolveUrl(hub, 'model.gguf'), { method: 'HEAD', redirect: 'manual', signal: ac.signal }).finally(() => (settled = true));
-  await until(() => hub.stats.requests === 1, 'the hub to receive the request');
-  await new Promise((r) => setImmediate(r));
-  assert.equal(settled, false, 'no answer, not even headers');
+  const pending = fetch(resolveUrl(hub, 'model.gguf'), { method: 'HEAD', redirect: 'manual', signal: ac.signal });
+  await waitFor(() => hub.stats.requests === 1, { what: 'the hub to receive the request' });
   ac.abort();
   await assert.rejects(pending, { name: 'AbortError' });
   assert.equal((await fetch(resolveUrl(hub, 'model.gguf'), { method: 'HEAD', redirect: 'manual' })).status, 302);
@@ -302,7 +308,7 @@ test('a silent fault with times: Infinity is a standing mode, and close() still 
   hub.addRepo({ id: MODEL, files: [{ path: 'config.json', content: config }] });
   hub.inject({ kind: 'silent', times: Infinity });
   const pending = [fetch(resolveUrl(hub, 'config.json')), fetch(`${hub.url}/api/models/${MODEL}/tree/main?recursive=true`)].map((p) => p.then(() => 'answered', () => 'failed'));
-  await until(() => hub.stats.requests === 2, 'both requests to arrive');
+  await waitFor(() => hub.stats.requests === 2, { what: 'both requests to arrive' });
   await hub.close();
   assert.deepEqual(await Promise.all(pending), ['failed', 'failed']);
 });
@@ -313,7 +319,7 @@ test('a stall-headers fault holds the headers back, then answers normally; a cli
   const ac = new AbortController();
   let settled = false;
   const held = fetch(resolveUrl(hub, 'config.json'), { method: 'HEAD', signal: ac.signal }).finally(() => (settled = true));
-  await until(() => hub.stats.heads === 1, 'the HEAD to arrive');
+  await waitFor(() => hub.stats.heads === 1, { what: 'the HEAD to arrive' });
   assert.equal(settled, false);
   ac.abort();
   await assert.rejects(held, { name: 'AbortError' });
@@ -322,4 +328,35 @@ test('a stall-headers fault holds the headers back, then answers normally; a cli
   const res = await fetch(resolveUrl(hub, 'config.json'));
   assert.equal(res.status, 200);
   assert.deepEqual(Buffer.from(await res.arrayBuffer()), config);
+});
+
+test('body faults aimed at a listing stall, cut or corrupt its JSON; without `listing` they never touch one', async (t) => {
+  const hub = await hubWithModel(t);
+  const tree = `${hub.url}/api/models/${MODEL}/tree/main?recursive=true`;
+  const whole = await (await fetch(tree)).text();
+
+  // Not aimed at listings: the listing is served whole, and the fault waits for a file body.
+  hub.inject({ kind: 'drop', afterBytes: 10 });
+  assert.equal(await (await fetch(tree)).text(), whole);
+  assert.deepEqual(await readUntilError(await fetch(resolveUrl(hub, 'model.gguf'))), { bytes: 10, failed: true });
+
+  hub.inject({ kind: 'drop', afterBytes: 10 }, { listing: true });
+  assert.equal((await fetch(resolveUrl(hub, 'config.json'))).status, 200, 'a file request does not take a listing fault');
+  assert.deepEqual(await readUntilError(await fetch(tree)), { bytes: 10, failed: true });
+
+  hub.inject({ kind: 'corrupt' }, { listing: true });
+  const corrupt = Buffer.from(await (await fetch(tree)).arrayBuffer());
+  assert.equal(corrupt.length, whole.length);
+  assert.notEqual(corrupt.toString(), whole);
+
+  hub.inject({ kind: 'stall', afterBytes: 10, ms: 60_000 }, { listing: true });
+  const ac = new AbortController();
+  const reader = (await fetch(tree, { signal: ac.signal })).body!.getReader();
+  let received = 0;
+  while (received < 10) received += (await reader.read()).value?.length ?? 0;
+  assert.equal(received, 10, 'the first bytes, then nothing');
+  await waitFor(() => hub.stats.bodiesOpen === 1, { what: 'the listing body to stall' });
+  ac.abort();
+  await waitFor(() => hub.stats.bodiesOpen === 0, { what: 'the hub to notice the client left' });
+  assert.equal(await (await fetch(tree)).text(), whole, 'the fault is used up');
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { stringifyWithVectors } from '../../src/server/vector-json.js';
+import { MAX_RESPONSE_CHARS, stringifyWithVectors } from '../../src/server/vector-json.js';
 
 describe('stringifyWithVectors', () => {
   test('writes Float32Arrays exactly as JSON.stringify writes the same numbers', () => {
@@ -21,5 +21,10 @@ describe('stringifyWithVectors', () => {
   test('without vectors it is JSON.stringify', () => {
     const value = { a: [1, 2], b: 'c', d: null };
     assert.equal(stringifyWithVectors(value), JSON.stringify(value));
+  });
+
+  test('a response that could not be built is refused before it is, with TOO_MANY_INPUTS', () => {
+    const wide = new Float32Array(Math.ceil(MAX_RESPONSE_CHARS / 16) + 1);
+    assert.throws(() => stringifyWithVectors({ data: [wide] }), (e: unknown) => (e as { code?: string }).code === 'TOO_MANY_INPUTS');
   });
 });

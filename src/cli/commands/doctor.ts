@@ -13,7 +13,7 @@ export const doctorCommand: CommandFactory = (run) =>
         if (options.json) return writeJson(ctx.stdout, report);
         const lines: Array<[string, string]> = [
           ['cache dir', `${report.cacheDir}${report.writable ? '' : '  (NOT WRITABLE)'}`],
-          ['hearth home', `${report.home}${report.homeWritable ? '' : '  (NOT WRITABLE: verified-at and last-used are not kept)'}`],
+          ['hearth home', `${report.home}${report.homeWritable === null ? '  (does not exist yet; made on the first write)' : report.homeWritable ? '' : '  (NOT WRITABLE: verified-at and last-used are not kept)'}`],
           ['hub endpoint', report.endpoint],
           ['offline', report.offline ? 'yes (no network calls)' : 'no'],
           ['hub token', report.tokenConfigured ? 'configured' : 'not set'],
