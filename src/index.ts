@@ -49,5 +49,27 @@ export type {
   Pooling,
   Device,
 } from './runtime/types.js';
+export {
+  createSpaces,
+  Spaces,
+  SpaceRegistry,
+  TOLERANCE,
+  PROBES,
+  PROBE_SET_ID,
+  compareProbes,
+  decodeSpace,
+  encodeSpace,
+  type CheckReport,
+  type ImportOptions,
+  type SpacesOptions,
+  type SpaceListing,
+  type SpaceRecord,
+  type SpaceModel,
+  type SpaceRuntime,
+  type SpaceFingerprints,
+  type ProbeAgreement,
+  type Verdict,
+  type FieldDiff,
+} from './spaces/index.js';
 export { createServer, type HearthServer, type ServerDeps } from './server/app.js';
 export { HEARTH_VERSION } from './version.js';

@@ -8,7 +8,10 @@ import { h1 } from './h1.js';
 import { h2 } from './h2.js';
 import { p1 } from './p1.js';
 import { s1 } from './s1.js';
+import { sp1 } from './sp1.js';
+import { sp2 } from './sp2.js';
 import { t1 } from './t1.js';
+import { v1 } from './v1.js';
 
 /** Every scenario, in run order (E2, H1 and T1 reuse E1's server session). */
-export const SCENARIOS: Scenario[] = [e1, e2, h1, h2, t1, e3, g1, g2, s1, p1];
+export const SCENARIOS: Scenario[] = [e1, e2, h1, h2, t1, e3, g1, g2, s1, p1, v1, sp1, sp2];

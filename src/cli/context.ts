@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
+import type { Spaces } from '../spaces/index.js';
 import { createStore, type Store } from '../store/index.js';
 
 /** What every command gets: config read once, one logger, and factories for the heavy parts. */
@@ -13,6 +14,8 @@ export interface CliContext {
   store(): Store;
   /** The model pool, created on first use (loading node-llama-cpp only then). */
   pool(): Promise<ModelPool>;
+  /** Embedding spaces over the pool, created on first use. */
+  spaces(): Promise<Spaces>;
   dispose(): Promise<void>;
 }
 
@@ -23,17 +26,23 @@ export function createCliContext(env: NodeJS.ProcessEnv = process.env): CliConte
   const logger = createLogger(env.HEARTH_LOG_LEVEL ? config.logLevel : 'warn', process.stderr, { format: config.logFormat });
   let store: Store | undefined;
   let pool: Promise<ModelPool> | undefined;
+  let spaces: Promise<Spaces> | undefined;
   const getStore = () => (store ??= createStore({ config, logger }));
+  const getPool = () => (pool ??= import('../pool/create-pool.js').then(({ createPool }) => createPool({ config, store: getStore(), logger })));
   return {
     config,
     logger,
     stdout: process.stdout,
     stderr: process.stderr,
     store: getStore,
-    pool: () =>
-      (pool ??= import('../pool/create-pool.js').then(({ createPool }) => createPool({ config, store: getStore(), logger }))),
+    pool: getPool,
+    spaces: () =>
+      (spaces ??= import('../spaces/index.js').then(({ createSpaces }) =>
+        createSpaces({ home: config.home, logger, acquire: async (ref, options) => (await getPool()).acquire(ref, options) }),
+      )),
     dispose: async () => {
-      await (await pool)?.dispose();
+      // A pool that failed to start was reported by the command that asked for it; it has nothing to dispose.
+      await (await pool?.catch(() => undefined))?.dispose();
       await store?.dispose();
     },
   };

@@ -12,10 +12,11 @@ import { pullCommand } from './commands/pull.js';
 import { rmCommand } from './commands/rm.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
+import { spaceCommand } from './commands/space/index.js';
 import { verifyCommand } from './commands/verify.js';
 import { createCliContext, type CliContext } from './context.js';
 
-const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, pullCommand, lsCommand, rmCommand, verifyCommand, gcCommand, exportCommand, importCommand, doctorCommand];
+const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, pullCommand, lsCommand, rmCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, doctorCommand];
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so it is testable in-process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

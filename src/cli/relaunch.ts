@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { missingRuntimeEnv } from '../runtime/runtime-env.js';
 
-/** Commands that run inference, and so need the runtime environment from the start. */
-const INFERENCE_COMMANDS = new Set(['serve', 'run', 'embed']);
+/** Commands that run inference, and so need the runtime environment from the start; a group's subcommand with its group's name. */
+const INFERENCE_COMMANDS = new Set(['serve', 'run', 'embed', 'space create', 'space check']);
 /** Set in a relaunched child, so it never relaunches again. */
 export const APPLIED = 'HEARTH_RUNTIME_ENV_APPLIED';
 /** Set by npm for `npx`, `npm exec` and scripts (and by pnpm and yarn for scripts). */
@@ -16,8 +16,9 @@ const MAX_LAUNCHER_DEPTH = 8;
 
 /** True when this invocation runs inference and the process did not start with the runtime environment. */
 export function shouldRelaunch(argv: string[], env: NodeJS.ProcessEnv): boolean {
-  const command = argv.slice(2).find((a) => !a.startsWith('-'));
-  return command !== undefined && INFERENCE_COMMANDS.has(command) && env[APPLIED] !== '1' && Object.keys(missingRuntimeEnv(env)).length > 0;
+  const [command, subcommand] = argv.slice(2).filter((a) => !a.startsWith('-'));
+  const inference = command !== undefined && (INFERENCE_COMMANDS.has(command) || INFERENCE_COMMANDS.has(`${command} ${subcommand}`));
+  return inference && env[APPLIED] !== '1' && Object.keys(missingRuntimeEnv(env)).length > 0;
 }
 
 /**

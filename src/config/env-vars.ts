@@ -67,6 +67,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { area: 'pool', names: ['HEARTH_NUM_PARALLEL'], key: 'pool.numParallel', default: '2', meaning: 'parallel generation sequences per model' },
   { area: 'pool', names: ['HEARTH_CONTEXT_SIZE'], key: 'pool.contextSize', default: "the model's, at most 4096 (8192 for embeddings)", meaning: 'context tokens per sequence' },
   { area: 'pool', names: ['HEARTH_DEVICE'], key: 'pool.device', default: 'auto', meaning: 'auto, cpu, cuda, vulkan or metal' },
+  { area: 'pool', names: ['HEARTH_CPU_VARIANT'], key: 'pool.cpuVariant', default: 'auto', meaning: 'llama.cpp CPU kernel variant for GGUF models: auto, or a name such as sse42 or haswell to pin (portable mode)' },
   { area: 'pool', names: ['HEARTH_TUNE_BUDGET'], key: 'pool.tuneBudget', default: '4s', meaning: 'time the tuner may spend measuring one model' },
   { area: 'pool', names: ['HEARTH_ENCODER_BATCH_TOKENS'], key: 'pool.encoderBatchTokens', default: '512', meaning: 'padded tokens in one ONNX inference' },
   { area: 'pool', names: ['HEARTH_ENCODER_BATCH_ROWS'], key: 'pool.encoderBatchRows', default: '32', meaning: 'rows in one ONNX inference' },

@@ -58,6 +58,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     numParallel: env.HEARTH_NUM_PARALLEL,
     contextSize: env.HEARTH_CONTEXT_SIZE,
     device: env.HEARTH_DEVICE,
+    cpuVariant: env.HEARTH_CPU_VARIANT,
     tuneBudget: env.HEARTH_TUNE_BUDGET,
     loadWait: env.HEARTH_LOAD_WAIT,
     encoderBatchTokens: env.HEARTH_ENCODER_BATCH_TOKENS,

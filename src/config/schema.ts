@@ -129,8 +129,19 @@ export const configSchema = z.object({
       encoderBatchTokens: z.coerce.number().int().min(16).default(512),
       /** Rows in one ONNX encoder inference. */
       encoderBatchRows: z.coerce.number().int().min(1).max(1024).default(32),
+      /**
+       * ggml CPU kernel variant for GGUF models (portable mode): `auto` lets llama.cpp pick the best
+       * for the CPU; a name (sse42, haswell, ...) pins it. Checked against the installed binaries and
+       * the CPU when the llama.cpp runtime starts. Dots appear in ARM names (armv8.2_1).
+       */
+      cpuVariant: z
+        .string()
+        .trim()
+        .toLowerCase()
+        .regex(/^(auto|[a-z0-9][a-z0-9_.]*)$/, 'use auto or a CPU variant name such as sse42 or haswell')
+        .default('auto'),
     })
-    .default({ maxLoaded: 2, keepAlive: 300_000, numParallel: 2, device: 'auto', tuneBudget: 4000, loadWait: 30_000, encoderBatchTokens: 512, encoderBatchRows: 32 }),
+    .default({ maxLoaded: 2, keepAlive: 300_000, numParallel: 2, device: 'auto', tuneBudget: 4000, loadWait: 30_000, encoderBatchTokens: 512, encoderBatchRows: 32, cpuVariant: 'auto' }),
 });
 
 export type Config = z.output<typeof configSchema>;

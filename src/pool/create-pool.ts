@@ -31,7 +31,7 @@ export function createPool(options: CreatePoolOptions): ModelPool {
     logger.warn({ missing }, 'inference runs slower without these variables set when node starts (the hearth CLI sets them itself)');
   }
   const backends = options.backends ?? [
-    new LlamaBackend({ device: config.pool.device, logger }),
+    new LlamaBackend({ device: config.pool.device, logger, cpuVariant: config.pool.cpuVariant }),
     new OnnxBackend({ logger, batch: { maxTokens: config.pool.encoderBatchTokens, maxRows: config.pool.encoderBatchRows } }),
   ];
   const tuner = new Tuner({
@@ -39,7 +39,7 @@ export function createPool(options: CreatePoolOptions): ModelPool {
     cpus,
     numParallel: config.pool.numParallel,
     budgetMs: config.pool.tuneBudget,
-    machine: machineKey(`node-llama-cpp@${bindingVersion()}+onnxruntime-node@${onnxRuntimeVersion()}`),
+    machine: tuningMachineKey(config),
     logger,
   });
   return new ModelPool({
@@ -59,4 +59,10 @@ export function createPool(options: CreatePoolOptions): ModelPool {
       cpus,
     },
   });
+}
+
+/** "This machine" for stored tuning results. A pinned CPU variant runs other kernels, so its best thread counts are measured apart (auto keeps the key it always had). */
+export function tuningMachineKey(config: Readonly<Config>): string {
+  const variant = config.pool.cpuVariant === 'auto' ? '' : `+cpu:${config.pool.cpuVariant}`;
+  return machineKey(`node-llama-cpp@${bindingVersion()}+onnxruntime-node@${onnxRuntimeVersion()}${variant}`);
 }

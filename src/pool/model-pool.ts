@@ -45,6 +45,8 @@ export interface AcquireOptions {
 export interface Lease {
   readonly model: LoadedModel;
   readonly view: ModelView;
+  /** The files the model was loaded from. */
+  readonly resolved: ResolvedModel;
   release(): void;
 }
 
@@ -106,6 +108,7 @@ export class ModelPool {
     return {
       model: entry.model!,
       view: entryView(entry, name),
+      resolved: entry.resolved,
       release: () => {
         if (released) return;
         released = true;

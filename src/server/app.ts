@@ -13,6 +13,7 @@ import { installErrorHandler } from './http-errors.js';
 import { InFlight } from './in-flight.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelAccess } from './model-access.js';
+import { createSpaces } from '../spaces/index.js';
 import { healthRoutes } from './routes/health.js';
 import { ollamaEmbeddings } from './routes/ollama/embed.js';
 import { ollamaGeneration } from './routes/ollama/generate.js';
@@ -20,6 +21,7 @@ import { ollamaModels } from './routes/ollama/models.js';
 import { openAiGeneration } from './routes/openai/chat.js';
 import { openAiEmbeddings } from './routes/openai/embeddings.js';
 import { openAiModels } from './routes/openai/models.js';
+import { spaceRoutes } from './routes/spaces.js';
 import { statusRoutes } from './routes/status.js';
 
 export interface HearthServer {
@@ -34,6 +36,8 @@ export interface HearthServer {
   close(): Promise<void>;
   /** Ends every request still running now, without waiting for the drain timeout. */
   hurry(): void;
+  /** Checks every embedding space whose model is a warm preload, so requests naming one find their verdict cached. */
+  checkPreloadedSpaces(): Promise<void>;
 }
 
 export interface ServerDeps {
@@ -70,7 +74,8 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     // An idle model's series is removed, so names that came and went (unknown ones among them) leave no label behind.
     onQueueDepth: (model, depth) => (depth > 0 ? metrics.queueDepth.set({ model }, depth) : metrics.queueDepth.remove({ model })),
   });
-  const context: ServerContext = { ...deps, metrics, access, inflight: new InFlight() };
+  const spaces = createSpaces({ home: config.home, logger: deps.logger, acquire: (ref, options) => access.leaseRef(ref, options) });
+  const context: ServerContext = { ...deps, metrics, access, spaces, inflight: new InFlight() };
   installErrorHandler(app);
   // Every request gets its abort signal on arrival: a client that leaves early still cancels its work.
   app.addHook('onRequest', async (request, reply) => {
@@ -84,7 +89,9 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
     // Only names of known models become labels; anything a client makes up is counted as "other".
-    const model = access.names.label((request.body as { model?: unknown } | undefined)?.model);
+    // A request served under a space is labelled by it (the space exists: it served the request).
+    const space = reply.getHeader('x-hearth-space');
+    const model = typeof space === 'string' ? `space:${space}` : access.names.label((request.body as { model?: unknown } | undefined)?.model);
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode), model });
     metrics.latency.observe({ route, model }, reply.elapsedTime / 1000);
     request.log[requestLevel]({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
@@ -97,14 +104,21 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   ollamaEmbeddings(app, context);
   ollamaGeneration(app, context);
   ollamaModels(app, context);
+  spaceRoutes(app, context);
   void access.names.index().catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'cannot list the store for model names'));
   // While draining, responses close their connection, so keep-alive clients do not hold the close open.
   app.addHook('onSend', async (_request, reply) => {
     if (context.inflight.draining) void reply.header('connection', 'close');
   });
+  const lifetime = new AbortController();
+  const checkPreloadedSpaces = () => {
+    const preloaded = new Set(deps.pool.list().filter((v) => v.pinned && v.state === 'ready').map((v) => v.ref));
+    return spaces.warm((record) => preloaded.has(record.model.ref), lifetime.signal);
+  };
   let closed: Promise<void> | undefined;
   const hurry = () => context.inflight.abortAll(new HearthError('SHUTTING_DOWN', 'the server is shutting down'));
   const close = async () => {
+    lifetime.abort(new HearthError('SHUTTING_DOWN', 'the server is shutting down'));
     const drain = setTimeout(() => {
       deps.logger.warn({ requests: context.inflight.size }, 'drain timeout: aborting requests still running');
       hurry();
@@ -121,7 +135,11 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   return {
     app,
     context,
-    warm: () => deps.pool.preload(config.preload),
+    warm: async () => {
+      await deps.pool.preload(config.preload);
+      await checkPreloadedSpaces();
+    },
+    checkPreloadedSpaces,
     close: () => (closed ??= close()),
     hurry,
   };

@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
+import type { Spaces } from '../spaces/index.js';
 import type { Store } from '../store/index.js';
 import type { InFlight } from './in-flight.js';
 import type { ServerMetrics } from './metrics.js';
@@ -13,6 +14,8 @@ export interface ServerContext {
   pool: ModelPool;
   logger: Logger;
   access: ModelAccess;
+  /** Embedding spaces: records, checks, and the guard on requests that name one. */
+  spaces: Spaces;
   metrics: ServerMetrics;
   inflight: InFlight;
 }

@@ -25,13 +25,20 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: H
   void reply.status(error.httpStatus).send(errorBody(request.url, error));
 }
 
+/**
+ * Codes whose details are part of the answer: a client needs a space check's
+ * verdict and diff to act on it. Other details can name server paths and stay in the log.
+ */
+const PUBLIC_DETAILS: ReadonlySet<ErrorCode> = new Set(['SPACE_MISMATCH']);
+
 /** The error body for a URL's API family; also used inside streams, after headers are sent. */
 export function errorBody(url: string, error: HearthError): Record<string, unknown> {
+  const details = PUBLIC_DETAILS.has(error.code) ? { details: error.details } : {};
   if (url.startsWith('/v1/')) {
-    return { error: { message: withHint(error), type: openAiType(error.httpStatus), param: null, code: error.code.toLowerCase() } };
+    return { error: { message: withHint(error), type: openAiType(error.httpStatus), param: null, code: error.code.toLowerCase(), ...details } };
   }
-  if (url.startsWith('/api/')) return { error: withHint(error) };
-  return { error: { code: error.code, message: error.message, hint: error.hint } };
+  if (url.startsWith('/api/')) return { error: withHint(error), ...details };
+  return { error: { code: error.code, message: error.message, hint: error.hint, ...details } };
 }
 
 function withHint(error: HearthError): string {

@@ -72,27 +72,34 @@ export class ModelAccess {
 
   /** Leases `model` for one request; the returned release must be called exactly once (it is idempotent). */
   lease(model: string, request: LeaseRequest): Promise<Lease> {
-    return this.named(model, async (ref) => {
-      const key = this.names.display(ref);
-      const depth = this.depth(key);
-      if (depth >= this.options.maxQueue) {
-        throw new HearthError('QUEUE_FULL', `${depth} requests are already queued for ${key}`, { details: { model: key, depth } });
-      }
-      this.#setDepth(key, depth + 1);
-      let done = false;
-      const leave = () => {
-        if (done) return;
-        done = true;
-        this.#setDepth(key, this.depth(key) - 1);
-      };
-      try {
-        const lease = await this.#acquire(ref, request);
-        return { ...lease, release: () => (lease.release(), leave()) };
-      } catch (error) {
-        leave();
-        throw error;
-      }
-    });
+    return this.named(model, (ref) => this.leaseRef(ref, request));
+  }
+
+  /**
+   * Leases a store reference hearth itself recorded (a space's model), with
+   * the same queue bound as a request's model name; no name resolution, so
+   * a local path a space was made with is accepted here and only here.
+   */
+  async leaseRef(ref: string, request: LeaseRequest): Promise<Lease> {
+    const key = this.names.display(ref);
+    const depth = this.depth(key);
+    if (depth >= this.options.maxQueue) {
+      throw new HearthError('QUEUE_FULL', `${depth} requests are already queued for ${key}`, { details: { model: key, depth } });
+    }
+    this.#setDepth(key, depth + 1);
+    let done = false;
+    const leave = () => {
+      if (done) return;
+      done = true;
+      this.#setDepth(key, this.depth(key) - 1);
+    };
+    try {
+      const lease = await this.#acquire(ref, request);
+      return { ...lease, release: () => (lease.release(), leave()) };
+    } catch (error) {
+      leave();
+      throw error;
+    }
   }
 
   async #acquire(ref: string, request: LeaseRequest): Promise<Lease> {

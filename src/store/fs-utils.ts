@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, lstat, mkdir, open, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { HearthError } from '../errors/index.js';
 
@@ -85,6 +85,26 @@ async function mkdirp(path: string): Promise<void> {
     while (dirname(missing) !== missing && !(await pathExists(dirname(missing)))) missing = dirname(missing);
     await mkdir(missing);
     await mkdir(path, { recursive: true });
+  }
+}
+
+/**
+ * Writes a new small file atomically and exclusively: written aside, then
+ * hard-linked into place, which fails if the name is taken, even by a writer
+ * racing this one. A reader never sees half a file. 'exists' leaves the
+ * existing file as it was; the caller says what that means.
+ */
+export async function writeFileExclusive(path: string, data: string | Buffer): Promise<'written' | 'exists'> {
+  const aside = tempSibling(path);
+  await writeFileAtomic(aside, data);
+  try {
+    await link(aside, path);
+    return 'written';
+  } catch (error) {
+    if (errnoOf(error) === 'EEXIST') return 'exists';
+    throw fsError(error, 'write', path);
+  } finally {
+    await unlink(aside).catch(() => undefined);
   }
 }
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { partialDownloads } from '../support/hearth-cli.js';
-import { mountTmpfs, unmount } from '../support/mounts.js';
+import { dropMount, mountTmpfs } from '../support/mounts.js';
 import { createSandbox, fixtureBytes, type Sandbox } from '../support/sandbox.js';
 
 const MODEL = fixtureBytes(1_500_000, 4);
@@ -29,8 +29,7 @@ describe('a disk that fills up mid-download', async () => {
       await hub.close();
       await box.cleanup();
     } finally {
-      if (mounted) unmount(mountPoint);
-      await rm(mountPoint, { recursive: true, force: true });
+      await dropMount(mountPoint, mounted);
     }
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,7 +9,7 @@ import { createStore } from '../../src/store/index.js';
 import { captureLogger } from '../support/capture-logger.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { runHearth } from '../support/hearth-cli.js';
-import { fill, mountTmpfs, unmount } from '../support/mounts.js';
+import { dropMount, fill, mountTmpfs } from '../support/mounts.js';
 import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
 
 /** Every path below `dir`, recursively. */
@@ -45,8 +45,7 @@ describe('a full HEARTH_HOME', async () => {
       await hub.close();
       await box.cleanup();
     } finally {
-      if (mounted) unmount(mountPoint);
-      await rm(mountPoint, { recursive: true, force: true });
+      await dropMount(mountPoint, mounted);
     }
   });
   const skip = mounted ? false : 'cannot mount tmpfs here (not root)';

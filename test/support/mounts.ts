@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { appendFile, statfs, writeFile } from 'node:fs/promises';
+import { appendFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -108,4 +108,10 @@ export async function fill(dir: string): Promise<void> {
     }
   }
   assert.fail(`could not fill ${dir}`);
+}
+
+/** Unmounts `mountPoint` when it was mounted, then removes it: a test's teardown, whatever happened before. */
+export async function dropMount(mountPoint: string, mounted: boolean): Promise<void> {
+  if (mounted) unmount(mountPoint);
+  await rm(mountPoint, { recursive: true, force: true });
 }

@@ -47,7 +47,7 @@ export const serveCommand: CommandFactory = (run) =>
         ctx.logger.level = ctx.config.logLevel;
         const pool = await ctx.pool();
         // Preloads start as soon as the pool exists; /ready reports them.
-        void pool.preload(ctx.config.preload);
+        const preloads = pool.preload(ctx.config.preload);
         // Loaded on demand: the other commands should not pay for Fastify at start-up.
         const { createServer } = await import('../../server/app.js');
         const server = await createServer({ config: ctx.config, store: ctx.store(), pool, logger: ctx.logger });
@@ -56,6 +56,8 @@ export const serveCommand: CommandFactory = (run) =>
           if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
           throw new HearthError('USAGE', `${host}:${port} is already in use`, { cause: error, hint: 'stop the other server, or pass --port (or set HEARTH_PORT)' });
         });
+        // Spaces over warm models are checked before their first request asks (preload never throws).
+        void preloads.then(() => server.checkPreloadedSpaces());
         ctx.stderr.write(`hearth listening on ${address} (cache ${ctx.config.hubCache}${ctx.config.offline ? ', offline' : ''})\n`);
         // SIGTERM or SIGINT: stop accepting, let in-flight requests finish (for at most the drain
         // time), then the context unloads the models. One Ctrl-C reaches a relaunched server twice

@@ -11,6 +11,8 @@ export interface LlamaBackendOptions {
   logger: Logger;
   /** L2-normalize embeddings (what Ollama and sentence-transformers return). */
   normalize?: boolean;
+  /** `auto`, or the ggml CPU kernel variant to pin for this process (pool.cpuVariant). */
+  cpuVariant?: string;
 }
 
 const POOLING: Record<number, Pooling> = { 0: 'none', 1: 'mean', 2: 'cls', 3: 'last', 4: 'rank' };
@@ -32,7 +34,7 @@ export class LlamaBackend implements Backend {
 
   runtime(): Promise<LlamaRuntime> {
     if (this.#disposed) throw new HearthError('MODEL_LOAD_FAILED', 'backend disposed');
-    this.#runtime ??= createLlamaRuntime(this.options.device, this.options.logger).catch((error: unknown) => {
+    this.#runtime ??= createLlamaRuntime(this.options.device, this.options.logger, { cpuVariant: this.options.cpuVariant }).catch((error: unknown) => {
       this.#runtime = undefined;
       throw error;
     });

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
-import { HearthError } from '../../errors/index.js';
+import { HearthError, isHearthError } from '../../errors/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { Device, DeviceRequest } from '../types.js';
+import { withCpuVariantPin } from './cpu-variant-pin.js';
+import { assertCpuVariantRunnable, loadedCpuVariants } from './cpu-variants.js';
 
 /** One initialised llama.cpp binding and what it reports about itself. */
 export interface LlamaRuntime {
@@ -18,17 +20,25 @@ export interface LlamaRuntime {
 
 const CPU_BACKEND = /loaded CPU backend from .*libggml-cpu-([A-Za-z0-9_]+)\.(so|dll|dylib)/;
 
+export interface LlamaRuntimeOptions {
+  /** `auto` (ggml picks the best for the CPU) or a variant name to pin (portable mode): see cpu-variant-pin.ts. */
+  cpuVariant?: string;
+}
+
 /**
  * Initialises node-llama-cpp for a device. Only prebuilt binaries are used
  * (`build: 'never'`): compiling at run time is neither fast nor possible offline.
  * llama.cpp's log goes to pino; the line naming the CPU kernel variant is kept,
  * because that variant changes the numbers a model computes.
  */
-export async function createLlamaRuntime(device: DeviceRequest, logger: Logger): Promise<LlamaRuntime> {
+export async function createLlamaRuntime(device: DeviceRequest, logger: Logger, options: LlamaRuntimeOptions = {}): Promise<LlamaRuntime> {
+  const pin = options.cpuVariant !== undefined && options.cpuVariant !== 'auto' ? options.cpuVariant : undefined;
+  // Refused before anything is loaded: a variant this CPU lacks the instructions for would die of SIGILL.
+  if (pin !== undefined) assertCpuVariantRunnable(pin);
   let cpuVariant: string | undefined;
   let llama: Llama;
   try {
-    llama = await getLlama({
+    const initialise = () => getLlama({
       gpu: device === 'auto' ? 'auto' : device === 'cpu' ? false : device,
       build: 'never',
       // Debug level would name the CPU variant, but once an instance is disposed node-llama-cpp
@@ -43,12 +53,16 @@ export async function createLlamaRuntime(device: DeviceRequest, logger: Logger):
         else logger.trace({ engine: 'llama.cpp' }, text);
       },
     });
+    // Once this process has a CPU variant, getLlama() loads no backend again and the pin changes nothing.
+    llama = pin !== undefined ? await withCpuVariantPin(pin, initialise) : await initialise();
   } catch (error) {
+    if (isHearthError(error)) throw error;
     throw new HearthError('DEVICE_UNAVAILABLE', `cannot initialise llama.cpp for device "${device}": ${(error as Error).message}`, {
       cause: error,
       hint: device === 'auto' || device === 'cpu' ? undefined : 'set HEARTH_DEVICE=auto or cpu',
     });
   }
+  if (pin !== undefined) await assertPinned(pin, llama);
   const resolvedDevice: Device = llama.gpu === false ? 'cpu' : llama.gpu;
   const release = llama.llamaCppRelease;
   return {
@@ -63,11 +77,18 @@ export async function createLlamaRuntime(device: DeviceRequest, logger: Logger):
 
 /** The CPU backend library ggml mapped into this process names the kernel variant it chose. */
 function loadedCpuVariant(): string | undefined {
-  try {
-    return /libggml-cpu-([A-Za-z0-9_]+)\.so/.exec(readFileSync('/proc/self/maps', 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
+  return loadedCpuVariants()?.[0];
+}
+
+/** Defence in depth: the pin is only as good as node-llama-cpp's loading order, so what is mapped is checked. */
+async function assertPinned(pin: string, llama: Llama): Promise<void> {
+  const loaded = loadedCpuVariants() ?? [];
+  if (loaded.length === 1 && loaded[0] === pin) return;
+  await llama.dispose().catch(() => undefined);
+  throw new HearthError('CPU_VARIANT_UNSUPPORTED', `llama.cpp was pinned to the "${pin}" CPU kernels but this process has ${loaded.length === 0 ? 'none' : `"${loaded.join('", "')}"`} loaded`, {
+    details: { variant: pin, loaded },
+    hint: 'unset GGML_BACKEND_PATH, or set HEARTH_CPU_VARIANT=auto',
+  });
 }
 
 export function bindingVersion(): string {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { truncateDimensions } from '../../../runtime/vector.js';
 import type { ServerContext } from '../../context.js';
+import { leaseForEmbedding, markSpace } from '../../embedding-lease.js';
 import { assertInputCount } from '../../input-cap.js';
 import { parseBody } from '../../request.js';
 import { stringifyWithVectors } from '../../vector-json.js';
@@ -25,7 +26,8 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
     const inputs = typeof req.input === 'string' ? [req.input] : req.input;
     const started = performance.now();
     const signal = ctx.inflight.signal(request, reply);
-    const lease = await ctx.access.lease(req.model, { keepAlive: req.keep_alive, signal });
+    const { lease, space } = await leaseForEmbedding(ctx, req.model, { keepAlive: req.keep_alive, signal, dimensions: req.dimensions });
+    markSpace(reply, space);
     const loaded = performance.now();
     try {
       if (inputs.length === 0) return { model: req.model, embeddings: [] };
@@ -48,7 +50,8 @@ export function ollamaEmbeddings(app: FastifyInstance, ctx: ServerContext): void
   app.post('/api/embeddings', async (request, reply) => {
     const req = parseBody(legacyBody, request.body);
     const signal = ctx.inflight.signal(request, reply);
-    const lease = await ctx.access.lease(req.model, { keepAlive: req.keep_alive, signal });
+    const { lease, space } = await leaseForEmbedding(ctx, req.model, { keepAlive: req.keep_alive, signal });
+    markSpace(reply, space);
     try {
       if (req.prompt === '') return { embedding: [] };
       const result = await lease.model.embed([req.prompt], { truncate: true, signal });

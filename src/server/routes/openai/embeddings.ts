@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { truncateDimensions } from '../../../runtime/vector.js';
 import type { ServerContext } from '../../context.js';
+import { leaseForEmbedding, markSpace } from '../../embedding-lease.js';
 import { assertInputCount } from '../../input-cap.js';
 import { parseBody } from '../../request.js';
 import { stringifyWithVectors } from '../../vector-json.js';
@@ -21,7 +22,8 @@ export function openAiEmbeddings(app: FastifyInstance, ctx: ServerContext): void
     const req = parseBody(body, request.body);
     const inputs = typeof req.input === 'string' ? [req.input] : isTokenArray(req.input) ? [req.input] : req.input;
     const signal = ctx.inflight.signal(request, reply);
-    const lease = await ctx.access.lease(req.model, { signal });
+    const { lease, space } = await leaseForEmbedding(ctx, req.model, { signal, dimensions: req.dimensions });
+    markSpace(reply, space);
     try {
       const result = await lease.model.embed(inputs, { truncate: false, signal });
       const vectors = truncateDimensions(result.vectors, req.dimensions);

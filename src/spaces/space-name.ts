@@ -1,0 +1,22 @@
+import { HearthError } from '../errors/index.js';
+
+/** A space name is a file name and a URL segment: letters, digits, ".", "_" and "-", not starting with a dot. */
+const SPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** What an embedding request names in `model` to be served under a space's guard. */
+export const SPACE_PREFIX = 'space:';
+
+export function assertSpaceName(name: string): string {
+  if (!SPACE_NAME.test(name)) {
+    throw new HearthError('SPACE_NAME_INVALID', `"${name}" is not a valid space name`, {
+      details: { name },
+      hint: 'use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    });
+  }
+  return name;
+}
+
+/** The space a model field names ("space:notes"), or undefined for a plain model name. */
+export function spaceNameOf(model: string): string | undefined {
+  return model.startsWith(SPACE_PREFIX) ? assertSpaceName(model.slice(SPACE_PREFIX.length)) : undefined;
+}
