@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../config/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
+import type { Memory } from '../memory/memory.js';
 import type { Spaces } from '../spaces/index.js';
 import { createStore, type Store } from '../store/index.js';
 
@@ -16,6 +17,8 @@ export interface CliContext {
   pool(): Promise<ModelPool>;
   /** Embedding spaces over the pool, created on first use. */
   spaces(): Promise<Spaces>;
+  /** Vector memory: the configured database (opened and migrated on first use) and the spaces. */
+  memory(): Promise<Memory>;
   dispose(): Promise<void>;
 }
 
@@ -27,7 +30,12 @@ export function createCliContext(env: NodeJS.ProcessEnv = process.env): CliConte
   let store: Store | undefined;
   let pool: Promise<ModelPool> | undefined;
   let spaces: Promise<Spaces> | undefined;
+  let memory: Promise<Memory> | undefined;
   const getStore = () => (store ??= createStore({ config, logger }));
+  const getSpaces = () =>
+    (spaces ??= import('../spaces/index.js').then(({ createSpaces }) =>
+      createSpaces({ home: config.home, logger, acquire: async (ref, options) => (await getPool()).acquire(ref, options) }),
+    ));
   const getPool = () => (pool ??= import('../pool/create-pool.js').then(({ createPool }) => createPool({ config, store: getStore(), logger })));
   return {
     config,
@@ -36,12 +44,15 @@ export function createCliContext(env: NodeJS.ProcessEnv = process.env): CliConte
     stderr: process.stderr,
     store: getStore,
     pool: getPool,
-    spaces: () =>
-      (spaces ??= import('../spaces/index.js').then(({ createSpaces }) =>
-        createSpaces({ home: config.home, logger, acquire: async (ref, options) => (await getPool()).acquire(ref, options) }),
+    spaces: getSpaces,
+    memory: () =>
+      (memory ??= Promise.all([import('../memory/open-engine.js'), import('../memory/memory.js'), getSpaces()]).then(async ([{ openMemoryEngine }, { createMemory }, spaces]) =>
+        // A CLI command ends with its process: an index it starts is built before the command returns.
+        createMemory({ engine: await openMemoryEngine(config, logger), spaces, logger, index: config.memory.index, indexInBackground: false }),
       )),
     dispose: async () => {
       // A pool that failed to start was reported by the command that asked for it; it has nothing to dispose.
+      await (await memory?.catch(() => undefined))?.engine.close();
       await (await pool?.catch(() => undefined))?.dispose();
       await store?.dispose();
     },

@@ -7,6 +7,7 @@ import { exportCommand } from './commands/export.js';
 import { gcCommand } from './commands/gc.js';
 import { importCommand } from './commands/import.js';
 import { lsCommand } from './commands/ls.js';
+import { memoryCommand } from './commands/memory/index.js';
 import { psCommand } from './commands/ps.js';
 import { pullCommand } from './commands/pull.js';
 import { rmCommand } from './commands/rm.js';
@@ -16,7 +17,7 @@ import { spaceCommand } from './commands/space/index.js';
 import { verifyCommand } from './commands/verify.js';
 import { createCliContext, type CliContext } from './context.js';
 
-const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, pullCommand, lsCommand, rmCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, doctorCommand];
+const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, pullCommand, lsCommand, rmCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, memoryCommand, doctorCommand];
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so it is testable in-process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

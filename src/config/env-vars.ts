@@ -14,13 +14,14 @@ export interface EnvVar {
   area: EnvArea;
 }
 
-export type EnvArea = 'general' | 'store' | 'server' | 'pool';
+export type EnvArea = 'general' | 'store' | 'server' | 'pool' | 'memory';
 
 export const ENV_AREAS: Readonly<Record<EnvArea, string>> = {
   general: 'General',
   store: 'Model store and hub',
   server: 'HTTP server',
   pool: 'Model pool',
+  memory: 'Vector memory',
 };
 
 export const ENV_VARS: readonly EnvVar[] = [
@@ -71,6 +72,11 @@ export const ENV_VARS: readonly EnvVar[] = [
   { area: 'pool', names: ['HEARTH_TUNE_BUDGET'], key: 'pool.tuneBudget', default: '4s', meaning: 'time the tuner may spend measuring one model' },
   { area: 'pool', names: ['HEARTH_ENCODER_BATCH_TOKENS'], key: 'pool.encoderBatchTokens', default: '512', meaning: 'padded tokens in one ONNX inference' },
   { area: 'pool', names: ['HEARTH_ENCODER_BATCH_ROWS'], key: 'pool.encoderBatchRows', default: '32', meaning: 'rows in one ONNX inference' },
+  { area: 'memory', names: ['HEARTH_DATABASE_URL'], key: 'memory.databaseUrl', default: 'none (embedded PGlite)', meaning: 'a Postgres server with pgvector for collections, postgres://user:password@host:port/db' },
+  { area: 'memory', names: ['HEARTH_MEMORY_DIR'], key: 'memory.dataDir', default: '$HEARTH_HOME/memory', meaning: "the embedded database's folder (one process at a time)" },
+  { area: 'memory', names: ['HEARTH_MEMORY_DURABLE'], key: 'memory.durable', default: 'false', meaning: 'fsync the embedded database: commits survive an OS crash, at a cost' },
+  { area: 'memory', names: ['HEARTH_MEMORY_INDEX_THRESHOLD'], key: 'memory.index.threshold', default: '5000', meaning: 'chunks at which a collection gets its HNSW index (below it, search is exact)' },
+  { area: 'memory', names: ['HEARTH_MEMORY_EF_SEARCH'], key: 'memory.index.efSearch', default: '100', meaning: "HNSW's ef_search for queries that set none" },
 ];
 
 /** Each variable as a help item: its names, and what it does with its default and config key. */

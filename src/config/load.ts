@@ -65,6 +65,14 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     encoderBatchRows: env.HEARTH_ENCODER_BATCH_ROWS,
   });
 
+  const memoryEnv = pruneUndefined({
+    databaseUrl: env.HEARTH_DATABASE_URL || undefined,
+    dataDir: env.HEARTH_MEMORY_DIR || undefined,
+    durable: env.HEARTH_MEMORY_DURABLE,
+  });
+  const indexEnv = pruneUndefined({ threshold: env.HEARTH_MEMORY_INDEX_THRESHOLD, efSearch: env.HEARTH_MEMORY_EF_SEARCH });
+  const fileMemory = (file.memory ?? {}) as { index?: object };
+
   const merged: Record<string, unknown> = {
     hubCache: join(hfHome, 'hub'),
     endpoint: 'https://huggingface.co',
@@ -75,6 +83,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     gc: { ...(file.gc as object | undefined), ...gcEnv },
     verify: { ...(file.verify as object | undefined), ...verifyEnv },
     pool: { ...(file.pool as object | undefined), ...poolEnv },
+    memory: { dataDir: join(home, 'memory'), ...fileMemory, ...memoryEnv, index: { ...fileMemory.index, ...indexEnv } },
     ...overrides,
   };
   if (file.hubCache && !env.HF_HUB_CACHE) merged.hubCache = resolve(expandHome(String(file.hubCache), env));

@@ -142,6 +142,29 @@ export const configSchema = z.object({
         .default('auto'),
     })
     .default({ maxLoaded: 2, keepAlive: 300_000, numParallel: 2, device: 'auto', tuneBudget: 4000, loadWait: 30_000, encoderBatchTokens: 512, encoderBatchRows: 32, cpuVariant: 'auto' }),
+  memory: z
+    .object({
+      /** A Postgres server with pgvector; unset means PGlite embedded in the process. */
+      databaseUrl: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+        .optional(),
+      /** PGlite's data folder (default $HEARTH_HOME/memory). */
+      dataDir: z.string().min(1),
+      /** PGlite with fsync on: commits survive an OS crash or power loss, and cost more. */
+      durable: bool.default(false),
+      /** When a collection gets its HNSW index, and its parameters (pgvector's m and ef_construction). */
+      index: z
+        .object({
+          threshold: z.coerce.number().int().min(1).default(5000),
+          m: z.coerce.number().int().min(2).max(100).default(16),
+          efConstruction: z.coerce.number().int().min(4).max(1000).default(64),
+          buildMemoryMiB: z.coerce.number().int().min(1).default(256),
+          efSearch: z.coerce.number().int().min(1).max(1000).default(100),
+          recallSamples: z.coerce.number().int().min(1).max(1000).default(20),
+        })
+        .default({ threshold: 5000, m: 16, efConstruction: 64, buildMemoryMiB: 256, efSearch: 100, recallSamples: 20 }),
+    }),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -127,6 +127,16 @@ export type GenerateEvent =
 export interface LoadedModel {
   readonly info: ModelInfo;
   readonly identity: RuntimeIdentity;
+  /**
+   * The longest input embed() takes without truncating, special tokens included. Not identity.contextSize:
+   * that is the generation context for a model that generates, and llama.cpp takes one token less than
+   * its embedding context.
+   */
+  readonly maxInputTokens: number;
+  /** Special tokens embed() puts around every input (2 for BERT's [CLS] … [SEP]); `maxInputTokens - specialTokens` counted tokens embed whole. */
+  readonly specialTokens: number;
+  /** Tokens the model's own tokenizer makes of `text`, without the special tokens embed() adds. Synchronous: tokenizers run on the calling thread. */
+  countTokens(text: string): number;
   embed(inputs: readonly EmbedInput[], options?: EmbedOptions): Promise<EmbedResult>;
   generate(request: GenerateRequest): AsyncIterable<GenerateEvent>;
   /** Rebuilds contexts with new thread and parallelism settings, keeping the weights. */

@@ -14,6 +14,7 @@ import { InFlight } from './in-flight.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelAccess } from './model-access.js';
 import { createSpaces } from '../spaces/index.js';
+import { lazyMemory } from './lazy-memory.js';
 import { healthRoutes } from './routes/health.js';
 import { ollamaEmbeddings } from './routes/ollama/embed.js';
 import { ollamaGeneration } from './routes/ollama/generate.js';
@@ -21,6 +22,7 @@ import { ollamaModels } from './routes/ollama/models.js';
 import { openAiGeneration } from './routes/openai/chat.js';
 import { openAiEmbeddings } from './routes/openai/embeddings.js';
 import { openAiModels } from './routes/openai/models.js';
+import { collectionRoutes } from './routes/collections.js';
 import { spaceRoutes } from './routes/spaces.js';
 import { statusRoutes } from './routes/status.js';
 
@@ -75,7 +77,8 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     onQueueDepth: (model, depth) => (depth > 0 ? metrics.queueDepth.set({ model }, depth) : metrics.queueDepth.remove({ model })),
   });
   const spaces = createSpaces({ home: config.home, logger: deps.logger, acquire: (ref, options) => access.leaseRef(ref, options) });
-  const context: ServerContext = { ...deps, metrics, access, spaces, inflight: new InFlight() };
+  const memory = lazyMemory(config, spaces, deps.logger);
+  const context: ServerContext = { ...deps, metrics, access, spaces, memory: memory.get, inflight: new InFlight() };
   installErrorHandler(app);
   // Every request gets its abort signal on arrival: a client that leaves early still cancels its work.
   app.addHook('onRequest', async (request, reply) => {
@@ -105,6 +108,7 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   ollamaGeneration(app, context);
   ollamaModels(app, context);
   spaceRoutes(app, context);
+  collectionRoutes(app, context);
   void access.names.index().catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'cannot list the store for model names'));
   // While draining, responses close their connection, so keep-alive clients do not hold the close open.
   app.addHook('onSend', async (_request, reply) => {
@@ -130,6 +134,8 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     } finally {
       clearTimeout(drain);
       metrics.dispose();
+      // After the last request: the database closes, and the embedded one's folder is free for the CLI.
+      await memory.close();
     }
   };
   return {

@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
+import type { Memory } from '../memory/memory.js';
 import type { Spaces } from '../spaces/index.js';
 import type { Store } from '../store/index.js';
 import type { InFlight } from './in-flight.js';
@@ -16,6 +17,8 @@ export interface ServerContext {
   access: ModelAccess;
   /** Embedding spaces: records, checks, and the guard on requests that name one. */
   spaces: Spaces;
+  /** Vector memory, its database opened on first use (so a server that never uses it never holds it). */
+  memory(): Promise<Memory>;
   metrics: ServerMetrics;
   inflight: InFlight;
 }

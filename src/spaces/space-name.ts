@@ -1,13 +1,13 @@
 import { HearthError } from '../errors/index.js';
 
-/** A space name is a file name and a URL segment: letters, digits, ".", "_" and "-", not starting with a dot. */
-const SPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A name that is a file name and a URL segment: letters, digits, ".", "_" and "-", not starting with a dot. Spaces and collections use it. */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** What an embedding request names in `model` to be served under a space's guard. */
 export const SPACE_PREFIX = 'space:';
 
 export function assertSpaceName(name: string): string {
-  if (!SPACE_NAME.test(name)) {
+  if (!SAFE_NAME.test(name)) {
     throw new HearthError('SPACE_NAME_INVALID', `"${name}" is not a valid space name`, {
       details: { name },
       hint: 'use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',

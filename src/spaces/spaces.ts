@@ -100,10 +100,12 @@ export class Spaces {
         probeVectors: vectors,
         fingerprints: { model: modelFingerprint(facts), runtime: runtimeFingerprint(runtime), probes: probesFingerprint(probeSet, vectors) },
       };
+      await this.registry.create(record);
+      // The runtime that made the probes is the one at hand: its check is known without embedding them again.
+      this.#checks.set(await this.#cacheKey(record, lease, options.signal), report(record, { model: facts, runtime }, vectors, performance.now()));
     } finally {
       lease.release();
     }
-    await this.registry.create(record);
     this.options.logger.info({ space: name, model: record.model.ref, fingerprints: record.fingerprints }, 'embedding space created');
     return record;
   }
@@ -222,26 +224,7 @@ export class Spaces {
     const started = performance.now();
     const vectors = await this.#embedProbes(lease, signal);
     const model = await modelFacts(lease.resolved, lease.model, vectors[0]!.length, signal);
-    const runtime = runtimeFacts(lease.model);
-    const diff = [...diffFields('model', record.model, model, ['ref']), ...diffFields('runtime', record.runtime, runtime)];
-    const comparable = model.dimensions === record.model.dimensions;
-    const probes = comparable ? compareProbes(record.probeVectors, vectors) : undefined;
-    const { verdict, reasons } = judge({ modelDiff: diff.filter((d) => d.field.startsWith('model.')), agreement: probes });
-    return {
-      space: record.name,
-      verdict,
-      reasons,
-      current: { model, runtime },
-      fingerprints: {
-        space: { model: record.fingerprints.model, runtime: record.fingerprints.runtime },
-        current: { model: modelFingerprint(model), runtime: runtimeFingerprint(runtime) },
-      },
-      diff,
-      probes,
-      contract: TOLERANCE,
-      checkedAt: new Date().toISOString(),
-      durationMs: Math.round(performance.now() - started),
-    };
+    return report(record, { model, runtime: runtimeFacts(lease.model) }, vectors, started);
   }
 
   /** The probes' vectors; a NaN or zero vector fails loudly (SPACE_PROBE_INVALID) and is never stored or compared. */
@@ -276,6 +259,29 @@ export class Spaces {
   #forget(name: string): void {
     for (const key of this.#checks.keys()) if (key.startsWith(`${name}|`)) this.#checks.delete(key);
   }
+}
+
+/** A check's report: `vectors`, embedded by the runtime `current` describes, judged against the space's record. */
+function report(record: SpaceRecord, current: { model: SpaceModel; runtime: SpaceRuntime }, vectors: readonly Float32Array[], started: number): CheckReport {
+  const { model, runtime } = current;
+  const diff = [...diffFields('model', record.model, model, ['ref']), ...diffFields('runtime', record.runtime, runtime)];
+  const probes = model.dimensions === record.model.dimensions ? compareProbes(record.probeVectors, vectors) : undefined;
+  const { verdict, reasons } = judge({ modelDiff: diff.filter((d) => d.field.startsWith('model.')), agreement: probes });
+  return {
+    space: record.name,
+    verdict,
+    reasons,
+    current,
+    fingerprints: {
+      space: { model: record.fingerprints.model, runtime: record.fingerprints.runtime },
+      current: { model: modelFingerprint(model), runtime: runtimeFingerprint(runtime) },
+    },
+    diff,
+    probes,
+    contract: TOLERANCE,
+    checkedAt: new Date().toISOString(),
+    durationMs: Math.round(performance.now() - started),
+  };
 }
 
 export function createSpaces(options: SpacesOptions): Spaces {

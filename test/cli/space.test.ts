@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { errorCodes } from '../../src/errors/index.js';
 import { decodeSpace, encodeSpace, PROBES, runtimeFingerprint, type CheckReport } from '../../src/spaces/index.js';
@@ -11,21 +9,7 @@ import { killStrays, runHearth, type CliResult } from '../support/hearth-cli.js'
 import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 
-const ENTRY = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
 const exit = (code: keyof typeof errorCodes) => errorCodes[code].exit;
-
-/** `hearth` with `input` on its stdin (runHearth gives children none), for `space import -`. */
-function runWithStdin(args: string[], env: Record<string, string>, input: string): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (output.stdout += d));
-  child.stderr.on('data', (d: Buffer) => (output.stderr += d));
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, ...output }));
-  });
-}
 
 describe('hearth space', () => {
   let box: Sandbox;
@@ -140,7 +124,7 @@ describe('hearth space', () => {
     const runtime = { ...record.runtime, cpuVariant: 'elsewhere' };
     const probeVectors = record.probeVectors.map((v) => v.map((x, j) => x + (j % 2 ? 3e-4 : -3e-4)));
     const fingerprints = { ...record.fingerprints, runtime: runtimeFingerprint(runtime), probes: probesFingerprint(record.probeSet, probeVectors) };
-    const imported = await runWithStdin(['space', 'import', '-', '--name', 'elsewhere'], box.env(), encodeSpace({ ...record, runtime, probeVectors, fingerprints }));
+    const imported = await runHearth(['space', 'import', '-', '--name', 'elsewhere'], box.env(), { input: encodeSpace({ ...record, runtime, probeVectors, fingerprints }) });
     ok(imported);
     assert.match(imported.stdout, /^imported space elsewhere from stdin: /);
 

@@ -135,7 +135,8 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 4 * GENEROUS_MS }, () 
       const vector = floats(nested.data[0]!.embedding);
       assert.equal(vector.length, 64);
       assert.ok(Math.abs(norm(vector) - 1) < 1e-4, `unit norm, got ${norm(vector)}`);
-      assert.equal(nested.usage.prompt_tokens, 3, 'token input is evaluated as given');
+      // Usage counts what is evaluated: llama.cpp prepends [CLS] (id 2 in this vocab), and id 3 is [SEP] already.
+      assert.equal(nested.usage.prompt_tokens, 4, 'token input is evaluated as given, with the special tokens it lacks');
 
       const flat = await client.embeddings.create({ model: 'tiny-bert', input: [1, 2, 3] });
       assert.equal(flat.data.length, 1, 'a flat token array is one input, not three');
@@ -144,7 +145,7 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 4 * GENEROUS_MS }, () 
       const two = await client.embeddings.create({ model: 'tiny-bert', input: [[1, 2, 3], [7, 8, 9, 10]] });
       assert.equal(two.data.length, 2);
       assertSame(floats(two.data[0]!.embedding), vector, 'first of two token inputs');
-      assert.equal(two.usage.prompt_tokens, 7);
+      assert.equal(two.usage.prompt_tokens, 4 + 6);
     });
 
     test('an out-of-vocabulary token id is a 400, not a crash', async () => {

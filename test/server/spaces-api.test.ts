@@ -10,6 +10,8 @@ import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { assertSame } from '../support/assertions.js';
 import { captureLogger } from '../support/capture-logger.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { createSpaces } from '../../src/spaces/index.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { GENEROUS_MS } from '../support/wait.js';
 
@@ -140,7 +142,8 @@ describe('spaces over a preloaded model', { timeout: 4 * GENEROUS_MS }, () => {
     const { logger, records } = captureLogger('info');
     const s = await startTestServer({ env: { HEARTH_PRELOAD: 'tiny-bert' }, logger });
     try {
-      await s.server.context.spaces.create('warm', 'tiny-bert');
+      // Made before this server ran (by `hearth space create`): the server has no verdict for it yet.
+      await createSpaces({ home: s.config.home, logger: silentLogger, acquire: (ref, options) => s.pool.acquire(ref, options) }).create('warm', 'tiny-bert');
       await s.server.warm();
       const checked = () => records.filter((r) => r.msg === 'embedding space checked').length;
       assert.equal(checked(), 1, 'checked once, at warm-up');

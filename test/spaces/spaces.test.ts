@@ -68,7 +68,15 @@ describe('embedding spaces', () => {
     assert.equal(record.runtime.engine, 'llama.cpp');
     assert.ok(record.runtime.cpuVariant, 'the CPU kernel variant is part of the runtime');
 
-    const report = await spaces.check('notes');
+    const seeded = counting.calls;
+    assert.equal((await spaces.check('notes')).verdict, 'identical');
+    assert.equal(counting.calls, seeded, 'the runtime that made the space is known to check identical: nothing is embedded again');
+
+    // Another process on the same home (a server, a later CLI run) measures it.
+    const pool = bed.pool({}, { backends: [counting] });
+    const other = createSpaces({ home: spaces.registry.dir.replace(/\/spaces$/, ''), logger: silentLogger, acquire: (ref, options) => pool.acquire(ref, options) });
+    const report = await other.check('notes');
+    assert.ok(counting.calls > seeded, 'the probes were embedded');
     assert.equal(report.verdict, 'identical', report.reasons.join('; '));
     assert.deepEqual(report.diff, []);
     assert.equal(report.probes!.maxAbsDiff, 0, 'the same runtime makes the same numbers');
@@ -76,7 +84,7 @@ describe('embedding spaces', () => {
     assert.deepEqual(report.fingerprints.current, report.fingerprints.space);
 
     const calls = counting.calls;
-    const again = await spaces.check('notes');
+    const again = await other.check('notes');
     assert.equal(counting.calls, calls, 'a second check on the same runtime is answered from the cache');
     assert.equal(again, report);
 

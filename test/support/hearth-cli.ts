@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ENTRY = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
+export const ENTRY = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -28,16 +28,18 @@ export function killStrays(): void {
   for (const child of live) child.kill('SIGTERM');
 }
 
-export function spawnHearth(args: string[], env: Record<string, string>): HearthProcess {
+/** `input`, when given, is written to the child's stdin, which is then closed; otherwise it has none. */
+export function spawnHearth(args: string[], env: Record<string, string>, options: { input?: string } = {}): HearthProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   live.add(child);
   child.on('exit', () => live.delete(child));
   const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (output.stdout += d));
-  child.stderr.on('data', (d: Buffer) => (output.stderr += d));
+  child.stdout!.on('data', (d: Buffer) => (output.stdout += d));
+  child.stderr!.on('data', (d: Buffer) => (output.stderr += d));
   const result = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, ...output }));
@@ -45,8 +47,8 @@ export function spawnHearth(args: string[], env: Record<string, string>): Hearth
   return Object.assign(child, { result, output });
 }
 
-export function runHearth(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return spawnHearth(args, env).result;
+export function runHearth(args: string[], env: Record<string, string>, options: { input?: string } = {}): Promise<CliResult> {
+  return spawnHearth(args, env, options).result;
 }
 
 /** Names in a blobs folder, and the size of its largest partial download (0 when none); a partial renamed away mid-read counts as 0. */

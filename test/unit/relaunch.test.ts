@@ -14,6 +14,11 @@ describe('shouldRelaunch', () => {
     ['run', 'model', 'prompt'],
     ['embed', 'model', 'text'],
     ['serve'],
+    ['memory', 'create', 'notes', '--model', 'm'],
+    ['memory', 'add', 'notes', './docs'],
+    ['memory', 'query', 'notes', 'text'],
+    ['memory', 'stats', 'notes'],
+    ['memory', 'diagnose', 'notes', 'text'],
   ]) {
     test(`relaunches for ${args.join(' ')}`, () => {
       assert.equal(shouldRelaunch(argv(...args), {}), true);
@@ -25,7 +30,7 @@ describe('shouldRelaunch', () => {
     assert.equal(shouldRelaunch(argv('-v', '--verbose', 'embed', 'm', 'x'), {}), true);
   });
 
-  for (const args of [['pull', 'org/model'], ['ls'], ['verify', '--repair'], ['gc'], ['doctor'], ['help', 'serve'], ['--verbose', 'ls']]) {
+  for (const args of [['pull', 'org/model'], ['ls'], ['verify', '--repair'], ['gc'], ['doctor'], ['help', 'serve'], ['--verbose', 'ls'], ['memory', 'ls'], ['memory', 'rm', 'notes', 'a'], ['memory', 'drop', 'notes']]) {
     test(`does not relaunch for ${args.join(' ')}`, () => {
       assert.equal(shouldRelaunch(argv(...args), {}), false);
     });

@@ -4,6 +4,13 @@ import { Semaphore } from '../../lifecycle/semaphore.js';
 import { assertNotEmpty, checkTokenIds, inputTooLong } from '../input-limits.js';
 import type { BatchObserver, CpuGate, EmbedInput, EmbedOptions, EmbedResult } from '../types.js';
 import { checkedVector } from '../vector.js';
+import { embeddingInputLimit } from './embedding-input.js';
+
+/** An input's tokens, and how many llama.cpp evaluates for it: the special tokens it adds around them included. */
+interface PreparedInput {
+  tokens: Token[];
+  evaluated: number;
+}
 
 /**
  * A set of embedding contexts, one text per context at a time. Each context
@@ -64,22 +71,22 @@ export class LlamaEmbedder {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#contexts.length, inputs.length) }, worker));
-    return { vectors, tokens: inputs.map((t) => t.length) };
+    return { vectors, tokens: inputs.map((input) => input.evaluated) };
   }
 
   /** Tokenizes and enforces the context limit: an error, or an explicit truncation. */
-  #prepare(input: EmbedInput, index: number, truncate: boolean): Token[] {
+  #prepare(input: EmbedInput, index: number, truncate: boolean): PreparedInput {
     assertNotEmpty(input, index);
     const tokens = typeof input === 'string' ? this.model.tokenize(input) : (checkTokenIds(input, index, this.model.fileInfo.metadata.tokenizer.ggml.tokens.length) as Token[]);
-    const limit = this.contextSize - 1;
+    const limit = embeddingInputLimit(this.contextSize);
     const probe = this.#contexts[0]!;
     const length = probe.calculateInputLength([...tokens]);
-    if (length <= limit) return tokens;
+    if (length <= limit) return { tokens, evaluated: length };
     if (!truncate) throw inputTooLong(index, length, limit);
-    return tokens.slice(0, tokens.length - (length - limit));
+    return { tokens: tokens.slice(0, tokens.length - (length - limit)), evaluated: limit };
   }
 
-  async #embedOne(tokens: Token[], signal: AbortSignal | undefined): Promise<Float32Array> {
+  async #embedOne({ tokens, evaluated }: PreparedInput, signal: AbortSignal | undefined): Promise<Float32Array> {
     const release = await this.#slots.acquire(1, signal);
     const context = this.#idle.pop()!;
     try {
@@ -88,7 +95,7 @@ export class LlamaEmbedder {
       const cpu = await this.cpu.acquire(this.threads);
       const embedding = await context.getEmbeddingFor([...tokens]).finally(cpu);
       // node-llama-cpp evaluates one sequence per call: every batch is a single row.
-      this.onBatch?.({ rows: 1, tokens: tokens.length, paddedTokens: tokens.length });
+      this.onBatch?.({ rows: 1, tokens: evaluated, paddedTokens: evaluated });
       return checkedVector(embedding.vector, this.normalize);
     } finally {
       this.#idle.push(context);

@@ -2,6 +2,7 @@ import type { LlamaModel } from 'node-llama-cpp';
 import { HearthError } from '../../errors/index.js';
 import type { BatchObserver, CpuGate, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, GenerateRequest, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
 import { LlamaEmbedder } from './llama-embedder.js';
+import { embeddingInputLimit, embeddingSpecialTokens } from './embedding-input.js';
 import { withoutChatTemplate } from '../plain-prompt.js';
 import { gateDecodes } from './decode-gate.js';
 import { LlamaGenerator } from './llama-generator.js';
@@ -50,6 +51,20 @@ export class LlamaLoadedModel implements LoadedModel {
       pooling: this.info.pooling,
       normalize: this.#settings.normalize,
     };
+  }
+
+  get maxInputTokens(): number {
+    return embeddingInputLimit(this.#embeddingContextSize());
+  }
+
+  get specialTokens(): number {
+    return embeddingSpecialTokens(this.model);
+  }
+
+  /** The embedder's own tokenization (LlamaEmbedder.#prepare), so a count here is what embed() evaluates less the special tokens. */
+  countTokens(text: string): number {
+    this.#assertLive();
+    return this.model.tokenize(text).length;
   }
 
   async embed(texts: readonly EmbedInput[], options?: EmbedOptions): Promise<EmbedResult> {

@@ -63,6 +63,19 @@ export class OnnxLoadedModel implements LoadedModel {
     };
   }
 
+  get maxInputTokens(): number {
+    return this.config.maxTokens;
+  }
+
+  get specialTokens(): number {
+    return this.tokenizer.prefix.length + this.tokenizer.suffix.length;
+  }
+
+  countTokens(text: string): number {
+    this.#assertLive();
+    return this.tokenizer.count(text);
+  }
+
   async embed(inputs: readonly EmbedInput[], options: EmbedOptions = {}): Promise<EmbedResult> {
     this.#assertLive();
     const truncate = options.truncate ?? false;

@@ -108,12 +108,15 @@ export class SessionWorker {
 
 /**
  * From dist the worker is plain JavaScript. From source (tests, `node --import
- * tsx`), a worker does not inherit tsx's loader, so it registers tsx first.
+ * tsx`), a worker does not inherit tsx's loader, so it registers tsx first,
+ * found from this file, so hearth runs from source in any current folder.
  */
 function spawn(setup: WorkerSetup): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './onnx-worker.ts' : './onnx-worker.js', import.meta.url);
   if (!fromSource) return new Worker(entry, { workerData: setup });
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  // Resolved here: an eval'd worker would resolve the bare name from the current folder, not from hearth's.
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(boot, { eval: true, workerData: setup });
 }

@@ -44,10 +44,15 @@ export class TextTokenizer {
     return new TextTokenizer(tokenizer, prefix, suffix, padId, Math.max(...vocab.values()) + 1);
   }
 
+  /** The text's own tokens, without the template's special tokens: what encode() puts between prefix and suffix. */
+  count(text: string): number {
+    return this.#content(text).length;
+  }
+
   /** Token ids with the template's special tokens; token-array input is taken as the text's tokens and gets them too. */
   encode(input: EmbedInput, index: number, options: TokenizeOptions): number[] {
     assertNotEmpty(input, index);
-    const content = typeof input === 'string' ? this.tokenizer.encode(input, { add_special_tokens: false }).ids : checkTokenIds(input, index, this.vocabSize);
+    const content = typeof input === 'string' ? this.#content(input) : checkTokenIds(input, index, this.vocabSize);
     const room = options.maxTokens - this.prefix.length - this.suffix.length;
     if (content.length > room) {
       const length = content.length + this.prefix.length + this.suffix.length;
@@ -55,6 +60,10 @@ export class TextTokenizer {
       return [...this.prefix, ...content.slice(0, room), ...this.suffix];
     }
     return [...this.prefix, ...content, ...this.suffix];
+  }
+
+  #content(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 }
 

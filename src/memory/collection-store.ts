@@ -1,0 +1,271 @@
+import pgvector from 'pgvector';
+import { HearthError } from '../errors/index.js';
+import type { SqlEngine, SqlSession } from './engine.js';
+import { efSearchSql } from './sql-settings.js';
+
+/** A collection as stored. */
+export interface Collection {
+  id: number;
+  name: string;
+  space: string;
+  dimensions: number;
+  indexState: 'exact' | 'building' | 'hnsw' | 'failed';
+  indexParams: Record<string, unknown>;
+  recall: number | null;
+  live: boolean;
+  createdAt: string;
+}
+
+/** One document's new content: its chunks replace whatever it had. */
+export interface DocumentWrite {
+  docId: string;
+  contentHash: string;
+  metadata: Record<string, unknown>;
+  chunks: Array<{ text: string; tokens: number; vector: ArrayLike<number> }>;
+}
+
+export interface SearchOptions {
+  topK: number;
+  /** Cosine similarity a hit must reach (1 − cosine distance). */
+  minSimilarity?: number | undefined;
+  /** jsonb containment on the document's metadata: `metadata @> filter`. */
+  filter?: Record<string, unknown> | undefined;
+  /** HNSW's candidate list for this query (pgvector's hnsw.ef_search); only meaningful once the collection is indexed. */
+  efSearch?: number | undefined;
+}
+
+export interface Hit {
+  docId: string;
+  chunk: number;
+  text: string;
+  similarity: number;
+  metadata: Record<string, unknown>;
+}
+
+export interface CollectionCounts {
+  documents: number;
+  chunks: number;
+  /** Stored vectors that are NULL, NaN or zero: always 0, since the table's checks refuse them. Counted, not assumed. */
+  invalidVectors: number;
+}
+
+/** Rows in one INSERT: 5 parameters each, under Postgres' 65,535. */
+const ROWS_PER_INSERT = 1000;
+
+const COLLECTION_COLUMNS = `id, name, space, dimensions, index_state AS "indexState", index_params AS "indexParams", recall, live, created_at::text AS "createdAt"`;
+
+/** Chunk table of a collection: named by its integer id, never by anything a client wrote. */
+export function chunkTable(collection: Pick<Collection, 'id'>): string {
+  if (!Number.isSafeInteger(collection.id) || collection.id <= 0) throw new HearthError('INTERNAL', `bad collection id ${collection.id}`);
+  return `hearth_chunks_${collection.id}`;
+}
+
+/**
+ * Collections, documents and chunks in SQL that both engines run. Every
+ * value travels as a parameter. Each collection's chunks live in a table of
+ * their own with a `vector(d)` column (an HNSW index needs one dimension),
+ * and that table refuses what no index should ever hold: a NULL vector (NOT
+ * NULL), a NaN or infinite one (pgvector itself), and a zero one (a norm
+ * check), even from a hand-written INSERT.
+ */
+export class CollectionStore {
+  constructor(private readonly engine: SqlEngine) {}
+
+  async create(name: string, space: string, dimensions: number, options: { live?: boolean } = {}): Promise<Collection> {
+    return this.engine.transaction(async (tx) => {
+      const existing = await tx.query(`SELECT 1 FROM hearth_collections WHERE name = $1 AND live`, [name]);
+      if (options.live !== false && existing.length > 0) throw collectionExists(name);
+      const [row] = await tx.query<Collection>(
+        `INSERT INTO hearth_collections (name, space, dimensions, live) VALUES ($1, $2, $3, $4) RETURNING ${COLLECTION_COLUMNS}`,
+        [name, space, dimensions, options.live !== false],
+      );
+      const collection = row!;
+      const table = chunkTable(collection);
+      await tx.exec(`
+        CREATE TABLE ${table} (
+          collection_id integer NOT NULL DEFAULT ${collection.id} CHECK (collection_id = ${collection.id}),
+          doc_id text NOT NULL,
+          chunk integer NOT NULL CHECK (chunk >= 0),
+          text text NOT NULL,
+          tokens integer NOT NULL CHECK (tokens >= 0),
+          embedding vector(${dimensions}) NOT NULL CHECK (vector_norm(embedding) > 0),
+          PRIMARY KEY (doc_id, chunk),
+          FOREIGN KEY (collection_id, doc_id) REFERENCES hearth_documents (collection_id, doc_id) ON DELETE CASCADE
+        )`);
+      return collection;
+    });
+  }
+
+  async get(name: string): Promise<Collection> {
+    const [row] = await this.engine.query<Collection>(`SELECT ${COLLECTION_COLUMNS} FROM hearth_collections WHERE name = $1 AND live`, [name]);
+    if (!row) throw collectionNotFound(name);
+    return row;
+  }
+
+  async byId(id: number): Promise<Collection | undefined> {
+    const [row] = await this.engine.query<Collection>(`SELECT ${COLLECTION_COLUMNS} FROM hearth_collections WHERE id = $1`, [id]);
+    return row;
+  }
+
+  list(): Promise<Collection[]> {
+    return this.engine.query<Collection>(`SELECT ${COLLECTION_COLUMNS} FROM hearth_collections WHERE live ORDER BY name`);
+  }
+
+  /** Records a collection's index state (and, once measured, its recall). */
+  async setIndexState(collection: Collection, state: Collection['indexState'], extra: { params?: Record<string, unknown>; recall?: number | null } = {}): Promise<Collection> {
+    const [row] = await this.engine.query<Collection>(
+      `UPDATE hearth_collections SET index_state = $2, index_params = COALESCE($3::jsonb, index_params), recall = $4 WHERE id = $1 RETURNING ${COLLECTION_COLUMNS}`,
+      [collection.id, state, extra.params === undefined ? null : JSON.stringify(extra.params), extra.recall ?? null],
+    );
+    if (!row) throw collectionNotFound(collection.name);
+    return row;
+  }
+
+  /** Drops a collection: its chunk table, documents and row, in one transaction. */
+  async drop(collection: Collection): Promise<void> {
+    await this.engine.transaction(async (tx) => {
+      await tx.exec(`DROP TABLE IF EXISTS ${chunkTable(collection)}`);
+      await tx.query(`DELETE FROM hearth_collections WHERE id = $1`, [collection.id]);
+    });
+  }
+
+  /** The stored content hash of each of `docIds` that exists. */
+  async contentHashes(collection: Collection, docIds: readonly string[]): Promise<Map<string, string>> {
+    if (docIds.length === 0) return new Map();
+    const rows = await this.engine.query<{ doc_id: string; content_hash: string }>(
+      `SELECT doc_id, content_hash FROM hearth_documents WHERE collection_id = $1 AND doc_id = ANY($2::text[])`,
+      [collection.id, [...docIds]],
+    );
+    return new Map(rows.map((r) => [r.doc_id, r.content_hash]));
+  }
+
+  /** Writes documents and their chunks in one transaction: all of them, or (on any error) none. */
+  async write(collection: Collection, documents: readonly DocumentWrite[]): Promise<void> {
+    if (documents.length === 0) return;
+    for (const doc of documents) for (const chunk of doc.chunks) assertVector(chunk.vector, collection.dimensions);
+    const table = chunkTable(collection);
+    await this.engine.transaction(async (tx) => {
+      for (const doc of documents) {
+        await tx.query(
+          `INSERT INTO hearth_documents (collection_id, doc_id, content_hash, metadata) VALUES ($1, $2, $3, $4::jsonb)
+           ON CONFLICT (collection_id, doc_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, metadata = EXCLUDED.metadata, updated_at = now()`,
+          [collection.id, doc.docId, doc.contentHash, JSON.stringify(doc.metadata)],
+        );
+        await tx.query(`DELETE FROM ${table} WHERE doc_id = $1`, [doc.docId]);
+      }
+      const rows = documents.flatMap((doc) => doc.chunks.map((chunk, i) => [doc.docId, i, chunk.text, chunk.tokens, pgvector.toSql(Array.from(chunk.vector))] as const));
+      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) await insertChunks(tx, table, rows.slice(start, start + ROWS_PER_INSERT));
+    });
+  }
+
+  /** Replaces the metadata of documents whose text is unchanged (nothing to embed). */
+  async updateMetadata(collection: Collection, documents: ReadonlyArray<{ docId: string; metadata: Record<string, unknown> }>): Promise<void> {
+    await this.engine.transaction(async (tx) => {
+      for (const doc of documents) {
+        await tx.query(`UPDATE hearth_documents SET metadata = $3::jsonb, updated_at = now() WHERE collection_id = $1 AND doc_id = $2 AND metadata <> $3::jsonb`, [
+          collection.id,
+          doc.docId,
+          JSON.stringify(doc.metadata),
+        ]);
+      }
+    });
+  }
+
+  /** Deletes documents (their chunks go with them); returns how many existed. */
+  async deleteDocuments(collection: Collection, docIds: readonly string[]): Promise<number> {
+    const rows = await this.engine.query(`DELETE FROM hearth_documents WHERE collection_id = $1 AND doc_id = ANY($2::text[]) RETURNING doc_id`, [collection.id, [...docIds]]);
+    return rows.length;
+  }
+
+  /** Nearest chunks by cosine distance, best first. */
+  async search(collection: Collection, vector: ArrayLike<number>, options: SearchOptions): Promise<Hit[]> {
+    assertVector(vector, collection.dimensions);
+    const table = chunkTable(collection);
+    const run = (session: SqlSession) => session.query<{ doc_id: string; chunk: number; text: string; distance: number; metadata: Record<string, unknown> }>(
+      `SELECT c.doc_id, c.chunk, c.text, c.embedding <=> $1::vector AS distance, d.metadata
+       FROM ${table} c JOIN hearth_documents d ON d.collection_id = $2 AND d.doc_id = c.doc_id
+       WHERE ($3::jsonb IS NULL OR d.metadata @> $3::jsonb)
+         AND ($4::float8 IS NULL OR c.embedding <=> $1::vector <= 1 - $4::float8)
+       ORDER BY c.embedding <=> $1::vector, c.doc_id, c.chunk
+       LIMIT $5`,
+      [pgvector.toSql(Array.from(vector)), collection.id, options.filter === undefined ? null : JSON.stringify(options.filter), options.minSimilarity ?? null, options.topK],
+    );
+    const efSearch = options.efSearch;
+    const rows =
+      efSearch === undefined
+        ? await run(this.engine)
+        : await this.engine.transaction(async (tx) => {
+            await tx.exec(efSearchSql(efSearch));
+            return run(tx);
+          });
+    return rows.map((r) => ({ docId: r.doc_id, chunk: r.chunk, text: r.text, similarity: 1 - Number(r.distance), metadata: r.metadata }));
+  }
+
+  /** Similarity of `vector` to every chunk of the collection (an exact scan, for diagnosis). */
+  async distribution(collection: Collection, vector: ArrayLike<number>): Promise<SimilarityDistribution> {
+    assertVector(vector, collection.dimensions);
+    const [row] = await this.engine.query<Record<string, string | number | null>>(
+      `SELECT count(*) AS n, min(s) AS min, max(s) AS max, avg(s) AS mean,
+              count(*) FILTER (WHERE s >= 0.3) AS a3, count(*) FILTER (WHERE s >= 0.5) AS a5,
+              count(*) FILTER (WHERE s >= 0.7) AS a7, count(*) FILTER (WHERE s >= 0.9) AS a9
+       FROM (SELECT 1 - (embedding <=> $1::vector) AS s FROM ${chunkTable(collection)}) AS similarities`,
+      [pgvector.toSql(Array.from(vector))],
+    );
+    const num = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));
+    return {
+      chunks: Number(row!.n),
+      min: num(row!.min),
+      max: num(row!.max),
+      mean: num(row!.mean),
+      atLeast: { '0.3': Number(row!.a3), '0.5': Number(row!.a5), '0.7': Number(row!.a7), '0.9': Number(row!.a9) },
+    };
+  }
+
+  async counts(collection: Collection): Promise<CollectionCounts> {
+    const table = chunkTable(collection);
+    const [row] = await this.engine.query<{ documents: string; chunks: string; invalid: string }>(
+      `SELECT (SELECT count(*) FROM hearth_documents WHERE collection_id = $1) AS documents,
+              (SELECT count(*) FROM ${table}) AS chunks,
+              (SELECT count(*) FROM ${table} WHERE embedding IS NULL OR NOT (vector_norm(embedding) > 0)) AS invalid`,
+      [collection.id],
+    );
+    return { documents: Number(row!.documents), chunks: Number(row!.chunks), invalidVectors: Number(row!.invalid) };
+  }
+}
+
+/** The similarity of one query to every chunk: what a broken space or a bad threshold looks like, in numbers. */
+export interface SimilarityDistribution {
+  chunks: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  /** Chunks at or above each similarity. */
+  atLeast: { '0.3': number; '0.5': number; '0.7': number; '0.9': number };
+}
+
+async function insertChunks(tx: SqlSession, table: string, rows: ReadonlyArray<readonly [string, number, string, number, string]>): Promise<void> {
+  const values = rows.map((_, i) => `($${i * 5 + 1}, $${i * 5 + 2}, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5}::vector)`).join(', ');
+  await tx.query(`INSERT INTO ${table} (doc_id, chunk, text, tokens, embedding) VALUES ${values}`, rows.flat());
+}
+
+/** A vector must have the collection's dimensions, be finite, and not be zero; otherwise VECTOR_INVALID (400). */
+export function assertVector(vector: ArrayLike<number>, dimensions: number): void {
+  if (vector.length !== dimensions) {
+    throw new HearthError('VECTOR_INVALID', `the vector has ${vector.length} dimensions; the collection's have ${dimensions}`, { details: { dimensions: vector.length, expected: dimensions } });
+  }
+  let zero = true;
+  for (let i = 0; i < vector.length; i++) {
+    const v = vector[i]!;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new HearthError('VECTOR_INVALID', `the vector's component ${i} is ${String(v)}, not a finite number`, { details: { index: i } });
+    if (v !== 0) zero = false;
+  }
+  if (zero) throw new HearthError('VECTOR_INVALID', 'the vector is zero: it has no direction to compare by');
+}
+
+export function collectionNotFound(name: string): HearthError {
+  return new HearthError('COLLECTION_NOT_FOUND', `no collection named "${name}"`, { details: { collection: name }, hint: 'hearth memory ls lists them' });
+}
+
+function collectionExists(name: string): HearthError {
+  return new HearthError('COLLECTION_EXISTS', `a collection named "${name}" already exists`, { details: { collection: name } });
+}

@@ -1,0 +1,73 @@
+import pg from 'pg';
+import { HearthError } from '../errors/index.js';
+import type { SqlEngine, SqlSession } from './engine.js';
+
+export interface PostgresEngineOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** Connections in the pool. */
+  maxConnections?: number;
+}
+
+/** Redacts the password of a connection URL for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable database URL)';
+  }
+}
+
+/** A Postgres server with pgvector, through node-postgres' pool. */
+export async function openPostgresEngine(options: PostgresEngineOptions): Promise<SqlEngine> {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 4 });
+  // An idle client's error (the server restarted) must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  try {
+    await pool.query('CREATE EXTENSION IF NOT EXISTS vector');
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new HearthError('DATABASE_UNAVAILABLE', `cannot use the Postgres database at ${redactUrl(options.url)}: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'check HEARTH_DATABASE_URL, that the server runs, and that the pgvector extension is installed (CREATE EXTENSION vector)',
+    });
+  }
+  const session = (client: pg.Pool | pg.PoolClient): SqlSession => ({
+    query: async <R extends object>(sql: string, params: readonly unknown[] = []) => (await client.query<R>(sql, [...params])).rows,
+    exec: async (sql: string) => {
+      await client.query(sql);
+    },
+  });
+  const main = session(pool);
+  let closed: Promise<void> | undefined;
+  return {
+    kind: 'postgres',
+    query: main.query,
+    exec: main.exec,
+    transaction: async (work) => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work(session(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    session: async (work) => {
+      const client = await pool.connect();
+      try {
+        return await work(session(client));
+      } finally {
+        client.release();
+      }
+    },
+    close: () => (closed ??= pool.end()),
+  };
+}

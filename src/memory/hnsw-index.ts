@@ -1,0 +1,89 @@
+import pgvector from 'pgvector';
+import { chunkTable, type Collection } from './collection-store.js';
+import type { SqlEngine, SqlSession } from './engine.js';
+import { efSearchSql, sqlInt } from './sql-settings.js';
+
+export interface HnswParams {
+  /** Links per node (pgvector's default 16). */
+  m: number;
+  /** Candidates kept while building (pgvector's default 64). */
+  efConstruction: number;
+  /** maintenance_work_mem for the build, in MiB: a graph that fits builds several times faster. */
+  buildMemoryMiB: number;
+}
+
+export function indexName(collection: Pick<Collection, 'id'>): string {
+  return `${chunkTable(collection)}_hnsw`;
+}
+
+/**
+ * Builds a collection's HNSW index (cosine) on `session`. On Postgres it is
+ * built CONCURRENTLY, so writes and queries go on during the build; a build
+ * that died leaves an invalid index, which is dropped first. PGlite has one
+ * connection, so there the build holds it.
+ */
+export async function buildHnsw(session: SqlSession, kind: SqlEngine['kind'], collection: Collection, params: HnswParams): Promise<void> {
+  const m = sqlInt(params.m, 'm', 2, 100);
+  const ef = sqlInt(params.efConstruction, 'ef_construction', 4, 1000);
+  const mem = sqlInt(params.buildMemoryMiB, 'the build memory', 1, 1024 * 1024);
+  const concurrently = kind === 'postgres' ? 'CONCURRENTLY' : '';
+  await session.exec(`SET maintenance_work_mem = '${mem}MB'`);
+  try {
+    await session.exec(`DROP INDEX ${concurrently} IF EXISTS ${indexName(collection)}`);
+    await session.exec(`CREATE INDEX ${concurrently} ${indexName(collection)} ON ${chunkTable(collection)} USING hnsw (embedding vector_cosine_ops) WITH (m = ${m}, ef_construction = ${ef})`);
+  } finally {
+    await session.exec('RESET maintenance_work_mem');
+  }
+}
+
+/**
+ * Runs `work` holding the collection's index lock: an advisory lock on one
+ * session, so two hearths sharing a Postgres never build one index twice.
+ * Resolves undefined, without running `work`, when another session holds it.
+ */
+export async function withIndexLock<T>(engine: SqlEngine, collection: Collection, work: (session: SqlSession) => Promise<T>): Promise<T | undefined> {
+  return engine.session(async (s) => {
+    const [row] = await s.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(7243002, $1) AS locked', [collection.id]);
+    if (!row?.locked) return undefined;
+    try {
+      return await work(s);
+    } finally {
+      await s.query('SELECT pg_advisory_unlock(7243002, $1)', [collection.id]);
+    }
+  });
+}
+
+export async function dropHnsw(engine: SqlEngine, collection: Collection): Promise<void> {
+  await engine.exec(`DROP INDEX IF EXISTS ${indexName(collection)}`);
+}
+
+/**
+ * recall@k of the index against exact search, on `samples` of the
+ * collection's own chunk vectors as queries (chosen by a hash, so the same
+ * each time): the share of the exact top k that the index returns.
+ */
+export async function measureRecall(engine: SqlEngine, collection: Collection, options: { samples: number; k: number; efSearch: number }): Promise<number | null> {
+  const table = chunkTable(collection);
+  const queries = await engine.query<{ embedding: string }>(`SELECT embedding::text AS embedding FROM ${table} ORDER BY md5(doc_id || ':' || chunk) LIMIT $1`, [options.samples]);
+  if (queries.length === 0) return null;
+  let found = 0;
+  let wanted = 0;
+  for (const { embedding } of queries) {
+    const vector = pgvector.fromSql(embedding) as number[];
+    const indexed = await topK(engine, table, vector, options.k, { efSearch: options.efSearch });
+    const exact = await topK(engine, table, vector, options.k, { exact: true });
+    const got = new Set(indexed);
+    for (const key of exact) if (got.has(key)) found++;
+    wanted += exact.length;
+  }
+  return wanted === 0 ? null : found / wanted;
+}
+
+async function topK(engine: SqlEngine, table: string, vector: number[], k: number, how: { efSearch?: number; exact?: boolean }): Promise<string[]> {
+  return engine.transaction(async (tx) => {
+    if (how.exact) await tx.exec('SET LOCAL enable_indexscan = off');
+    if (how.efSearch !== undefined) await tx.exec(efSearchSql(how.efSearch));
+    const rows = await tx.query<{ key: string }>(`SELECT doc_id || ':' || chunk AS key FROM ${table} ORDER BY embedding <=> $1::vector LIMIT $2`, [pgvector.toSql(vector), k]);
+    return rows.map((r) => r.key);
+  });
+}

@@ -1,0 +1,33 @@
+import type { Config } from '../config/index.js';
+import { HearthError } from '../errors/index.js';
+import type { Logger } from '../log/logger.js';
+import type { SqlEngine } from './engine.js';
+import { openPgliteEngine } from './engine-pglite.js';
+import { openPostgresEngine, redactUrl } from './engine-postgres.js';
+import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
+
+/**
+ * The memory database the configuration names: Postgres at
+ * HEARTH_DATABASE_URL, else PGlite in HEARTH_MEMORY_DIR. Brought to this
+ * hearth's schema; a database a newer hearth has migrated is refused rather
+ * than written with an older idea of its tables.
+ */
+export async function openMemoryEngine(config: Readonly<Config>, logger: Logger): Promise<SqlEngine> {
+  const { databaseUrl, dataDir, durable } = config.memory;
+  const engine = databaseUrl ? await openPostgresEngine({ url: databaseUrl }) : await openPgliteEngine({ dataDir, durable, logger });
+  try {
+    const found = await schemaVersion(engine);
+    if (found > SCHEMA_VERSION) {
+      throw new HearthError('DATABASE_UNAVAILABLE', `the memory database is at schema version ${found}, made by a newer hearth; this one knows up to ${SCHEMA_VERSION}`, {
+        details: { found, known: SCHEMA_VERSION },
+        hint: 'upgrade hearth, or point it at another database',
+      });
+    }
+    const applied = await migrate(engine);
+    if (applied.length > 0) logger.info({ engine: engine.kind, at: databaseUrl ? redactUrl(databaseUrl) : dataDir, applied }, 'memory schema migrated');
+    return engine;
+  } catch (error) {
+    await engine.close().catch(() => undefined);
+    throw error;
+  }
+}
