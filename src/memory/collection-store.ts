@@ -52,7 +52,7 @@ export interface CollectionCounts {
 /** Rows in one INSERT: 5 parameters each, under Postgres' 65,535. */
 const ROWS_PER_INSERT = 1000;
 
-const COLLECTION_COLUMNS = `id, name, space, dimensions, index_state AS "indexState", index_params AS "indexParams", recall, live, created_at::text AS "createdAt"`;
+const COLLECTION_COLUMNS = `id, name, space, dimensions, index_state AS "indexState", index_params AS "indexParams", recall, live, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"`;
 
 /** Chunk table of a collection: named by its integer id, never by anything a client wrote. */
 export function chunkTable(collection: Pick<Collection, 'id'>): string {

@@ -58,7 +58,9 @@ describe('collections over HTTP', { timeout: 4 * GENEROUS_MS }, () => {
 
     const stats = await api('GET', '/v1/collections/notes');
     assert.equal(stats.body.documents, 2);
-    assert.equal(stats.body.invalidVectors, 0);
+    assert.equal(stats.body.invalid_vectors, 0);
+    assert.equal(stats.body.index, 'exact');
+    assert.match(stats.body.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.equal(stats.body.verdict, 'identical');
 
     assert.deepEqual((await api('DELETE', '/v1/collections/notes/documents', { ids: ['rates', 'none'] })).body, { deleted: 1 });

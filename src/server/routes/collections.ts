@@ -45,8 +45,16 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
   });
 
   app.get<Named>('/v1/collections/:name', async (request, reply) => {
-    const stats = await (await ctx.memory()).stats(request.params.name, ctx.inflight.signal(request, reply));
-    return { object: 'collection', ...stats };
+    const memory = await ctx.memory();
+    const stats = await memory.stats(request.params.name, ctx.inflight.signal(request, reply));
+    return {
+      ...shown(await memory.get(request.params.name)),
+      engine: stats.engine,
+      documents: stats.documents,
+      chunks: stats.chunks,
+      invalid_vectors: stats.invalidVectors,
+      verdict: stats.verdict,
+    };
   });
 
   app.delete<Named>('/v1/collections/:name', async (request) => {
