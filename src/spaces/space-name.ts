@@ -6,14 +6,19 @@ export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** What an embedding request names in `model` to be served under a space's guard. */
 export const SPACE_PREFIX = 'space:';
 
-export function assertSpaceName(name: string): string {
+/** Checks `name` against SAFE_NAME, failing with `code`: spaces and collections name themselves by one rule. */
+export function assertSafeName(name: string, code: 'SPACE_NAME_INVALID' | 'COLLECTION_NAME_INVALID', what: string): string {
   if (!SAFE_NAME.test(name)) {
-    throw new HearthError('SPACE_NAME_INVALID', `"${name}" is not a valid space name`, {
+    throw new HearthError(code, `"${name}" is not a valid ${what} name`, {
       details: { name },
       hint: 'use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
     });
   }
   return name;
+}
+
+export function assertSpaceName(name: string): string {
+  return assertSafeName(name, 'SPACE_NAME_INVALID', 'space');
 }
 
 /** The space a model field names ("space:notes"), or undefined for a plain model name. */

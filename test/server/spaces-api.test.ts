@@ -68,8 +68,10 @@ describe('embedding spaces over HTTP', { timeout: 4 * GENEROUS_MS }, () => {
     assert.equal(other.body.verdict, 'incompatible');
     assert.ok((other.body.diff as Array<{ field: string }>).some((d) => d.field === 'model.pooling'));
 
-    assert.equal((await api('POST', '/v1/spaces', { name: 'notes', model: 'tiny-bert' })).body.error !== undefined, true);
-    assert.equal((await api('POST', '/v1/spaces', { name: 'notes', model: 'tiny-bert' })).status, 409);
+    const taken = await api('POST', '/v1/spaces', { name: 'notes', model: 'tiny-bert' });
+    assert.equal(taken.body.error !== undefined, true);
+    assert.equal(taken.status, 409);
+    assert.equal((taken.body.error as { code: string }).code, 'space_exists');
   });
 
   test('an embedding request may name a space: the same vectors as the model, with the verdict in a header', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -52,8 +52,8 @@ describe('embedding spaces', () => {
   const bed = poolBed();
   let homes = 0;
   /** Spaces in a home of their own per test, over `pool`. */
-  const spacesOver = (pool: ModelPool): Spaces =>
-    createSpaces({ home: join(bed.box.root, `home-${++homes}`), logger: silentLogger, acquire: (ref, options) => pool.acquire(ref, options) });
+  const spacesOver = (pool: ModelPool, home = join(bed.box.root, `home-${++homes}`)): Spaces =>
+    createSpaces({ home, logger: silentLogger, acquire: (ref, options) => pool.acquire(ref, options) });
 
   test('a space made on a GGUF model checks identical on the same runtime, and the check is measured once per runtime', async () => {
     const counting = new EmbedCounting(llama());
@@ -74,7 +74,7 @@ describe('embedding spaces', () => {
 
     // Another process on the same home (a server, a later CLI run) measures it.
     const pool = bed.pool({}, { backends: [counting] });
-    const other = createSpaces({ home: spaces.registry.dir.replace(/\/spaces$/, ''), logger: silentLogger, acquire: (ref, options) => pool.acquire(ref, options) });
+    const other = spacesOver(pool, dirname(spaces.registry.dir));
     const report = await other.check('notes');
     assert.ok(counting.calls > seeded, 'the probes were embedded');
     assert.equal(report.verdict, 'identical', report.reasons.join('; '));
