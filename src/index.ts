@@ -71,5 +71,23 @@ export {
   type Verdict,
   type FieldDiff,
 } from './spaces/index.js';
+export {
+  createMemory,
+  Memory,
+  DEFAULT_INDEX_POLICY,
+  PGLITE_COMFORT_CHUNKS,
+  type MemoryOptions,
+  type IndexPolicy,
+  type DocumentInput,
+  type AddReport,
+  type QueryInput,
+  type CollectionStats,
+} from './memory/memory.js';
+export type { Collection, Hit, SimilarityDistribution } from './memory/collection-store.js';
+export type { ReembedTarget, ReembedOptions, ReembedReport, ReembedEvaluation } from './memory/reembed.js';
+export type { SqlEngine, SqlSession } from './memory/engine.js';
+export { openMemoryEngine } from './memory/open-engine.js';
+export { openPgliteEngine, type PgliteEngineOptions } from './memory/engine-pglite.js';
+export { openPostgresEngine, type PostgresEngineOptions } from './memory/engine-postgres.js';
 export { createServer, type HearthServer, type ServerDeps } from './server/app.js';
 export { HEARTH_VERSION } from './version.js';

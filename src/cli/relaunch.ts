@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { missingRuntimeEnv } from '../runtime/runtime-env.js';
 
 /** Commands that run inference, and so need the runtime environment from the start; a group's subcommand with its group's name. */
-const INFERENCE_COMMANDS = new Set(['serve', 'run', 'embed', 'space create', 'space check', 'memory create', 'memory add', 'memory query', 'memory stats', 'memory diagnose']);
+const INFERENCE_COMMANDS = new Set(['serve', 'run', 'embed', 'space create', 'space check', 'memory create', 'memory add', 'memory query', 'memory stats', 'memory diagnose', 'memory migrate']);
 /** Set in a relaunched child, so it never relaunches again. */
 export const APPLIED = 'HEARTH_RUNTIME_ENV_APPLIED';
 /** Set by npm for `npx`, `npm exec` and scripts (and by pnpm and yarn for scripts). */

@@ -49,6 +49,8 @@ export const errorCodes = {
   COLLECTION_EXISTS: { status: 409, exit: 73, title: 'a collection of that name exists' },
   COLLECTION_NAME_INVALID: { status: 400, exit: 64, title: 'invalid collection name' },
   VECTOR_INVALID: { status: 400, exit: 65, title: 'invalid vector' },
+  REEMBED_RUNNING: { status: 409, exit: 75, title: 'the collection is being re-embedded into another space' },
+  REEMBED_NOT_FOUND: { status: 404, exit: 66, title: 'no re-embedding of that collection is running' },
   MEMORY_LOCKED: { status: 503, exit: 75, title: 'the embedded memory database is open in another process' },
   DATABASE_UNAVAILABLE: { status: 503, exit: 69, title: 'the memory database cannot be reached' },
   SHUTTING_DOWN: { status: 503, exit: 75, title: 'the server is shutting down' },

@@ -1,6 +1,6 @@
-import pgvector from 'pgvector';
 import { HearthError } from '../errors/index.js';
 import type { SqlEngine, SqlSession } from './engine.js';
+import { encodeCopyRows, encodeVector, type CopyField } from './pg-binary.js';
 import { efSearchSql } from './sql-settings.js';
 
 /** A collection as stored. */
@@ -49,9 +49,6 @@ export interface CollectionCounts {
   invalidVectors: number;
 }
 
-/** Rows in one INSERT: 5 parameters each, under Postgres' 65,535. */
-const ROWS_PER_INSERT = 1000;
-
 const COLLECTION_COLUMNS = `id, name, space, dimensions, index_state AS "indexState", index_params AS "indexParams", recall, live, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"`;
 
 /** Chunk table of a collection: named by its integer id, never by anything a client wrote. */
@@ -72,28 +69,7 @@ export class CollectionStore {
   constructor(private readonly engine: SqlEngine) {}
 
   async create(name: string, space: string, dimensions: number, options: { live?: boolean } = {}): Promise<Collection> {
-    return this.engine.transaction(async (tx) => {
-      const existing = await tx.query(`SELECT 1 FROM hearth_collections WHERE name = $1 AND live`, [name]);
-      if (options.live !== false && existing.length > 0) throw collectionExists(name);
-      const [row] = await tx.query<Collection>(
-        `INSERT INTO hearth_collections (name, space, dimensions, live) VALUES ($1, $2, $3, $4) RETURNING ${COLLECTION_COLUMNS}`,
-        [name, space, dimensions, options.live !== false],
-      );
-      const collection = row!;
-      const table = chunkTable(collection);
-      await tx.exec(`
-        CREATE TABLE ${table} (
-          collection_id integer NOT NULL DEFAULT ${collection.id} CHECK (collection_id = ${collection.id}),
-          doc_id text NOT NULL,
-          chunk integer NOT NULL CHECK (chunk >= 0),
-          text text NOT NULL,
-          tokens integer NOT NULL CHECK (tokens >= 0),
-          embedding vector(${dimensions}) NOT NULL CHECK (vector_norm(embedding) > 0),
-          PRIMARY KEY (doc_id, chunk),
-          FOREIGN KEY (collection_id, doc_id) REFERENCES hearth_documents (collection_id, doc_id) ON DELETE CASCADE
-        )`);
-      return collection;
-    });
+    return this.engine.transaction((tx) => createCollection(tx, name, space, dimensions, options.live !== false));
   }
 
   async get(name: string): Promise<Collection> {
@@ -139,42 +115,19 @@ export class CollectionStore {
     return new Map(rows.map((r) => [r.doc_id, r.content_hash]));
   }
 
-  /** Writes documents and their chunks in one transaction: all of them, or (on any error) none. */
+  /**
+   * Writes documents and their chunks in one transaction: all of them, or
+   * (on any error) none. Chunks go in one binary COPY, so no vector is ever
+   * sent, or parsed, as text.
+   */
   async write(collection: Collection, documents: readonly DocumentWrite[]): Promise<void> {
     if (documents.length === 0) return;
-    for (const doc of documents) for (const chunk of doc.chunks) assertVector(chunk.vector, collection.dimensions);
-    const table = chunkTable(collection);
-    await this.engine.transaction(async (tx) => {
-      for (const doc of documents) {
-        await tx.query(
-          `INSERT INTO hearth_documents (collection_id, doc_id, content_hash, metadata) VALUES ($1, $2, $3, $4::jsonb)
-           ON CONFLICT (collection_id, doc_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, metadata = EXCLUDED.metadata, updated_at = now()`,
-          [collection.id, doc.docId, doc.contentHash, JSON.stringify(doc.metadata)],
-        );
-        await tx.query(`DELETE FROM ${table} WHERE doc_id = $1`, [doc.docId]);
-      }
-      const rows = documents.flatMap((doc) => doc.chunks.map((chunk, i) => [doc.docId, i, chunk.text, chunk.tokens, pgvector.toSql(Array.from(chunk.vector))] as const));
-      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) await insertChunks(tx, table, rows.slice(start, start + ROWS_PER_INSERT));
-    });
-  }
-
-  /** Replaces the metadata of documents whose text is unchanged (nothing to embed). */
-  async updateMetadata(collection: Collection, documents: ReadonlyArray<{ docId: string; metadata: Record<string, unknown> }>): Promise<void> {
-    await this.engine.transaction(async (tx) => {
-      for (const doc of documents) {
-        await tx.query(`UPDATE hearth_documents SET metadata = $3::jsonb, updated_at = now() WHERE collection_id = $1 AND doc_id = $2 AND metadata <> $3::jsonb`, [
-          collection.id,
-          doc.docId,
-          JSON.stringify(doc.metadata),
-        ]);
-      }
-    });
+    await this.engine.transaction((tx) => writeDocuments(tx, collection, documents));
   }
 
   /** Deletes documents (their chunks go with them); returns how many existed. */
-  async deleteDocuments(collection: Collection, docIds: readonly string[]): Promise<number> {
-    const rows = await this.engine.query(`DELETE FROM hearth_documents WHERE collection_id = $1 AND doc_id = ANY($2::text[]) RETURNING doc_id`, [collection.id, [...docIds]]);
-    return rows.length;
+  deleteDocuments(collection: Collection, docIds: readonly string[]): Promise<number> {
+    return deleteDocuments(this.engine, collection, docIds);
   }
 
   /** Nearest chunks by cosine distance, best first. */
@@ -188,7 +141,7 @@ export class CollectionStore {
          AND ($4::float8 IS NULL OR c.embedding <=> $1::vector <= 1 - $4::float8)
        ORDER BY c.embedding <=> $1::vector, c.doc_id, c.chunk
        LIMIT $5`,
-      [pgvector.toSql(Array.from(vector)), collection.id, options.filter === undefined ? null : JSON.stringify(options.filter), options.minSimilarity ?? null, options.topK],
+      [encodeVector(vector), collection.id, options.filter === undefined ? null : JSON.stringify(options.filter), options.minSimilarity ?? null, options.topK],
     );
     const efSearch = options.efSearch;
     const rows =
@@ -209,7 +162,7 @@ export class CollectionStore {
               count(*) FILTER (WHERE s >= 0.3) AS a3, count(*) FILTER (WHERE s >= 0.5) AS a5,
               count(*) FILTER (WHERE s >= 0.7) AS a7, count(*) FILTER (WHERE s >= 0.9) AS a9
        FROM (SELECT 1 - (embedding <=> $1::vector) AS s FROM ${chunkTable(collection)}) AS similarities`,
-      [pgvector.toSql(Array.from(vector))],
+      [encodeVector(vector)],
     );
     const num = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));
     return {
@@ -243,9 +196,71 @@ export interface SimilarityDistribution {
   atLeast: { '0.3': number; '0.5': number; '0.7': number; '0.9': number };
 }
 
-async function insertChunks(tx: SqlSession, table: string, rows: ReadonlyArray<readonly [string, number, string, number, string]>): Promise<void> {
-  const values = rows.map((_, i) => `($${i * 5 + 1}, $${i * 5 + 2}, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5}::vector)`).join(', ');
-  await tx.query(`INSERT INTO ${table} (doc_id, chunk, text, tokens, embedding) VALUES ${values}`, rows.flat());
+/**
+ * A collection's row and its chunk table, inside the caller's transaction.
+ * A live name is unique; a collection being filled for a re-embed shares
+ * its name with the live one until the swap.
+ */
+export async function createCollection(tx: SqlSession, name: string, space: string, dimensions: number, live: boolean): Promise<Collection> {
+  if (live && (await tx.query(`SELECT 1 FROM hearth_collections WHERE name = $1 AND live`, [name])).length > 0) throw collectionExists(name);
+  const [row] = await tx.query<Collection>(
+    `INSERT INTO hearth_collections (name, space, dimensions, live) VALUES ($1, $2, $3, $4) RETURNING ${COLLECTION_COLUMNS}`,
+    [name, space, dimensions, live],
+  );
+  const collection = row!;
+  await tx.exec(`
+    CREATE TABLE ${chunkTable(collection)} (
+      collection_id integer NOT NULL DEFAULT ${collection.id} CHECK (collection_id = ${collection.id}),
+      doc_id text NOT NULL,
+      chunk integer NOT NULL CHECK (chunk >= 0),
+      text text NOT NULL,
+      tokens integer NOT NULL CHECK (tokens >= 0),
+      embedding vector(${dimensions}) NOT NULL CHECK (vector_norm(embedding) > 0),
+      PRIMARY KEY (doc_id, chunk),
+      FOREIGN KEY (collection_id, doc_id) REFERENCES hearth_documents (collection_id, doc_id) ON DELETE CASCADE
+    )`);
+  return collection;
+}
+
+/** Deletes documents (their chunks go with them) in `session`; returns how many existed. */
+export async function deleteDocuments(session: SqlSession, collection: Collection, docIds: readonly string[]): Promise<number> {
+  const rows = await session.query(`DELETE FROM hearth_documents WHERE collection_id = $1 AND doc_id = ANY($2::text[]) RETURNING doc_id`, [collection.id, [...docIds]]);
+  return rows.length;
+}
+
+/** Replaces the metadata of documents whose content is unchanged (nothing to embed), in `session`. */
+export async function updateMetadata(session: SqlSession, collection: Collection, documents: ReadonlyArray<{ docId: string; metadata: Record<string, unknown> }>): Promise<void> {
+  if (documents.length === 0) return;
+  const rows = documents.map((d) => ({ doc_id: d.docId, metadata: d.metadata }));
+  await session.query(
+    `UPDATE hearth_documents d SET metadata = r.metadata, updated_at = now()
+     FROM jsonb_to_recordset($2::jsonb) AS r(doc_id text, metadata jsonb)
+     WHERE d.collection_id = $1 AND d.doc_id = r.doc_id AND d.metadata <> r.metadata`,
+    [collection.id, JSON.stringify(rows)],
+  );
+}
+
+/** The chunk table's columns, in the order the bulk path writes them. */
+const CHUNK_COLUMNS = ['doc_id', 'chunk', 'text', 'tokens', 'embedding'] as const;
+
+/**
+ * Documents (upserted from one JSON parameter, which both drivers send the
+ * same way) and their chunks (replacing the old ones, in one binary COPY),
+ * inside the caller's transaction.
+ */
+export async function writeDocuments(tx: SqlSession, collection: Collection, documents: readonly DocumentWrite[]): Promise<void> {
+  for (const doc of documents) for (const chunk of doc.chunks) assertVector(chunk.vector, collection.dimensions);
+  const table = chunkTable(collection);
+  const rows = documents.map((d) => ({ doc_id: d.docId, content_hash: d.contentHash, metadata: d.metadata }));
+  await tx.query(
+    `INSERT INTO hearth_documents (collection_id, doc_id, content_hash, metadata)
+     SELECT $1, r.doc_id, r.content_hash, r.metadata FROM jsonb_to_recordset($2::jsonb) AS r(doc_id text, content_hash text, metadata jsonb)
+     ON CONFLICT (collection_id, doc_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, metadata = EXCLUDED.metadata, updated_at = now()`,
+    [collection.id, JSON.stringify(rows)],
+  );
+  await tx.query(`DELETE FROM ${table} WHERE doc_id = ANY($1::text[])`, [documents.map((d) => d.docId)]);
+  const chunks = documents.flatMap((doc) => doc.chunks.map((c, i): CopyField[] => [{ text: doc.docId }, { int4: i }, { text: c.text }, { int4: c.tokens }, { vector: c.vector }]));
+  if (chunks.length > 0) await tx.copyBinary(table, CHUNK_COLUMNS, encodeCopyRows(chunks));
 }
 
 /** A vector must have the collection's dimensions, be finite, and not be zero; otherwise VECTOR_INVALID (400). */
@@ -266,6 +281,6 @@ export function collectionNotFound(name: string): HearthError {
   return new HearthError('COLLECTION_NOT_FOUND', `no collection named "${name}"`, { details: { collection: name }, hint: 'hearth memory ls lists them' });
 }
 
-function collectionExists(name: string): HearthError {
+export function collectionExists(name: string): HearthError {
   return new HearthError('COLLECTION_EXISTS', `a collection named "${name}" already exists`, { details: { collection: name } });
 }

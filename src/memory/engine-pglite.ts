@@ -4,7 +4,7 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { lockDataDir } from './data-dir-lock.js';
-import type { SqlEngine, SqlSession } from './engine.js';
+import { copyTarget, type SqlEngine, type SqlSession } from './engine.js';
 
 export interface PgliteEngineOptions {
   /** The database folder; one process at a time (an exclusive lock is taken). */
@@ -30,6 +30,7 @@ export async function openPgliteEngine(options: PgliteEngineOptions): Promise<Sq
   });
   const unlock = await lockDataDir(options.dataDir, options.logger);
   let db: PGlite;
+  let vectorOid: number;
   try {
     db = await PGlite.create({
       dataDir: options.dataDir,
@@ -38,15 +39,22 @@ export async function openPgliteEngine(options: PgliteEngineOptions): Promise<Sq
       ...(options.durable ? { startParams: PGlite.defaultStartParams.filter((p) => p !== '-F') } : {}),
     });
     await db.exec('CREATE EXTENSION IF NOT EXISTS vector');
+    vectorOid = (await db.query<{ oid: number }>(`SELECT 'vector'::regtype::oid AS oid`)).rows[0]!.oid;
   } catch (error) {
     await unlock();
     throw new HearthError('DATABASE_UNAVAILABLE', `cannot open the embedded database in ${options.dataDir}: ${(error as Error).message}`, { cause: error });
   }
   let closed: Promise<void> | undefined;
+  // PGlite sends a parameter in binary when its serializer returns bytes; a vector's bytes pass through as they are.
+  const queryOptions = { serializers: { [vectorOid]: (v: unknown) => (v instanceof Uint8Array ? v : String(v)) as string } };
   const session = (run: Pick<PGlite, 'query' | 'exec'>): SqlSession => ({
-    query: async <R extends object>(sql: string, params: readonly unknown[] = []) => (await run.query<R>(sql, [...params])).rows,
+    query: async <R extends object>(sql: string, params: readonly unknown[] = []) => (await run.query<R>(sql, [...params], queryOptions)).rows,
     exec: async (sql: string) => {
       await run.exec(sql);
+    },
+    // PGlite reads COPY … FROM '/dev/blob' from the query's blob: the bytes never become text.
+    copyBinary: async (table, columns, data) => {
+      await run.query(`COPY ${copyTarget(table, columns)} FROM '/dev/blob' WITH (FORMAT binary)`, [], { blob: new Blob([data]) });
     },
   });
   const main = session(db);
@@ -54,6 +62,7 @@ export async function openPgliteEngine(options: PgliteEngineOptions): Promise<Sq
     kind: 'pglite',
     query: main.query,
     exec: main.exec,
+    copyBinary: main.copyBinary,
     transaction: (work) => db.transaction((tx) => work(session(tx))),
     // One connection: a session is that connection, and statements of others may run between work's own.
     session: (work) => work(main),

@@ -1,6 +1,9 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { HearthError } from '../errors/index.js';
-import type { SqlEngine, SqlSession } from './engine.js';
+import { copyTarget, type SqlEngine, type SqlSession } from './engine.js';
 
 export interface PostgresEngineOptions {
   /** postgres://user:password@host:port/database */
@@ -34,10 +37,24 @@ export async function openPostgresEngine(options: PostgresEngineOptions): Promis
       hint: 'check HEARTH_DATABASE_URL, that the server runs, and that the pgvector extension is installed (CREATE EXTENSION vector)',
     });
   }
+  const copy = async (client: pg.PoolClient, table: string, columns: readonly string[], data: Uint8Array) => {
+    await pipeline(Readable.from([data]), client.query(copyFrom(`COPY ${copyTarget(table, columns)} FROM STDIN WITH (FORMAT binary)`)));
+  };
+  // node-postgres sends a Buffer parameter in binary.
   const session = (client: pg.Pool | pg.PoolClient): SqlSession => ({
     query: async <R extends object>(sql: string, params: readonly unknown[] = []) => (await client.query<R>(sql, [...params])).rows,
     exec: async (sql: string) => {
       await client.query(sql);
+    },
+    copyBinary: async (table, columns, data) => {
+      if (client instanceof pg.Pool) {
+        const own = await client.connect();
+        try {
+          await copy(own, table, columns, data);
+        } finally {
+          own.release();
+        }
+      } else await copy(client, table, columns, data);
     },
   });
   const main = session(pool);
@@ -46,6 +63,7 @@ export async function openPostgresEngine(options: PostgresEngineOptions): Promis
     kind: 'postgres',
     query: main.query,
     exec: main.exec,
+    copyBinary: main.copyBinary,
     transaction: async (work) => {
       const client = await pool.connect();
       try {

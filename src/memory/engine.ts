@@ -1,3 +1,5 @@
+import { HearthError } from '../errors/index.js';
+
 /**
  * The seam between vector memory and a database engine. Two engines speak
  * the same SQL (Postgres with pgvector): PGlite embedded in the process, the
@@ -6,10 +8,16 @@
  */
 export interface SqlEngine {
   readonly kind: 'pglite' | 'postgres';
-  /** Runs one parameterized statement ($1, $2, …); values are never spliced into SQL text. */
+  /**
+   * Runs one parameterized statement ($1, $2, …); values are never spliced
+   * into SQL text. A Uint8Array travels in binary: for `$n::vector`, pass
+   * pgvector's binary form (encodeVector), which the server need not parse.
+   */
   query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
   /** Runs several statements without parameters (schema changes). */
   exec(sql: string): Promise<void>;
+  /** Loads rows encoded by encodeCopyRows into `table`'s `columns` with one binary COPY. */
+  copyBinary(table: string, columns: readonly string[], data: Uint8Array): Promise<void>;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: SqlSession) => Promise<T>): Promise<T>;
   /**
@@ -23,7 +31,10 @@ export interface SqlEngine {
 }
 
 /** What a transaction's work may do: the same statements, inside the transaction. */
-export interface SqlSession {
-  query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
-  exec(sql: string): Promise<void>;
+export type SqlSession = Pick<SqlEngine, 'query' | 'exec' | 'copyBinary'>;
+
+/** COPY's target, from identifiers hearth made (never a client's words): a table and its columns. */
+export function copyTarget(table: string, columns: readonly string[]): string {
+  for (const id of [table, ...columns]) if (!/^[a-z_][a-z0-9_]*$/.test(id)) throw new HearthError('INTERNAL', `not an identifier: ${id}`);
+  return `${table} (${columns.join(', ')})`;
 }

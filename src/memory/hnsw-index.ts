@@ -1,4 +1,3 @@
-import pgvector from 'pgvector';
 import { chunkTable, type Collection } from './collection-store.js';
 import type { SqlEngine, SqlSession } from './engine.js';
 import { efSearchSql, sqlInt } from './sql-settings.js';
@@ -64,14 +63,13 @@ export async function dropHnsw(engine: SqlEngine, collection: Collection): Promi
  */
 export async function measureRecall(engine: SqlEngine, collection: Collection, options: { samples: number; k: number; efSearch: number }): Promise<number | null> {
   const table = chunkTable(collection);
-  const queries = await engine.query<{ embedding: string }>(`SELECT embedding::text AS embedding FROM ${table} ORDER BY md5(doc_id || ':' || chunk) LIMIT $1`, [options.samples]);
+  const queries = await engine.query<{ doc_id: string; chunk: number }>(`SELECT doc_id, chunk FROM ${table} ORDER BY md5(doc_id || ':' || chunk) LIMIT $1`, [options.samples]);
   if (queries.length === 0) return null;
   let found = 0;
   let wanted = 0;
-  for (const { embedding } of queries) {
-    const vector = pgvector.fromSql(embedding) as number[];
-    const indexed = await topK(engine, table, vector, options.k, { efSearch: options.efSearch });
-    const exact = await topK(engine, table, vector, options.k, { exact: true });
+  for (const query of queries) {
+    const indexed = await topK(engine, table, query, options.k, { efSearch: options.efSearch });
+    const exact = await topK(engine, table, query, options.k, { exact: true });
     const got = new Set(indexed);
     for (const key of exact) if (got.has(key)) found++;
     wanted += exact.length;
@@ -79,11 +77,15 @@ export async function measureRecall(engine: SqlEngine, collection: Collection, o
   return wanted === 0 ? null : found / wanted;
 }
 
-async function topK(engine: SqlEngine, table: string, vector: number[], k: number, how: { efSearch?: number; exact?: boolean }): Promise<string[]> {
+/** The k nearest chunks to a stored chunk's vector, which the server reads itself (nothing crosses the wire). */
+async function topK(engine: SqlEngine, table: string, query: { doc_id: string; chunk: number }, k: number, how: { efSearch?: number; exact?: boolean }): Promise<string[]> {
   return engine.transaction(async (tx) => {
     if (how.exact) await tx.exec('SET LOCAL enable_indexscan = off');
     if (how.efSearch !== undefined) await tx.exec(efSearchSql(how.efSearch));
-    const rows = await tx.query<{ key: string }>(`SELECT doc_id || ':' || chunk AS key FROM ${table} ORDER BY embedding <=> $1::vector LIMIT $2`, [pgvector.toSql(vector), k]);
+    const rows = await tx.query<{ key: string }>(
+      `SELECT doc_id || ':' || chunk AS key FROM ${table} ORDER BY embedding <=> (SELECT embedding FROM ${table} WHERE doc_id = $1 AND chunk = $2) LIMIT $3`,
+      [query.doc_id, query.chunk, k],
+    );
     return rows.map((r) => r.key);
   });
 }

@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
 import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Lease } from '../pool/model-pool.js';
-import type { CheckReport, Spaces, SpaceRecord } from '../spaces/index.js';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { chunkBudget, chunkText } from './chunker.js';
-import { assertVector, CollectionStore, type Collection, type CollectionCounts, type DocumentWrite, type Hit, type SimilarityDistribution } from './collection-store.js';
+import type { CheckReport, Spaces } from '../spaces/index.js';
+import { assertVector, collectionExists, CollectionStore, deleteDocuments, type Collection, type CollectionCounts, type Hit, type SimilarityDistribution } from './collection-store.js';
+import type { DocumentInput } from './document-input.js';
+import { DocumentWriter, withSpaceLease, type AddReport } from './document-writer.js';
+import { ReembedStore } from './reembed-store.js';
+import { abortReembed, collectRetired, reembed, type ReembedDeps, type ReembedOptions, type ReembedReport, type ReembedTarget } from './reembed.js';
 import { assertCollectionName } from './collection-name.js';
 import type { SqlEngine } from './engine.js';
 import { buildHnsw, measureRecall, withIndexLock, type HnswParams } from './hnsw-index.js';
@@ -38,25 +39,14 @@ export interface IndexPolicy extends HnswParams {
  */
 export const DEFAULT_INDEX_POLICY: IndexPolicy = { threshold: 5000, m: 16, efConstruction: 64, buildMemoryMiB: 256, efSearch: 100, recallSamples: 20 };
 
-/** A document to add: its text, an id (the text's sha256 when absent) and metadata. */
-export interface DocumentInput {
-  id?: string | undefined;
-  text: string;
-  metadata?: Record<string, unknown> | undefined;
-}
+export type { DocumentInput } from './document-input.js';
 
-export interface AddReport {
-  /** Documents embedded and written. */
-  added: number;
-  /** Documents whose text was already stored under their id: nothing embedded (their metadata is updated). */
-  unchanged: number;
-  chunks: number;
-}
+export type { AddReport } from './document-writer.js';
 
 export interface QueryInput {
   /** Text to embed under the collection's space, or a vector of the collection's dimensions. */
   text?: string | undefined;
-  vector?: readonly number[] | undefined;
+  vector?: ArrayLike<number> | undefined;
   topK?: number | undefined;
   minSimilarity?: number | undefined;
   filter?: Record<string, unknown> | undefined;
@@ -74,12 +64,20 @@ export interface CollectionStats extends CollectionCounts {
   engine: SqlEngine['kind'];
   /** The space check on the runtime at hand. */
   verdict: CheckReport['verdict'];
+  /** A running re-embed: the space it goes to, and the documents it has done of all. */
+  reembedding: { to: string; documents: number; done: number } | null;
+  /** Set when the collection has outgrown the embedded engine: what to do about it. */
+  advice: string | null;
 }
 
-/** Documents embedded per model call and written per transaction. */
-const BATCH_CHUNKS = 64;
-/** Overlap between consecutive chunks, in tokens, capped at an eighth of a chunk. */
-const OVERLAP_TOKENS = 32;
+/**
+ * Chunks in one collection past which the embedded engine stops serving
+ * well. Measured (issue 14, 384-d, 2 vCPUs): an HNSW build of 100k rows takes
+ * 237–279 s in PGlite with 1 GB of build memory and 919 s with 64 MB, against
+ * 70–100 s in Postgres; and PGlite is one connection, so a build holds every
+ * query and write of the process until it ends.
+ */
+export const PGLITE_COMFORT_CHUNKS = 100_000;
 
 /**
  * Vector memory: collections of chunked, embedded documents, each bound to
@@ -89,11 +87,15 @@ const OVERLAP_TOKENS = 32;
  */
 export class Memory {
   readonly store: CollectionStore;
+  readonly reembeds: ReembedStore;
+  readonly #writer: DocumentWriter;
   readonly #policy: IndexPolicy;
   readonly #indexing = new Map<number, Promise<void>>();
 
   constructor(private readonly options: MemoryOptions) {
     this.store = new CollectionStore(options.engine);
+    this.reembeds = new ReembedStore(options.engine, this.store);
+    this.#writer = new DocumentWriter({ store: this.store, reembeds: this.reembeds, spaces: options.spaces, logger: options.logger });
     this.#policy = options.index ?? DEFAULT_INDEX_POLICY;
   }
 
@@ -119,8 +121,20 @@ export class Memory {
    */
   async create(name: string, from: { space: string } | { model: string }, signal?: AbortSignal): Promise<Collection> {
     assertCollectionName(name);
-    const record = 'space' in from ? await this.options.spaces.get(from.space) : await this.options.spaces.create(name, from.model, { signal });
-    return this.store.create(name, record.name, record.model.dimensions);
+    if ('space' in from) {
+      const record = await this.options.spaces.get(from.space);
+      return this.store.create(name, record.name, record.model.dimensions);
+    }
+    // A taken name fails before the model is loaded and its probes embedded.
+    if ((await this.store.list()).some((c) => c.name === name)) throw collectionExists(name);
+    const record = await this.options.spaces.create(name, from.model, { signal });
+    try {
+      return await this.store.create(name, record.name, record.model.dimensions);
+    } catch (error) {
+      // The space was made for this collection alone: it goes with the failure, so a retry can make it again.
+      await this.options.spaces.remove(record.name).catch(() => undefined);
+      throw error;
+    }
   }
 
   list(): Promise<Collection[]> {
@@ -131,61 +145,50 @@ export class Memory {
     return this.store.get(assertCollectionName(name));
   }
 
+  /** Drops a collection, and the target of its running re-embed; collections it retired stay until gc(). */
   async drop(name: string): Promise<void> {
-    await this.store.drop(await this.get(name));
+    const collection = await this.get(name);
+    const running = await this.reembeds.running(collection.id);
+    if (running) await this.reembeds.abort(running);
+    await this.store.drop(collection);
   }
 
-  /** Chunks, embeds (under the space's guard) and writes documents, a transaction per batch of chunks. */
-  async add(name: string, documents: readonly DocumentInput[], signal?: AbortSignal): Promise<AddReport> {
-    const collection = await this.get(name);
-    const docs = documents.map(normalizeDocument);
-    const ids = new Set<string>();
-    for (const doc of docs) {
-      if (ids.has(doc.id)) throw new HearthError('USAGE', `document id "${doc.id}" appears twice in one request`, { details: { id: doc.id } });
-      ids.add(doc.id);
-    }
-    const stored = await this.store.contentHashes(collection, [...ids]);
-    const changed = docs.filter((d) => stored.get(d.id) !== d.hash);
-    const unchanged = docs.filter((d) => stored.get(d.id) === d.hash);
-    if (unchanged.length > 0) await this.store.updateMetadata(collection, unchanged.map((d) => ({ docId: d.id, metadata: d.metadata })));
-    if (changed.length === 0) return { added: 0, unchanged: unchanged.length, chunks: 0 };
+  /**
+   * Re-embeds a collection into another space (an existing one, or a new one
+   * made from a model) with no downtime, or resumes the re-embed a previous
+   * run left: see reembed.ts.
+   */
+  migrate(name: string, to: ReembedTarget | undefined, options: ReembedOptions = {}): Promise<ReembedReport> {
+    assertCollectionName(name);
+    return reembed(this.#reembedDeps(), name, to, options);
+  }
 
-    const { lease } = await this.#guarded(collection, signal);
-    let chunks = 0;
-    try {
-      const budget = chunkBudget(lease.model);
-      const overlap = Math.min(OVERLAP_TOKENS, Math.floor(budget / 8));
-      const countTokens = (s: string) => lease.model.countTokens(s);
-      let batch: DocumentWrite[] = [];
-      let batchChunks = 0;
-      const flush = async () => {
-        if (batch.length === 0) return;
-        const texts = batch.flatMap((d) => d.chunks.map((c) => c.text));
-        const { vectors } = await lease.model.embed(texts, { truncate: false, signal });
-        let i = 0;
-        for (const doc of batch) for (const chunk of doc.chunks) chunk.vector = vectors[i++]!;
-        await this.store.write(collection, batch);
-        chunks += batchChunks;
-        batch = [];
-        batchChunks = 0;
-      };
-      for (const doc of changed) {
-        // Chunking is synchronous (1–3 s per MB); a turn between documents lets other requests in.
-        await nextTurn();
-        const pieces = chunkText(doc.text, { maxTokens: budget, overlapTokens: overlap, countTokens });
-        // A document is written whole, in one transaction, even when it alone exceeds a batch.
-        if (batchChunks > 0 && batchChunks + pieces.length > BATCH_CHUNKS) await flush();
-        batch.push({ docId: doc.id, contentHash: doc.hash, metadata: doc.metadata, chunks: pieces.map((p) => ({ text: p.text, tokens: p.tokens, vector: [] as ArrayLike<number> })) });
-        batchChunks += pieces.length;
-        if (batchChunks >= BATCH_CHUNKS) await flush();
-      }
-      await flush();
-    } finally {
-      lease.release();
-    }
-    const building = this.#maintainIndex(collection);
-    if (!this.options.indexInBackground) await building;
-    return { added: changed.length, unchanged: unchanged.length, chunks };
+  /** Whether a space of this name exists (a migration's --to names a space or a model). */
+  async spaceExists(name: string): Promise<boolean> {
+    return (await this.options.spaces.list()).some((s) => s.name === name);
+  }
+
+  /** Abandons a collection's running re-embed (its target is dropped). */
+  abortMigration(name: string): Promise<void> {
+    return abortReembed(this.#reembedDeps(), assertCollectionName(name));
+  }
+
+  /** Drops the collections that re-embed swaps retired. */
+  gc(): Promise<Array<{ name: string; space: string; id: number }>> {
+    return collectRetired(this.#reembedDeps());
+  }
+
+  #reembedDeps(): ReembedDeps {
+    return {
+      engine: this.options.engine,
+      store: this.store,
+      reembeds: this.reembeds,
+      spaces: this.options.spaces,
+      logger: this.options.logger,
+      efSearch: this.#policy.efSearch,
+      withLease: (collection, signal, work) => this.#lease(collection, signal, work),
+      maintainIndex: (collection) => this.#maintainIndex(collection),
+    };
   }
 
   /**
@@ -222,8 +225,26 @@ export class Memory {
     return build;
   }
 
+  /** Deletes documents, from the collection and from the target of its running re-embed alike. */
+  /**
+   * Chunks, embeds (under the space's guard) and writes documents: see
+   * DocumentWriter. A collection that reached the threshold then gets its
+   * index, in the background or before this returns.
+   */
+  async add(name: string, documents: readonly DocumentInput[], signal?: AbortSignal): Promise<AddReport> {
+    assertCollectionName(name);
+    const { report, collection } = await this.#writer.add(name, documents, signal);
+    const building = this.#maintainIndex(collection);
+    if (!this.options.indexInBackground) await building;
+    return report;
+  }
+
   async remove(name: string, docIds: readonly string[]): Promise<number> {
-    return this.store.deleteDocuments(await this.get(name), docIds);
+    assertCollectionName(name);
+    return this.#writer.write(name, async () => async (tx, targets) => {
+      if (targets.shadow) await deleteDocuments(tx, targets.shadow, docIds);
+      return deleteDocuments(tx, targets.live, docIds);
+    });
   }
 
   /** Nearest chunks to a text (embedded under the space's guard) or to a vector. */
@@ -244,7 +265,14 @@ export class Memory {
     const collection = await this.get(name);
     const counts = await this.store.counts(collection);
     const report = await this.options.spaces.check(collection.space, { signal });
+    const running = await this.reembeds.running(collection.id);
+    const target = running && (await this.store.byId(running.targetId));
     return {
+      reembedding: running && target ? { to: target.space, ...(await this.reembeds.progress(running)) } : null,
+      advice:
+        this.options.engine.kind === 'pglite' && counts.chunks > PGLITE_COMFORT_CHUNKS
+          ? `${counts.chunks} chunks is past what the embedded database serves well (${PGLITE_COMFORT_CHUNKS}): index builds take minutes and hold every other query; set HEARTH_DATABASE_URL to a Postgres with pgvector`
+          : null,
       name: collection.name,
       space: collection.space,
       dimensions: collection.dimensions,
@@ -263,24 +291,12 @@ export class Memory {
       return input.vector;
     }
     if (input.text!.trim() === '') throw new HearthError('USAGE', 'the query text is empty');
-    const { lease } = await this.#guarded(collection, input.signal);
-    try {
-      const { vectors } = await lease.model.embed([input.text!], { truncate: true, signal: input.signal });
-      return vectors[0]!;
-    } finally {
-      lease.release();
-    }
+    const { vectors } = await this.#lease(collection, input.signal, (lease) => lease.model.embed([input.text!], { truncate: true, signal: input.signal }));
+    return vectors[0]!;
   }
 
-  async #guarded(collection: Collection, signal: AbortSignal | undefined): Promise<{ lease: Lease; record: SpaceRecord }> {
-    const record = await this.options.spaces.get(collection.space);
-    if (record.model.dimensions !== collection.dimensions) {
-      throw new HearthError('SPACE_MISMATCH', `collection "${collection.name}" holds ${collection.dimensions}-dimensional vectors but its space "${record.name}" makes ${record.model.dimensions}`, {
-        details: { collection: collection.name, space: record.name },
-      });
-    }
-    const { lease } = await this.options.spaces.guardedLease(record, { signal });
-    return { lease, record };
+  #lease<T>(collection: Collection, signal: AbortSignal | undefined, work: (lease: Lease) => Promise<T>): Promise<T> {
+    return withSpaceLease(this.options.spaces, collection, signal, work);
   }
 }
 
@@ -288,19 +304,3 @@ export function createMemory(options: MemoryOptions): Memory {
   return new Memory(options);
 }
 
-interface NormalizedDocument {
-  id: string;
-  text: string;
-  hash: string;
-  metadata: Record<string, unknown>;
-}
-
-function normalizeDocument(doc: DocumentInput, index: number): NormalizedDocument {
-  if (typeof doc.text !== 'string' || doc.text.trim() === '') throw new HearthError('USAGE', `document ${doc.id ?? index} is empty`, { details: { index, id: doc.id } });
-  const metadata = doc.metadata ?? {};
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new HearthError('USAGE', `document ${doc.id ?? index}: metadata must be a JSON object`);
-  const hash = createHash('sha256').update(doc.text).digest('hex');
-  const id = doc.id ?? hash;
-  if (id.length === 0 || id.length > 1024) throw new HearthError('USAGE', `document ids are 1 to 1,024 characters (document ${index})`);
-  return { id, text: doc.text, hash, metadata };
-}

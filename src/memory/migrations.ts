@@ -10,7 +10,7 @@ interface Migration {
  * The schema, as numbered steps that are applied once each, in order, and
  * never edited after release: a database made by any earlier hearth is
  * brought forward by the steps it lacks. Chunk tables are made per
- * collection (collection-tables.ts), because an HNSW index needs a vector
+ * collection (collection-store.ts), because an HNSW index needs a vector
  * column of one fixed dimension.
  */
 const MIGRATIONS: readonly Migration[] = [
@@ -41,6 +41,25 @@ const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (collection_id, doc_id)
       );
       CREATE INDEX hearth_documents_metadata ON hearth_documents USING gin (metadata jsonb_path_ops);
+    `,
+  },
+  {
+    version: 2,
+    name: 're-embedding migrations',
+    sql: `
+      -- A collection re-embedded into another space: the target is filled while the source serves,
+      -- then one transaction swaps which of them is live; the source is kept until gc.
+      CREATE TABLE hearth_reembeds (
+        id serial PRIMARY KEY,
+        name text NOT NULL,
+        source_id integer NOT NULL REFERENCES hearth_collections (id) ON DELETE CASCADE,
+        target_id integer NOT NULL REFERENCES hearth_collections (id) ON DELETE CASCADE,
+        state text NOT NULL CHECK (state IN ('backfilling', 'swapped')),
+        evaluation jsonb,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        swapped_at timestamptz
+      );
+      CREATE UNIQUE INDEX hearth_reembeds_one_running ON hearth_reembeds (source_id) WHERE state = 'backfilling';
     `,
   },
 ];

@@ -182,7 +182,7 @@ describe('hearth memory', () => {
     }
     assert.equal(r.stderr, '');
     const json = JSON.parse((await hearth('stats', 'notes', '--json')).stdout) as Record<string, unknown>;
-    assert.deepEqual(json, { name: 'notes', space: 'notes', dimensions: 32, indexState: 'exact', recall: null, engine: 'pglite', documents: 5, chunks: 5, invalidVectors: 0, verdict: 'identical' });
+    assert.deepEqual(json, { name: 'notes', space: 'notes', dimensions: 32, indexState: 'exact', recall: null, engine: 'pglite', documents: 5, chunks: 5, invalidVectors: 0, verdict: 'identical', reembedding: null, advice: null });
   });
 
   test('diagnose: the similarity distribution, and a hint when no chunk is close', async () => {

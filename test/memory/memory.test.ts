@@ -149,6 +149,9 @@ describe('vector memory on the embedded engine', () => {
     await assert.rejects(memory.query('../x', { text: 'a' }), (e) => isHearthError(e, 'COLLECTION_NAME_INVALID'));
     await assert.rejects(memory.create('strict', { space: 'strict' }), (e) => isHearthError(e, 'COLLECTION_EXISTS'));
     await assert.rejects(memory.create('other', { space: 'no-such-space' }), (e) => isHearthError(e, 'SPACE_NOT_FOUND'));
+    await memory.create('held', { space: 'strict' });
+    await assert.rejects(memory.create('held', { model: bed.fixtures.onnxBert }), (e) => isHearthError(e, 'COLLECTION_EXISTS'));
+    await assert.rejects(spaces.get('held'), (e) => isHearthError(e, 'SPACE_NOT_FOUND'), 'a taken name leaves no stray space behind');
     assert.deepEqual((await memory.store.counts(c)).documents, 0, 'nothing was written');
   });
 });

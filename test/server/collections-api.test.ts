@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { GENEROUS_MS } from '../support/wait.js';
+import { GENEROUS_MS, waitFor } from '../support/wait.js';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -100,5 +100,52 @@ describe('collections over HTTP', { timeout: 4 * GENEROUS_MS }, () => {
     const under = await api('POST', '/v1/collections/big/documents', { documents: [{ id: 'under', text: text(BODY_LIMIT - 200) }] });
     assert.equal(under.status, 200, JSON.stringify(under.body));
     assert.ok(under.body.chunks > 10, `chunked into ${under.body.chunks}`);
+  });
+
+  test('documents that bring their own vectors are stored as they are; a bad one refuses the whole request', async () => {
+    await api('POST', '/v1/collections', { name: 'imported', model: 'tiny-onnx' });
+    const dims = (await api('GET', '/v1/collections/imported')).body.dimensions as number;
+    const axis = (i: number) => Array.from({ length: dims }, (_, k) => (k === i ? 1 : 0));
+    const bad = await api('POST', '/v1/collections/imported/documents', { documents: [{ id: 'a', text: 'a', vector: axis(0) }, { id: 'b', text: 'b', vector: [1, 2] }] });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'vector_invalid');
+    assert.equal((await api('GET', '/v1/collections/imported')).body.documents, 0, 'nothing was written');
+    const added = await api('POST', '/v1/collections/imported/documents', { documents: [{ id: 'x', text: 'along x', vector: axis(0) }, { id: 'y', text: 'along y', vector: axis(1), metadata: { k: 1 } }] });
+    assert.deepEqual(added.body, { added: 2, unchanged: 0, chunks: 2 });
+    const again = await api('POST', '/v1/collections/imported/documents', { documents: [{ id: 'x', text: 'along x', vector: axis(0) }, { id: 'y', text: 'along y', vector: axis(2) }] });
+    assert.deepEqual(again.body, { added: 1, unchanged: 1, chunks: 1 }, 'a new vector for the same text is a change');
+    const hits = await api('POST', '/v1/collections/imported/query', { vector: axis(2), top_k: 1 });
+    assert.equal(hits.body.data[0].id, 'y');
+    assert.ok(Math.abs(hits.body.data[0].similarity - 1) < 1e-6);
+  });
+
+  test('a migration runs in the background while the old space answers; it is polled, swaps, and gc removes the old vectors', async () => {
+    await api('POST', '/v1/collections', { name: 'moving', model: 'tiny-onnx' });
+    await api('POST', '/v1/collections/moving/documents', { documents: Array.from({ length: 12 }, (_, i) => ({ id: `d${i}`, text: `Note ${i} about the tide and the gulls.` })) });
+    assert.equal((await api('GET', '/v1/collections/moving/migration')).body.status, 'none');
+    const started = await api('POST', '/v1/collections/moving/migration', { to: 'tiny-bert' });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    assert.equal(started.body.status, 'running');
+    const during = await api('POST', '/v1/collections/moving/query', { text: 'Note 3 about the tide and the gulls.', top_k: 1 });
+    assert.equal(during.status, 200, 'queries are answered during the migration');
+    const run = await waitFor(
+      async () => {
+        const polled = (await api('GET', '/v1/collections/moving/migration')).body;
+        return polled.status !== 'running' && polled;
+      },
+      { what: 'the migration to finish', timeoutMs: GENEROUS_MS },
+    );
+    assert.equal(run.status, 'done', JSON.stringify(run));
+    assert.equal(run.report.swapped, true);
+    assert.equal(run.report.to, 'moving-2');
+    const now = await api('GET', '/v1/collections/moving');
+    assert.equal(now.body.space, 'moving-2');
+    assert.equal(now.body.documents, 12);
+    assert.equal((await api('POST', '/v1/collections/moving/query', { text: 'Note 3 about the tide and the gulls.', top_k: 1 })).body.data[0].id, 'd3');
+    const collected = await api('POST', '/v1/collections/gc');
+    assert.deepEqual(collected.body.data.map((c: { name: string; space: string }) => [c.name, c.space]), [['moving', 'moving']]);
+    const unknown = await api('DELETE', '/v1/collections/moving/migration');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error.code, 'reembed_not_found');
   });
 });

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import pgvector from 'pgvector/pg';
+import { encodeVector } from '../../src/memory/pg-binary.js';
 import { startPostgres } from './postgres.js';
 import { GENEROUS_MS } from './wait.js';
 
@@ -24,7 +24,7 @@ function refused(port: number): Promise<boolean> {
 }
 
 describe('test/support/postgres: a throwaway Postgres with pgvector', { timeout: GENEROUS_MS * 2 }, () => {
-  test('answers vector SQL, round-trips a vector through pgvector/pg, and is gone after stop()', async (t) => {
+  test('answers vector SQL, round-trips a vector in pgvector\'s binary format, and is gone after stop()', async (t) => {
     const server = await startPostgres();
     if ('unavailable' in server) return t.skip(server.unavailable);
     let stopped = false;
@@ -38,13 +38,12 @@ describe('test/support/postgres: a throwaway Postgres with pgvector', { timeout:
       const expected = 1 - 17 / Math.sqrt(14 * 21);
       assert.ok(Math.abs(Number(distance.rows[0].d) - expected) < 1e-6, `cosine distance ${distance.rows[0].d}, expected ${expected}`);
 
-      await pgvector.registerTypes(client);
       await client.query('CREATE TABLE items (id int PRIMARY KEY, embedding vector(3))');
       const sent = [0.5, -1.25, 3];
-      await client.query('INSERT INTO items VALUES (1, $1)', [pgvector.toSql(sent)]);
-      const back = await client.query('SELECT embedding FROM items WHERE id = 1');
-      assert.deepEqual(back.rows[0].embedding, sent);
-      const nearest = await client.query('SELECT id, embedding <=> $1 AS d FROM items ORDER BY embedding <=> $1 LIMIT 1', [pgvector.toSql(sent)]);
+      await client.query('INSERT INTO items VALUES (1, $1::vector)', [encodeVector(sent)]);
+      const back = await client.query('SELECT embedding::text AS e FROM items WHERE id = 1');
+      assert.deepEqual(JSON.parse(back.rows[0].e), sent);
+      const nearest = await client.query('SELECT id, embedding <=> $1::vector AS d FROM items ORDER BY embedding <=> $1::vector LIMIT 1', [encodeVector(sent)]);
       assert.deepEqual(nearest.rows.map((r) => [r.id, Number(r.d)]), [[1, 0]]);
     } finally {
       await client.end();

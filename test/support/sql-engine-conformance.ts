@@ -5,6 +5,7 @@ import { CollectionStore, type Collection } from '../../src/memory/collection-st
 import type { SqlEngine } from '../../src/memory/engine.js';
 import { buildHnsw, measureRecall, withIndexLock } from '../../src/memory/hnsw-index.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from '../../src/memory/migrations.js';
+import { encodeCopyRows, encodeVector } from '../../src/memory/pg-binary.js';
 
 /** A unit vector along axis `i` of `d` dimensions, nudged toward axis `j` by `t`. */
 export function axis(d: number, i: number, j = i, t = 0): number[] {
@@ -40,7 +41,7 @@ export function sqlEngineConformance(name: string, open: () => Promise<SqlEngine
 
     test('migrations apply once, in order, and report the schema version', async (t) => {
       if (skip) return t.skip(skip);
-      assert.deepEqual(await migrate(engine!), [1]);
+      assert.deepEqual(await migrate(engine!), [1, 2]);
       assert.deepEqual(await migrate(engine!), [], 'a second run applies nothing');
       assert.equal(await schemaVersion(engine!), SCHEMA_VERSION);
     });
@@ -75,6 +76,31 @@ export function sqlEngineConformance(name: string, open: () => Promise<SqlEngine
       assert.deepEqual((await store.search(c, axis(4, 0), { topK: 10, minSimilarity: 0.5 })).map((h) => h.docId), ['a', 'b']);
       assert.deepEqual((await store.search(c, axis(4, 0), { topK: 10, filter: { kind: 'note' } })).map((h) => h.docId), ['c']);
       assert.deepEqual((await store.search(c, axis(4, 0), { topK: 1 })).length, 1);
+    });
+
+    test('the binary path: COPY keeps any text byte for byte, vectors travel as float4 both ways, and a failed COPY rolls its transaction back', async (t) => {
+      if (skip) return t.skip(skip);
+      const c = await fresh();
+      const odd = "tab\there, new\nline, back\\slash, 'quote', \"dq\", emoji 🧭, NUL-free é ñ 中文";
+      const v = [0.1, -2.5e-7, 3.4028234e38, 1];
+      await store.write(c, [{ docId: odd, contentHash: 'h', metadata: { odd }, chunks: [{ text: odd, tokens: 7, vector: v }] }]);
+      const [row] = await engine!.query<{ doc_id: string; text: string; tokens: number; e: string }>(`SELECT doc_id, text, tokens, embedding::text AS e FROM hearth_chunks_${c.id}`);
+      assert.equal(row?.doc_id, odd);
+      assert.equal(row.text, odd);
+      assert.equal(row.tokens, 7);
+      assert.deepEqual((JSON.parse(row.e) as number[]).map(Math.fround), v.map(Math.fround));
+      // A binary parameter is read as the very same float4s.
+      const [same] = await engine!.query<{ n: string | number }>(`SELECT count(*) AS n FROM hearth_chunks_${c.id} WHERE embedding = $1::vector`, [encodeVector(v)]);
+      assert.equal(Number(same?.n), 1);
+      await assert.rejects(
+        engine!.transaction(async (tx) => {
+          await tx.query(`INSERT INTO hearth_documents (collection_id, doc_id, content_hash) VALUES ($1, 'tx', 'h')`, [c.id]);
+          // A zero vector fails the table's norm check inside the COPY.
+          await tx.copyBinary(`hearth_chunks_${c.id}`, ['doc_id', 'chunk', 'text', 'tokens', 'embedding'], encodeCopyRows([[{ text: 'tx' }, { int4: 0 }, { text: 'z' }, { int4: 1 }, { vector: [0, 0, 0, 0] }]]));
+        }),
+        /check constraint/,
+      );
+      assert.deepEqual(await store.counts(c), { documents: 1, chunks: 1, invalidVectors: 0 });
     });
 
     test('the similarity distribution of a query over the collection', async (t) => {

@@ -2,12 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Collection } from '../../memory/collection-store.js';
 import type { ServerContext } from '../context.js';
+import { MigrationRuns, type MigrationRun } from '../migration-runs.js';
 import { parseBody } from '../request.js';
 import { stringifyWithVectors } from '../vector-json.js';
 
 const metadata = z.record(z.string(), z.unknown());
 const createBody = z.union([z.object({ name: z.string(), model: z.string().min(1) }).strict(), z.object({ name: z.string(), space: z.string().min(1) }).strict()]);
-const addBody = z.object({ documents: z.array(z.object({ id: z.string().optional(), text: z.string(), metadata: metadata.optional() })).min(1) });
+const addBody = z.object({
+  documents: z.array(z.object({ id: z.string().optional(), text: z.string(), metadata: metadata.optional(), vector: z.array(z.number()).optional() })).min(1),
+});
+const migrateBody = z.object({ to: z.string().min(1).optional(), swap: z.boolean().default(true) }).strict();
 const removeBody = z.object({ ids: z.array(z.string().min(1)).min(1) });
 const queryFields = {
   text: z.string().optional(),
@@ -28,12 +32,19 @@ function shown(c: Collection): Record<string, unknown> {
 
 type Named = { Params: { name: string } };
 
+function shownRun(run: MigrationRun): Record<string, unknown> {
+  return { object: 'migration', ...run };
+}
+
 /**
  * /v1/collections: vector memory over HTTP. Every write and text query is
  * guarded by the collection's embedding space (SPACE_MISMATCH, 409); a
  * model name in a body resolves as in any request, never as a path.
  */
 export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const migrations = new MigrationRuns(ctx.logger);
+  app.addHook('onClose', () => migrations.close());
+
   app.get('/v1/collections', async () => ({ object: 'list', data: (await (await ctx.memory()).list()).map(shown) }));
 
   app.post('/v1/collections', async (request, reply) => {
@@ -54,8 +65,35 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       chunks: stats.chunks,
       invalid_vectors: stats.invalidVectors,
       verdict: stats.verdict,
+      migration: stats.reembedding,
+      advice: stats.advice,
     };
   });
+
+  // Re-embedding into another space runs in the background; its state is polled here.
+  app.post<Named>('/v1/collections/:name/migration', async (request, reply) => {
+    const req = parseBody(migrateBody, request.body ?? {});
+    const memory = await ctx.memory();
+    await memory.get(request.params.name);
+    const to = req.to === undefined ? undefined : req.to.startsWith('space:') || (await memory.spaceExists(req.to)) ? { space: req.to.replace(/^space:/, '') } : { model: req.to };
+    return reply.status(202).send(shownRun(migrations.start(memory, request.params.name, to, req.swap)));
+  });
+
+  app.get<Named>('/v1/collections/:name/migration', async (request) => {
+    const run = migrations.get(request.params.name);
+    if (run) return shownRun(run);
+    const memory = await ctx.memory();
+    const stats = await memory.stats(request.params.name);
+    return { object: 'migration', collection: request.params.name, status: stats.reembedding ? 'stopped' : 'none', progress: stats.reembedding, report: null, error: null };
+  });
+
+  app.delete<Named>('/v1/collections/:name/migration', async (request) => {
+    await migrations.stop(request.params.name);
+    await (await ctx.memory()).abortMigration(request.params.name);
+    return { object: 'migration', collection: request.params.name, status: 'abandoned' };
+  });
+
+  app.post('/v1/collections/gc', async () => ({ object: 'list', data: await (await ctx.memory()).gc() }));
 
   app.delete<Named>('/v1/collections/:name', async (request) => {
     await (await ctx.memory()).drop(request.params.name);

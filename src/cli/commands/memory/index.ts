@@ -4,13 +4,15 @@ import { addCommand } from './add.js';
 import { createCommand } from './create.js';
 import { diagnoseCommand } from './diagnose.js';
 import { dropCommand } from './drop.js';
+import { gcCommand } from './gc.js';
 import { lsCommand } from './ls.js';
+import { migrateCommand } from './migrate.js';
 import { ABOUT_MEMORY } from './present.js';
 import { queryCommand } from './query.js';
 import { rmCommand } from './rm.js';
 import { statsCommand } from './stats.js';
 
-const subcommands: CommandFactory[] = [createCommand, lsCommand, addCommand, queryCommand, rmCommand, statsCommand, diagnoseCommand, dropCommand];
+const subcommands: CommandFactory[] = [createCommand, lsCommand, addCommand, queryCommand, rmCommand, statsCommand, diagnoseCommand, dropCommand, migrateCommand, gcCommand];
 
 export const memoryCommand: CommandFactory = (run) => {
   const group = new Command('memory')

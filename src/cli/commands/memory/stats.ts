@@ -45,5 +45,7 @@ function render(s: CollectionStats): string {
     ['index', s.indexState],
     ['recall', s.recall === null ? 'not measured' : s.recall.toFixed(4)],
     ['engine', s.engine],
+    ...(s.reembedding ? [['migrating', `to space ${s.reembedding.to}: ${s.reembedding.done}/${s.reembedding.documents} documents backfilled`] as [string, string]] : []),
+    ...(s.advice ? [['advice', s.advice] as [string, string]] : []),
   ]);
 }
