@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { openPgliteEngine } from '../../src/memory/engine-pglite.js';
+import { openPostgresEngine } from '../../src/memory/engine-postgres.js';
 import type { SqlEngine } from '../../src/memory/engine.js';
 import { createMemory, type Memory } from '../../src/memory/memory.js';
 import { migrate } from '../../src/memory/migrations.js';
@@ -11,6 +12,7 @@ import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import { OnnxBackend } from '../../src/runtime/onnx/onnx-backend.js';
 import { createSpaces, type Spaces } from '../../src/spaces/index.js';
 import { poolBed } from '../support/pool-bed.js';
+import { startPostgres } from '../support/postgres.js';
 
 const LONG = Array.from({ length: 40 }, (_, i) => `Line ${i} of the logbook records wind, tide and the gulls at the harbour mouth.`).join(' ');
 const DOCS = [
@@ -26,14 +28,32 @@ async function contents(engine: SqlEngine, collectionId: number): Promise<Array<
   return rows.map((r) => [r.doc_id, r.content_hash, r.metadata]);
 }
 
-describe('re-embedding a collection into another space with no downtime', () => {
+/** The same suite on both engines: PGlite serializes transactions, Postgres runs the dual writes and the swap truly concurrently. */
+reembedSuite('PGlite', (root) => openPgliteEngine({ dataDir: join(root, 'memory'), durable: false, logger: silentLogger }));
+let stopPostgres: (() => Promise<void>) | undefined;
+after(() => stopPostgres?.());
+reembedSuite('Postgres', async () => {
+  const server = await startPostgres();
+  if ('unavailable' in server) return server;
+  stopPostgres = server.stop;
+  return openPostgresEngine({ url: server.url });
+});
+
+function reembedSuite(name: string, open: (root: string) => Promise<SqlEngine | { unavailable: string }>): void {
+describe(`re-embedding a collection into another space with no downtime: ${name}`, () => {
   const bed = poolBed();
   let engine: SqlEngine;
   let spaces: Spaces;
   let memory: Memory;
+  let skip: string | false = false;
 
   before(async () => {
-    engine = await openPgliteEngine({ dataDir: join(bed.box.root, 'memory'), durable: false, logger: silentLogger });
+    const opened = await open(bed.box.root);
+    if ('unavailable' in opened) {
+      skip = opened.unavailable;
+      return;
+    }
+    engine = opened;
     await migrate(engine);
   });
   after(() => engine?.close());
@@ -44,7 +64,8 @@ describe('re-embedding a collection into another space with no downtime', () => 
     memory = createMemory({ engine, spaces, logger: silentLogger });
   };
 
-  test('backfills from the stored chunks, evaluates, swaps atomically; the old collection is kept until gc', async () => {
+  test('backfills from the stored chunks, evaluates, swaps atomically; the old collection is kept until gc', async (t) => {
+    if (skip) return t.skip(skip);
     setUp();
     const old = await memory.create('kb', { model: bed.fixtures.onnxBert });
     await memory.add('kb', DOCS);
@@ -75,7 +96,8 @@ describe('re-embedding a collection into another space with no downtime', () => 
     assert.deepEqual(await memory.gc(), [], 'nothing left to collect');
   });
 
-  test('writes during the backfill go to both collections; queries are answered by the old space until the swap; a second run resumes', async () => {
+  test('writes during the backfill go to both collections; queries are answered by the old space until the swap; a second run resumes', async (t) => {
+    if (skip) return t.skip(skip);
     setUp();
     const old = await memory.create('live', { model: bed.fixtures.onnxBert });
     await memory.add('live', DOCS);
@@ -104,7 +126,32 @@ describe('re-embedding a collection into another space with no downtime', () => 
     assert.deepEqual(heron.metadata, { kind: 'bird' });
   });
 
-  test('a re-embed can be abandoned; dropping a collection drops its running re-embed; bad requests are typed', async () => {
+  test('writes racing a migration to its swap all land in the collection that ends up live', async (t) => {
+    if (skip) return t.skip(skip);
+    setUp();
+    await memory.create('race', { model: bed.fixtures.onnxBert });
+    await memory.add('race', DOCS.slice(0, 10));
+    const writer = (async () => {
+      for (let round = 0; round < 6; round++) {
+        await memory.add('race', Array.from({ length: 4 }, (_, i) => ({ id: `w${round}-${i}`, text: `Written in round ${round}, item ${i}, while the migration ran.` })));
+        await memory.remove('race', [`w${round}-0`]);
+      }
+    })();
+    const report = await memory.migrate('race', { model: bed.fixtures.bert });
+    await writer;
+    assert.equal(report.swapped, true);
+    const live = await memory.get('race');
+    const ids = (await contents(engine, live.id)).map(([id]) => id);
+    const expected = [...DOCS.slice(0, 10).map((d) => d.id), ...Array.from({ length: 6 }, (_, r) => [1, 2, 3].map((i) => `w${r}-${i}`)).flat()].sort();
+    assert.deepEqual(ids, expected, 'every write, before, during and after the swap, is in the live collection');
+    const counts = await memory.store.counts(live);
+    assert.equal(counts.documents, expected.length);
+    const orphans = await engine.query(`SELECT d.doc_id FROM hearth_documents d WHERE d.collection_id = $1 AND NOT EXISTS (SELECT 1 FROM hearth_chunks_${live.id} c WHERE c.doc_id = d.doc_id)`, [live.id]);
+    assert.deepEqual(orphans, [], 'every document has its chunks');
+  });
+
+  test('a re-embed can be abandoned; dropping a collection drops its running re-embed; bad requests are typed', async (t) => {
+    if (skip) return t.skip(skip);
     setUp();
     const c = await memory.create('tmp', { model: bed.fixtures.onnxBert });
     await memory.add('tmp', DOCS.slice(0, 3));
@@ -121,3 +168,4 @@ describe('re-embedding a collection into another space with no downtime', () => 
     assert.deepEqual(await engine.query(`SELECT id FROM hearth_collections WHERE name = 'tmp'`), []);
   });
 });
+}
