@@ -102,6 +102,32 @@ describe('the incident: a space made on one CPU variant, checked and served on a
     assert.equal((await server.result).code, 0);
   });
 
+  test(`a collection written on the native variant: under ${PORTABLE} stats give the check's verdict and text queries answer; a collection in a space whose model changed refuses both`, async () => {
+    const memory = (args: string[], extra: Record<string, string> = {}) => runHearth(['memory', ...args], env(extra));
+    assert.equal((await memory(['create', 'kb', '--space', 'notes'])).code, 0);
+    assert.equal((await memory(['add', 'kb', '--id', 'tide', '--text', 'The tide turned at noon.'])).code, 0);
+    assert.equal((await memory(['add', 'kb', '--id', 'bread', '--text', 'Bread rises in a warm kitchen.'])).code, 0);
+    const expected = (await check('notes', { HEARTH_CPU_VARIANT: PORTABLE })).report.verdict;
+    const stats = await memory(['stats', 'kb', '--json'], { HEARTH_CPU_VARIANT: PORTABLE });
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.equal((JSON.parse(stats.stdout) as { verdict: string }).verdict, expected);
+    const query = await memory(['query', 'kb', 'The tide turned at noon.', '--json'], { HEARTH_CPU_VARIANT: PORTABLE });
+    assert.equal(query.code, 0, query.stderr);
+    assert.equal((JSON.parse(query.stdout) as Array<{ docId: string }>)[0]?.docId, 'tide');
+
+    const f16 = join(dir, 'kb-f16.gguf');
+    await writeBertFixture(f16, { seed: 11, layers: 2, embd: 384, heads: 12, ff: 1536, context: 512, type: 'F16' });
+    const exported = join(dir, 'kb-space.json');
+    assert.equal((await runHearth(['space', 'export', 'notes', '-o', exported], env())).code, 0);
+    assert.equal((await runHearth(['space', 'import', exported, '--name', 'kb-f16', '--model', f16], env())).code, 0);
+    assert.equal((await memory(['create', 'moved', '--space', 'kb-f16'])).code, 0);
+    for (const args of [['add', 'moved', '--text', 'The tide turned at noon.'], ['query', 'moved', 'tide']]) {
+      const refused = await memory(args);
+      assert.equal(refused.code, 65, `${args[0]}: ${refused.stderr}`);
+      assert.match(refused.stderr, /error\[SPACE_MISMATCH\]/);
+    }
+  });
+
   test('ONNX int8 against its fp32 original is incompatible through the model fingerprint, and the probes say how far it moved', async () => {
     const fp32 = join(dir, 'onnx-fp32');
     await writeBertOnnxFixture(fp32, { seed: 12, variants: ['int8'] });
