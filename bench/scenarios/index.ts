@@ -6,6 +6,9 @@ import { g1 } from './g1.js';
 import { g2 } from './g2.js';
 import { h1 } from './h1.js';
 import { h2 } from './h2.js';
+import { m1 } from './m1.js';
+import { m2 } from './m2.js';
+import { m3 } from './m3.js';
 import { p1 } from './p1.js';
 import { s1 } from './s1.js';
 import { sp1 } from './sp1.js';
@@ -14,4 +17,4 @@ import { t1 } from './t1.js';
 import { v1 } from './v1.js';
 
 /** Every scenario, in run order (E2, H1 and T1 reuse E1's server session). */
-export const SCENARIOS: Scenario[] = [e1, e2, h1, h2, t1, e3, g1, g2, s1, p1, v1, sp1, sp2];
+export const SCENARIOS: Scenario[] = [e1, e2, h1, h2, t1, e3, g1, g2, s1, p1, v1, sp1, sp2, m1, m2, m3];

@@ -160,10 +160,10 @@ export const configSchema = z.object({
           m: z.coerce.number().int().min(2).max(100).default(16),
           efConstruction: z.coerce.number().int().min(4).max(1000).default(64),
           buildMemoryMiB: z.coerce.number().int().min(1).default(256),
-          efSearch: z.coerce.number().int().min(1).max(1000).default(100),
+          efSearch: z.coerce.number().int().min(1).max(1000).default(200),
           recallSamples: z.coerce.number().int().min(1).max(1000).default(20),
         })
-        .default({ threshold: 5000, m: 16, efConstruction: 64, buildMemoryMiB: 256, efSearch: 100, recallSamples: 20 }),
+        .default({ threshold: 5000, m: 16, efConstruction: 64, buildMemoryMiB: 256, efSearch: 200, recallSamples: 20 }),
     }),
 });
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chunkTable, type Collection } from './collection-store.js';
 import type { SqlEngine, SqlSession } from './engine.js';
 import { efSearchSql, sqlInt } from './sql-settings.js';
@@ -35,21 +36,37 @@ export async function buildHnsw(session: SqlSession, kind: SqlEngine['kind'], co
   }
 }
 
+/** How often a held index lock is tried again. */
+const LOCK_POLL_MS = 1000;
+
 /**
  * Runs `work` holding the collection's index lock: an advisory lock on one
  * session, so two hearths sharing a Postgres never build one index twice.
- * Resolves undefined, without running `work`, when another session holds it.
+ * While another session holds it (another hearth building, or the backend
+ * of a killed one, which runs its CREATE INDEX to the end), this waits, and
+ * `work` then finds the state that build left. It polls with a try-lock
+ * between idle pauses: a blocking pg_advisory_lock would hold a snapshot
+ * that CREATE INDEX CONCURRENTLY waits for, a deadlock.
  */
-export async function withIndexLock<T>(engine: SqlEngine, collection: Collection, work: (session: SqlSession) => Promise<T>): Promise<T | undefined> {
+export async function withIndexLock<T>(engine: SqlEngine, collection: Collection, work: (session: SqlSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
   return engine.session(async (s) => {
-    const [row] = await s.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(7243002, $1) AS locked', [collection.id]);
-    if (!row?.locked) return undefined;
+    for (;;) {
+      const [row] = await s.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(7243002, $1) AS locked', [collection.id]);
+      if (row?.locked) break;
+      await sleep(LOCK_POLL_MS, undefined, { signal });
+    }
     try {
       return await work(s);
     } finally {
       await s.query('SELECT pg_advisory_unlock(7243002, $1)', [collection.id]);
     }
   });
+}
+
+/** Whether the collection has a usable HNSW index: true (valid), false (left invalid by a build that died), undefined (none). */
+export async function hnswIndexValid(session: SqlSession, collection: Collection): Promise<boolean | undefined> {
+  const [row] = await session.query<{ valid: boolean }>(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)`, [indexName(collection)]);
+  return row?.valid;
 }
 
 export async function dropHnsw(engine: SqlEngine, collection: Collection): Promise<void> {

@@ -9,7 +9,7 @@ import { ReembedStore } from './reembed-store.js';
 import { abortReembed, collectRetired, reembed, type ReembedDeps, type ReembedOptions, type ReembedReport, type ReembedTarget } from './reembed.js';
 import { assertCollectionName } from './collection-name.js';
 import type { SqlEngine } from './engine.js';
-import { buildHnsw, measureRecall, withIndexLock, type HnswParams } from './hnsw-index.js';
+import { buildHnsw, hnswIndexValid, measureRecall, withIndexLock, type HnswParams } from './hnsw-index.js';
 
 export interface MemoryOptions {
   engine: SqlEngine;
@@ -37,7 +37,7 @@ export interface IndexPolicy extends HnswParams {
  * Exact search stays under ~20 ms to 5,000 chunks of 384 dimensions in PGlite on 2 busy vCPUs
  * (13.6 ms at 2,500, 20.9 at 5,000, 24.4 at 10,000, 43.7 at 20,000), and its recall is 1.
  */
-export const DEFAULT_INDEX_POLICY: IndexPolicy = { threshold: 5000, m: 16, efConstruction: 64, buildMemoryMiB: 256, efSearch: 100, recallSamples: 20 };
+export const DEFAULT_INDEX_POLICY: IndexPolicy = { threshold: 5000, m: 16, efConstruction: 64, buildMemoryMiB: 256, efSearch: 200, recallSamples: 20 };
 
 export type { DocumentInput } from './document-input.js';
 
@@ -207,13 +207,20 @@ export class Memory {
       if ((await this.store.counts(current)).chunks < this.#policy.threshold) return;
       const { threshold: _t, efSearch, recallSamples, ...params } = this.#policy;
       await withIndexLock(this.options.engine, current, async (session) => {
+        // Read again under the lock: whoever held it may have built the index meanwhile.
+        const locked = await this.store.byId(collection.id);
+        if (!locked || locked.indexState === 'hnsw' || locked.indexState === 'failed') return;
         const started = performance.now();
-        await this.store.setIndexState(current, 'building', { params });
-        this.options.logger.info({ collection: current.name, params }, 'building the HNSW index');
-        await buildHnsw(session, this.options.engine.kind, current, params);
-        const recall = await measureRecall(this.options.engine, current, { samples: recallSamples, k: 10, efSearch });
-        await this.store.setIndexState(current, 'hnsw', { params, recall });
-        this.options.logger.info({ collection: current.name, ms: Math.round(performance.now() - started), recall }, 'HNSW index built');
+        // A build that a killed process left running on the server may have finished it: measured, not rebuilt.
+        const finished = locked.indexState === 'building' && (await hnswIndexValid(session, locked)) === true;
+        if (!finished) {
+          await this.store.setIndexState(locked, 'building', { params });
+          this.options.logger.info({ collection: locked.name, params }, 'building the HNSW index');
+          await buildHnsw(session, this.options.engine.kind, locked, params);
+        }
+        const recall = await measureRecall(this.options.engine, locked, { samples: recallSamples, k: 10, efSearch });
+        await this.store.setIndexState(locked, 'hnsw', { params: finished ? locked.indexParams : params, recall });
+        this.options.logger.info({ collection: locked.name, ms: Math.round(performance.now() - started), recall, reused: finished }, 'HNSW index built');
       });
     })()
       .catch(async (error: unknown) => {
@@ -225,7 +232,6 @@ export class Memory {
     return build;
   }
 
-  /** Deletes documents, from the collection and from the target of its running re-embed alike. */
   /**
    * Chunks, embeds (under the space's guard) and writes documents: see
    * DocumentWriter. A collection that reached the threshold then gets its
@@ -239,6 +245,7 @@ export class Memory {
     return report;
   }
 
+  /** Deletes documents, from the collection and from the target of its running re-embed alike. */
   async remove(name: string, docIds: readonly string[]): Promise<number> {
     assertCollectionName(name);
     return this.#writer.write(name, async () => async (tx, targets) => {
