@@ -76,7 +76,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { area: 'memory', names: ['HEARTH_MEMORY_DIR'], key: 'memory.dataDir', default: '$HEARTH_HOME/memory', meaning: "the embedded database's folder (one process at a time)" },
   { area: 'memory', names: ['HEARTH_MEMORY_DURABLE'], key: 'memory.durable', default: 'false', meaning: 'fsync the embedded database: commits survive an OS crash, at a cost' },
   { area: 'memory', names: ['HEARTH_MEMORY_INDEX_THRESHOLD'], key: 'memory.index.threshold', default: '5000', meaning: 'chunks at which a collection gets its HNSW index (below it, search is exact)' },
-  { area: 'memory', names: ['HEARTH_MEMORY_EF_SEARCH'], key: 'memory.index.efSearch', default: '100', meaning: "HNSW's ef_search for queries that set none" },
+  { area: 'memory', names: ['HEARTH_MEMORY_EF_SEARCH'], key: 'memory.index.efSearch', default: '200', meaning: "HNSW's ef_search for queries that set none" },
 ];
 
 /** Each variable as a help item: its names, and what it does with its default and config key. */

@@ -212,24 +212,31 @@ export async function createCollection(tx: SqlSession, name: string, space: stri
     [name, space, dimensions, live],
   );
   const collection = row!;
+  // No foreign key to the documents: checking one cost 2.3 s of PGlite's 9.75 s per 100k bulk rows. Chunks are
+  // written and deleted only with their document, in one transaction (writeDocuments, deleteDocuments), and
+  // search joins the documents, so a chunk without one (only a hand-written INSERT makes it) is never a hit.
   await tx.exec(`
     CREATE TABLE ${chunkTable(collection)} (
-      collection_id integer NOT NULL DEFAULT ${collection.id} CHECK (collection_id = ${collection.id}),
       doc_id text NOT NULL,
       chunk integer NOT NULL CHECK (chunk >= 0),
       text text NOT NULL,
       tokens integer NOT NULL CHECK (tokens >= 0),
       embedding vector(${dimensions}) NOT NULL CHECK (vector_norm(embedding) > 0),
-      PRIMARY KEY (doc_id, chunk),
-      FOREIGN KEY (collection_id, doc_id) REFERENCES hearth_documents (collection_id, doc_id) ON DELETE CASCADE
+      PRIMARY KEY (doc_id, chunk)
     )`);
   return collection;
 }
 
-/** Deletes documents (their chunks go with them) in `session`; returns how many existed. */
+/** Deletes documents and their chunks in `session`, in one statement; returns how many documents existed. */
 export async function deleteDocuments(session: SqlSession, collection: Collection, docIds: readonly string[]): Promise<number> {
-  const rows = await session.query(`DELETE FROM hearth_documents WHERE collection_id = $1 AND doc_id = ANY($2::text[]) RETURNING doc_id`, [collection.id, [...docIds]]);
-  return rows.length;
+  // A DELETE in WITH runs to completion whether or not the outer query reads it.
+  const [row] = await session.query<{ n: number }>(
+    `WITH chunks AS (DELETE FROM ${chunkTable(collection)} WHERE doc_id = ANY($2::text[])),
+          documents AS (DELETE FROM hearth_documents WHERE collection_id = $1 AND doc_id = ANY($2::text[]) RETURNING 1)
+     SELECT count(*)::int AS n FROM documents`,
+    [collection.id, [...docIds]],
+  );
+  return row!.n;
 }
 
 /** Replaces the metadata of documents whose content is unchanged (nothing to embed), in `session`. */
@@ -248,35 +255,78 @@ export async function updateMetadata(session: SqlSession, collection: Collection
 const CHUNK_COLUMNS = ['doc_id', 'chunk', 'text', 'tokens', 'embedding'] as const;
 
 /**
- * Documents (upserted from one JSON parameter, which both drivers send the
- * same way) and their chunks (replacing the old ones, in one binary COPY),
- * inside the caller's transaction.
+ * Documents and their chunks, inside the caller's transaction: new
+ * documents and every chunk in binary COPYs, documents that exist updated
+ * and their old chunks deleted first. The bulk path is nearly all new
+ * documents, so it costs two COPYs and one lookup per batch.
  */
 export async function writeDocuments(tx: SqlSession, collection: Collection, documents: readonly DocumentWrite[]): Promise<void> {
   for (const doc of documents) for (const chunk of doc.chunks) assertVector(chunk.vector, collection.dimensions);
   const table = chunkTable(collection);
-  const rows = documents.map((d) => ({ doc_id: d.docId, content_hash: d.contentHash, metadata: d.metadata }));
-  await tx.query(
-    `INSERT INTO hearth_documents (collection_id, doc_id, content_hash, metadata)
-     SELECT $1, r.doc_id, r.content_hash, r.metadata FROM jsonb_to_recordset($2::jsonb) AS r(doc_id text, content_hash text, metadata jsonb)
-     ON CONFLICT (collection_id, doc_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, metadata = EXCLUDED.metadata, updated_at = now()`,
-    [collection.id, JSON.stringify(rows)],
+  // Locked, so that a concurrent delete of one of them waits for this write instead of racing it.
+  const existing = new Set(
+    (await tx.query<{ doc_id: string }>(`SELECT doc_id FROM hearth_documents WHERE collection_id = $1 AND doc_id = ANY($2::text[]) FOR UPDATE`, [collection.id, documents.map((d) => d.docId)])).map((r) => r.doc_id),
   );
-  await tx.query(`DELETE FROM ${table} WHERE doc_id = ANY($1::text[])`, [documents.map((d) => d.docId)]);
+  const fresh = documents.filter((d) => !existing.has(d.docId));
+  if (fresh.length > 0 && !(await copyNewDocuments(tx, collection, fresh))) {
+    // Another transaction inserted one of them since the lookup (Postgres): they are all written as updates.
+    for (const d of fresh) existing.add(d.docId);
+  }
+  const updated = documents.filter((d) => existing.has(d.docId));
+  if (updated.length > 0) {
+    const rows = updated.map((d) => ({ doc_id: d.docId, content_hash: d.contentHash, metadata: d.metadata }));
+    await tx.query(
+      `INSERT INTO hearth_documents (collection_id, doc_id, content_hash, metadata)
+       SELECT $1, r.doc_id, r.content_hash, r.metadata FROM jsonb_to_recordset($2::jsonb) AS r(doc_id text, content_hash text, metadata jsonb)
+       ON CONFLICT (collection_id, doc_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, metadata = EXCLUDED.metadata, updated_at = now()`,
+      [collection.id, JSON.stringify(rows)],
+    );
+    await tx.query(`DELETE FROM ${table} WHERE doc_id = ANY($1::text[])`, [updated.map((d) => d.docId)]);
+  }
   const chunks = documents.flatMap((doc) => doc.chunks.map((c, i): CopyField[] => [{ text: doc.docId }, { int4: i }, { text: c.text }, { int4: c.tokens }, { vector: c.vector }]));
   if (chunks.length > 0) await tx.copyBinary(table, CHUNK_COLUMNS, encodeCopyRows(chunks));
 }
 
-/** A vector must have the collection's dimensions, be finite, and not be zero; otherwise VECTOR_INVALID (400). */
+const DOCUMENT_COLUMNS = ['collection_id', 'doc_id', 'content_hash', 'metadata'] as const;
+/** Postgres' unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Inserts documents that were absent at the lookup with one binary COPY,
+ * under a savepoint: when a concurrent transaction inserted one of them
+ * meanwhile, the COPY is undone and false returned.
+ */
+async function copyNewDocuments(tx: SqlSession, collection: Collection, documents: readonly DocumentWrite[]): Promise<boolean> {
+  const rows = documents.map((d): CopyField[] => [{ int4: collection.id }, { text: d.docId }, { text: d.contentHash }, { jsonb: JSON.stringify(d.metadata) }]);
+  await tx.exec('SAVEPOINT hearth_new_documents');
+  try {
+    await tx.copyBinary('hearth_documents', DOCUMENT_COLUMNS, encodeCopyRows(rows));
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+    await tx.exec('ROLLBACK TO SAVEPOINT hearth_new_documents');
+    return false;
+  }
+  await tx.exec('RELEASE SAVEPOINT hearth_new_documents');
+  return true;
+}
+
+/**
+ * A vector must have the collection's dimensions, be finite and not zero as
+ * the float4s it is stored as; otherwise VECTOR_INVALID (400).
+ */
 export function assertVector(vector: ArrayLike<number>, dimensions: number): void {
   if (vector.length !== dimensions) {
     throw new HearthError('VECTOR_INVALID', `the vector has ${vector.length} dimensions; the collection's have ${dimensions}`, { details: { dimensions: vector.length, expected: dimensions } });
   }
+  // Float4s already: no rounding to check (the bulk path's common case, 0.8 µs per 384-d vector).
+  const float4s = vector instanceof Float32Array;
   let zero = true;
   for (let i = 0; i < vector.length; i++) {
     const v = vector[i]!;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new HearthError('VECTOR_INVALID', `the vector's component ${i} is ${String(v)}, not a finite number`, { details: { index: i } });
-    if (v !== 0) zero = false;
+    // Checked as the float4 it becomes: 1e39 would be stored as Infinity, and 1e-50 as 0.
+    const stored = float4s ? v : typeof v === 'number' ? Math.fround(v) : Number.NaN;
+    if (stored - stored !== 0) throw new HearthError('VECTOR_INVALID', `the vector's component ${i} is ${String(v)}, not a finite float4`, { details: { index: i } });
+    if (stored !== 0) zero = false;
   }
   if (zero) throw new HearthError('VECTOR_INVALID', 'the vector is zero: it has no direction to compare by');
 }

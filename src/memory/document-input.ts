@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HearthError } from '../errors/index.js';
-import { encodeVector } from './pg-binary.js';
+import { writeVector } from './pg-binary.js';
 
 /**
  * A document to add: its text, an id (the content hash when absent) and
@@ -41,9 +41,19 @@ function normalizeDocument(doc: DocumentInput, index: number): NormalizedDocumen
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new HearthError('USAGE', `document ${doc.id ?? index}: metadata must be a JSON object`);
   const hasher = createHash('sha256').update(doc.text);
   // A new vector for the same text is a change: it must be written.
-  if (doc.vector !== undefined) hasher.update(encodeVector(doc.vector));
+  if (doc.vector !== undefined) hasher.update(hashScratch(doc.vector));
   const hash = hasher.digest('hex');
   const id = doc.id ?? hash;
   if (id.length === 0 || id.length > 1024) throw new HearthError('USAGE', `document ids are 1 to 1,024 characters (document ${index})`);
   return { id, text: doc.text, hash, metadata, vector: doc.vector };
+}
+
+let scratch = Buffer.alloc(0);
+
+/** The vector's encoded bytes (encodeVector's) in a buffer reused across documents: hashed at once, never kept. */
+function hashScratch(vector: ArrayLike<number>): Buffer {
+  const size = 4 + 4 * vector.length;
+  if (scratch.length !== size) scratch = Buffer.allocUnsafe(size);
+  writeVector(scratch, 0, vector);
+  return scratch;
 }

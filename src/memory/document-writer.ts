@@ -43,8 +43,9 @@ export class DocumentWriter {
    * to both collections in the same transaction.
    */
   async add(name: string, documents: readonly DocumentInput[], signal?: AbortSignal): Promise<{ report: AddReport; collection: Collection }> {
-    const docs = normalizeDocuments(documents);
     const collection = await this.deps.store.get(name);
+    const docs = normalizeDocuments(documents);
+    // Every vector is checked before the first batch is written, so a bad one writes nothing.
     for (const doc of docs) if (doc.vector !== undefined) assertVector(doc.vector, collection.dimensions);
     const stored = await this.deps.store.contentHashes(collection, docs.map((d) => d.id));
     const changed = docs.filter((d) => stored.get(d.id) !== d.hash);
@@ -55,9 +56,9 @@ export class DocumentWriter {
       });
     }
     let chunks = 0;
-    const bringing = changed.filter((d) => d.vector !== undefined);
-    for (let start = 0; start < bringing.length; start += BATCH_VECTORS) {
-      const batch = bringing.slice(start, start + BATCH_VECTORS).map(storedAsIs);
+    const asIs = changed.filter((d) => d.vector !== undefined);
+    for (let start = 0; start < asIs.length; start += BATCH_VECTORS) {
+      const batch = asIs.slice(start, start + BATCH_VECTORS).map(storedAsIs);
       // The target of a running re-embed gets these documents from the backfill, which embeds their text in its space.
       await this.write(name, async () => (tx, targets) => writeDocuments(tx, targets.live, batch));
       chunks += batch.length;

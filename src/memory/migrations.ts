@@ -62,6 +62,21 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX hearth_reembeds_one_running ON hearth_reembeds (source_id) WHERE state = 'backfilling';
     `,
   },
+  {
+    version: 3,
+    name: 'chunk tables without a foreign key',
+    sql: `
+      -- Checking each chunk's document cost a quarter of the bulk path (collection-store.ts, createCollection);
+      -- dropping the column drops the foreign key built on it.
+      DO $$
+      DECLARE t text;
+      BEGIN
+        FOR t IN SELECT 'hearth_chunks_' || id FROM hearth_collections LOOP
+          EXECUTE format('ALTER TABLE IF EXISTS %I DROP COLUMN IF EXISTS collection_id', t);
+        END LOOP;
+      END $$;
+    `,
+  },
 ];
 
 /** The schema version this hearth writes. */

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
-import { CollectionStore, type Collection } from '../../src/memory/collection-store.js';
+import { CollectionStore, writeDocuments, type Collection } from '../../src/memory/collection-store.js';
 import type { SqlEngine } from '../../src/memory/engine.js';
 import { buildHnsw, measureRecall, withIndexLock } from '../../src/memory/hnsw-index.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from '../../src/memory/migrations.js';
 import { encodeCopyRows, encodeVector } from '../../src/memory/pg-binary.js';
+import { waitFor } from './wait.js';
 
 /** A unit vector along axis `i` of `d` dimensions, nudged toward axis `j` by `t`. */
 export function axis(d: number, i: number, j = i, t = 0): number[] {
@@ -41,7 +42,7 @@ export function sqlEngineConformance(name: string, open: () => Promise<SqlEngine
 
     test('migrations apply once, in order, and report the schema version', async (t) => {
       if (skip) return t.skip(skip);
-      assert.deepEqual(await migrate(engine!), [1, 2]);
+      assert.deepEqual(await migrate(engine!), [1, 2, 3]);
       assert.deepEqual(await migrate(engine!), [], 'a second run applies nothing');
       assert.equal(await schemaVersion(engine!), SCHEMA_VERSION);
     });
@@ -142,6 +143,79 @@ export function sqlEngineConformance(name: string, open: () => Promise<SqlEngine
       assert.deepEqual(await store.counts(c), { documents: 0, chunks: 0, invalidVectors: 0 });
     });
 
+    test('one write with new and stored documents: the new ones are copied, the stored ones updated and their old chunks replaced', async (t) => {
+      if (skip) return t.skip(skip);
+      const c = await fresh();
+      const doc = (id: string, hash: string, metadata: Record<string, unknown>, chunks: number) => ({
+        docId: id,
+        contentHash: hash,
+        metadata,
+        chunks: Array.from({ length: chunks }, (_, i) => ({ text: `${id}${i}`, tokens: 1, vector: axis(4, i % 4) })),
+      });
+      await store.write(c, [doc('kept', 'k1', { v: 1 }, 3)]);
+      const odd = { "it's": 'tab\t, é, 中文, 🧭', nested: { n: [1, null, true] } };
+      await store.write(c, [doc('kept', 'k2', { v: 2 }, 1), doc('new', 'n1', odd, 2)]);
+      assert.deepEqual(await store.counts(c), { documents: 2, chunks: 3, invalidVectors: 0 });
+      assert.deepEqual([...(await store.contentHashes(c, ['kept', 'new']))].sort(), [['kept', 'k2'], ['new', 'n1']]);
+      const rows = await engine!.query<{ doc_id: string; metadata: unknown; texts: string[] }>(
+        `SELECT d.doc_id, d.metadata, array_agg(c.text ORDER BY c.chunk) AS texts FROM hearth_documents d JOIN hearth_chunks_${c.id} c ON c.doc_id = d.doc_id
+         WHERE d.collection_id = $1 GROUP BY d.doc_id, d.metadata ORDER BY d.doc_id`,
+        [c.id],
+      );
+      assert.deepEqual(rows, [
+        { doc_id: 'kept', metadata: { v: 2 }, texts: ['kept0'] },
+        { doc_id: 'new', metadata: odd, texts: ['new0', 'new1'] },
+      ]);
+    });
+
+    test('two writers of one new document at once: the later one updates what the first inserted (Postgres; PGlite runs one transaction at a time)', async (t) => {
+      if (skip) return t.skip(skip);
+      if (engine!.kind !== 'postgres') return t.skip('PGlite has one connection: its transactions never overlap');
+      const c = await fresh();
+      const doc = (hash: string, texts: string[]) => ({ docId: 'x', contentHash: hash, metadata: { hash }, chunks: texts.map((text, i) => ({ text, tokens: 1, vector: axis(4, i) })) });
+      let releaseFirst!: () => void;
+      const held = new Promise<void>((resolve) => (releaseFirst = resolve));
+      let firstWrote!: () => void;
+      const wrote = new Promise<void>((resolve) => (firstWrote = resolve));
+      const first = engine!.transaction(async (tx) => {
+        await writeDocuments(tx, c, [doc('first', ['a', 'b', 'c'])]);
+        firstWrote();
+        await held;
+      });
+      await wrote;
+      // The second write's lookup cannot see the uncommitted row, so its COPY waits on the unique index.
+      const second = store.write(c, [doc('second', ['z'])]);
+      await waitFor(
+        async () => (await engine!.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY hearth_documents%'`)).length > 0,
+        { what: "the second writer's COPY waiting for the first's row" },
+      );
+      releaseFirst();
+      await first;
+      await second;
+      assert.deepEqual([...(await store.contentHashes(c, ['x']))], [['x', 'second']]);
+      assert.deepEqual((await engine!.query<{ text: string }>(`SELECT text FROM hearth_chunks_${c.id} ORDER BY chunk`)).map((r) => r.text), ['z']);
+    });
+
+    test('migration 3 drops the foreign key (and its column) from chunk tables made before it', async (t) => {
+      if (skip) return t.skip(skip);
+      const c = await fresh();
+      const table = `hearth_chunks_${c.id}`;
+      // The chunk table as schema 2 made it.
+      await engine!.exec(`DROP TABLE ${table}; CREATE TABLE ${table} (
+        collection_id integer NOT NULL DEFAULT ${c.id} CHECK (collection_id = ${c.id}), doc_id text NOT NULL, chunk integer NOT NULL, text text NOT NULL,
+        tokens integer NOT NULL, embedding vector(4) NOT NULL CHECK (vector_norm(embedding) > 0), PRIMARY KEY (doc_id, chunk),
+        FOREIGN KEY (collection_id, doc_id) REFERENCES hearth_documents (collection_id, doc_id) ON DELETE CASCADE)`);
+      await store.write(c, [{ docId: 'a', contentHash: 'h', metadata: {}, chunks: [{ text: 'x', tokens: 1, vector: axis(4, 0) }] }]);
+      await engine!.query(`DELETE FROM hearth_migrations WHERE version = 3`);
+      assert.deepEqual(await migrate(engine!), [3]);
+      const columns = await engine!.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table]);
+      assert.deepEqual(columns.map((r) => r.column_name), ['doc_id', 'chunk', 'text', 'tokens', 'embedding']);
+      assert.deepEqual(await engine!.query(`SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'`, [table]), []);
+      assert.deepEqual(await store.counts(c), { documents: 1, chunks: 1, invalidVectors: 0 });
+      assert.equal(await store.deleteDocuments(c, ['a']), 1);
+      assert.deepEqual(await store.counts(c), { documents: 0, chunks: 0, invalidVectors: 0 });
+    });
+
     test('a write is one transaction: a failure in its last document leaves none of it', async (t) => {
       if (skip) return t.skip(skip);
       const c = await fresh();
@@ -161,6 +235,8 @@ export function sqlEngineConformance(name: string, open: () => Promise<SqlEngine
         ['NaN', [Number.NaN, 0, 0, 1]],
         ['Infinity', [Number.POSITIVE_INFINITY, 0, 0, 1]],
         ['zero', [0, 0, 0, 0]],
+        ['beyond float4', [1e39, 0, 0, 1]],
+        ['zero as float4', [1e-50, 0, 0, 0]],
       ] as const) {
         await assert.rejects(write([...vector]), (e) => isHearthError(e, 'VECTOR_INVALID'), what);
         await assert.rejects(store.search(c, [...vector], { topK: 1 }), (e) => isHearthError(e, 'VECTOR_INVALID'), `search: ${what}`);
