@@ -10,6 +10,8 @@ export interface ChatStreamSpec {
   streams: number;
   runs: number;
   warmupRuns: number;
+  /** OpenAI's response_format, sent as it is (G3: a JSON schema). */
+  responseFormat?: unknown;
 }
 
 export interface StreamTiming {
@@ -60,6 +62,7 @@ async function oneStream(agent: ReturnType<typeof keepAliveAgent>, spec: ChatStr
       temperature: 0,
       stream: true,
       stream_options: { include_usage: true },
+      ...(spec.responseFormat === undefined ? {} : { response_format: spec.responseFormat }),
     },
     (data, at) => {
       if (data === '[DONE]') return;

@@ -30,10 +30,12 @@ export interface HearthGenOptions {
   /** HEARTH_NUM_PARALLEL; hearth's default (2) when undefined. */
   parallel?: number;
   streams: number;
+  /** A response_format every request sends (G3), named in the shared key. */
+  responseFormat?: { name: string; value: unknown };
 }
 
 export function hearthGenerate(ctx: RunContext, options: HearthGenOptions): Promise<GenSummary & { runtime: unknown }> {
-  const key = `hearth-gen:${options.threads ?? 'auto'}:${options.parallel ?? 'default'}:${options.streams}`;
+  const key = `hearth-gen:${options.threads ?? 'auto'}:${options.parallel ?? 'default'}:${options.streams}:${options.responseFormat?.name ?? 'text'}`;
   return ctx.shared(key, async () => {
     ctx.log(`  hearth serve, ${options.streams} chat stream(s), ${options.threads === undefined ? 'auto-tuned' : `HEARTH_THREADS=${options.threads}`}${options.parallel ? `, HEARTH_NUM_PARALLEL=${options.parallel}` : ''}`);
     const home = await ctx.tempDir('hearth-gen');
@@ -45,7 +47,7 @@ export function hearthGenerate(ctx: RunContext, options: HearthGenOptions): Prom
       const runtime = await runtimeOf(server.url);
       const job: LoadJob = {
         kind: 'chat',
-        spec: { url: server.url, model: GEN_ALIAS, prompt: GEN_PROMPT, maxTokens: ctx.profile.genTokens, streams: options.streams, runs: ctx.profile.genRuns, warmupRuns: 1 },
+        spec: { url: server.url, model: GEN_ALIAS, prompt: GEN_PROMPT, maxTokens: ctx.profile.genTokens, streams: options.streams, runs: ctx.profile.genRuns, warmupRuns: 1, responseFormat: options.responseFormat?.value },
       };
       const runs = await runChild<LoadJob, ChatRun[]>(CHILD.loadClient, job, { env: untamedEnv(), timeoutMs: 600_000 });
       const first = runs.map((r) => r.streams[0]!);

@@ -1,4 +1,5 @@
 import type { ResolvedModel } from '../store/index.js';
+import type { OutputFormat } from './json-schema-subset.js';
 
 /** How token vectors become one text vector. */
 export type Pooling = 'none' | 'mean' | 'cls' | 'last' | 'rank';
@@ -112,6 +113,8 @@ export interface SamplingOptions {
   topP?: number | undefined;
   seed?: number | undefined;
   stop?: string[] | undefined;
+  /** Output constrained by a grammar: any JSON object, or JSON valid against a schema (grammarSchema() made it). */
+  format?: OutputFormat | undefined;
   signal?: AbortSignal | undefined;
 }
 

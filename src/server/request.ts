@@ -37,12 +37,10 @@ export function refuseUnsupported(body: unknown, fields: Record<string, (value: 
 export const openAiUnsupported = {
   tools: (v: unknown) => Array.isArray(v) && v.length > 0,
   functions: (v: unknown) => Array.isArray(v) && v.length > 0,
-  response_format: (v: unknown) => (v as { type?: string }).type !== undefined && (v as { type?: string }).type !== 'text',
   logprobs: (v: unknown) => v === true || typeof v === 'number',
 };
 
 export const ollamaUnsupported = {
-  format: (v: unknown) => v !== '',
   tools: (v: unknown) => Array.isArray(v) && v.length > 0,
   images: (v: unknown) => Array.isArray(v) && v.length > 0,
 };

@@ -3,6 +3,7 @@ import { abortError, HearthError, throwIfAborted } from '../../errors/index.js';
 import { AsyncQueue } from '../../lifecycle/async-queue.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
 import { StopMatcher } from '../stop-matcher.js';
+import { GrammarCache } from './grammar-cache.js';
 import type { ChatMessage, GenerateEvent, GenerateRequest, StopReason } from '../types.js';
 
 /**
@@ -16,8 +17,10 @@ export class LlamaGenerator {
   /** One chat and one completion engine per sequence, reused: building a LlamaChat resolves the template (~1 s). */
   readonly #chats = new Map<LlamaContextSequence, LlamaChat>();
   readonly #completions = new Map<LlamaContextSequence, LlamaCompletion>();
+  readonly #grammars: GrammarCache;
 
   constructor(private readonly context: LlamaContext) {
+    this.#grammars = new GrammarCache(context.model.llama);
     for (let i = 0; i < context.totalSequences; i++) this.#idle.push(context.getSequence());
     this.#slots = new Semaphore(context.totalSequences);
   }
@@ -69,7 +72,9 @@ export class LlamaGenerator {
           hint: 'shorten the prompt, or raise HEARTH_CONTEXT_SIZE up to the model\'s trained context',
         });
       }
+      const grammar = request.format ? await this.#grammars.get(request.format) : undefined;
       const options = {
+        grammar,
         signal: request.signal ? AbortSignal.any([request.signal, stopper.signal]) : stopper.signal,
         stopOnAbortSignal: true,
         // The answer ends where the context does ('length'), rather than shifting the context to go on.

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ChatMessage, GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
 import { collectText, generate, startGeneration, type GenerationTimings } from '../../generation.js';
+import { ollamaFormat } from '../../output-format.js';
 import { ollamaUnsupported, parseBody, refuseUnsupported } from '../../request.js';
 import { openStream } from '../../streaming.js';
 import { ollamaCommon, samplingFromOptions } from './options.js';
@@ -27,7 +28,7 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     refuseUnsupported(request.body, ollamaUnsupported);
     const req = parseBody(generateBody, request.body);
     if (!req.prompt) return loadOrUnload(request, reply, req.model, req.keep_alive, 'generate');
-    const sampling = samplingFromOptions(req.options, ctx.config.server.maxTokens);
+    const sampling = { ...samplingFromOptions(req.options, ctx.config.server.maxTokens), format: ollamaFormat(req.format) };
     // Raw mode sends the prompt as is; otherwise the model's template applies (or, without one, a plain completion).
     const messages: ChatMessage[] = [...(req.system ? [{ role: 'system' as const, content: req.system }] : []), { role: 'user', content: req.prompt }];
     const body: GenerateRequest = req.raw ? { kind: 'completion', prompt: req.prompt, ...sampling } : { kind: 'chat', messages, ...sampling };
@@ -39,7 +40,7 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     const req = parseBody(chatBody, request.body);
     if (req.messages.length === 0) return loadOrUnload(request, reply, req.model, req.keep_alive, 'chat');
     const messages = req.messages.map((m) => ({ role: m.role, content: m.content }));
-    return run(request, reply, req, 'chat', { kind: 'chat', messages, ...samplingFromOptions(req.options, ctx.config.server.maxTokens) });
+    return run(request, reply, req, 'chat', { kind: 'chat', messages, ...samplingFromOptions(req.options, ctx.config.server.maxTokens), format: ollamaFormat(req.format) });
   });
 
   async function run(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { tokenBudget } from '../../generation.js';
+import { ollamaFormatSchema } from '../../output-format.js';
 import { keepAliveSchema, stopSchema } from '../../request.js';
 
 /** Ollama's `options` block; unknown keys (num_ctx, mirostat…) are accepted and ignored. */
@@ -16,6 +17,7 @@ export const ollamaOptions = z
 
 export const ollamaCommon = {
   model: z.string().min(1),
+  format: ollamaFormatSchema,
   keep_alive: keepAliveSchema,
   options: ollamaOptions,
 };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
 import { collectText, finishReason, generate, startGeneration, tokenBudget } from '../../generation.js';
+import { openAiFormat, responseFormatSchema } from '../../output-format.js';
 import { contentSchema, openAiUnsupported, parseBody, refuseUnsupported, stopSchema } from '../../request.js';
 import { openStream } from '../../streaming.js';
 
@@ -18,6 +19,7 @@ const sampling = {
   seed: z.number().int().nullable().optional(),
   stop: stopSchema,
   n: z.literal(1).nullable().optional(),
+  response_format: responseFormatSchema,
 };
 
 const chatBody = z.object({
@@ -43,6 +45,7 @@ function samplingOf(req: Sampling, limit: number, defaultTokens = limit) {
     topP: req.top_p ?? undefined,
     seed: req.seed ?? undefined,
     stop: req.stop,
+    format: openAiFormat(req.response_format),
   };
 }
 
