@@ -3,7 +3,6 @@ import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { SqlEngine } from './engine.js';
 import { openPgliteEngine } from './engine-pglite.js';
-import { openPostgresEngine, redactUrl } from './engine-postgres.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 
 /**
@@ -14,7 +13,9 @@ import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
  */
 export async function openMemoryEngine(config: Readonly<Config>, logger: Logger): Promise<SqlEngine> {
   const { databaseUrl, dataDir, durable } = config.memory;
-  const engine = databaseUrl ? await openPostgresEngine({ url: databaseUrl }) : await openPgliteEngine({ dataDir, durable, logger });
+  // The Postgres driver is loaded only for a Postgres database (about 250 modules with pg-copy-streams).
+  const postgres = databaseUrl ? await import('./engine-postgres.js') : undefined;
+  const engine = databaseUrl && postgres ? await postgres.openPostgresEngine({ url: databaseUrl }) : await openPgliteEngine({ dataDir, durable, logger });
   try {
     const found = await schemaVersion(engine);
     if (found > SCHEMA_VERSION) {
@@ -24,7 +25,7 @@ export async function openMemoryEngine(config: Readonly<Config>, logger: Logger)
       });
     }
     const applied = await migrate(engine);
-    if (applied.length > 0) logger.info({ engine: engine.kind, at: databaseUrl ? redactUrl(databaseUrl) : dataDir, applied }, 'memory schema migrated');
+    if (applied.length > 0) logger.info({ engine: engine.kind, at: databaseUrl && postgres ? postgres.redactUrl(databaseUrl) : dataDir, applied }, 'memory schema migrated');
     return engine;
   } catch (error) {
     await engine.close().catch(() => undefined);
