@@ -111,11 +111,31 @@ export interface SamplingOptions {
   maxTokens?: number | undefined;
   temperature?: number | undefined;
   topP?: number | undefined;
+  /** Candidates kept by top-k sampling (0: all). */
+  topK?: number | undefined;
+  /** Candidates below this share of the likeliest one's probability are dropped. */
+  minP?: number | undefined;
+  /** llama.cpp's repetition penalties over the last tokens; unset fields keep node-llama-cpp's defaults (none applied, over a window of 64). */
+  repeatPenalty?: RepeatPenalty | undefined;
+  /** Tokens the request may use in all (prompt and answer), when below the model's context: Ollama's num_ctx. */
+  contextLimit?: number | undefined;
   seed?: number | undefined;
   stop?: string[] | undefined;
   /** Output constrained by a grammar: any JSON object, or JSON valid against a schema (grammarSchema() made it). */
   format?: OutputFormat | undefined;
   signal?: AbortSignal | undefined;
+}
+
+export interface RepeatPenalty {
+  /** Divides the logits of recent tokens (1: off). */
+  penalty?: number | undefined;
+  /** How many recent tokens are penalized (0: none). */
+  lastTokens?: number | undefined;
+  /** Subtracted from the logit of every recent token. */
+  presencePenalty?: number | undefined;
+  /** Subtracted from a recent token's logit once per time it occurs. */
+  frequencyPenalty?: number | undefined;
+  penalizeNewLine?: boolean | undefined;
 }
 
 export type GenerateRequest = SamplingOptions & ({ kind: 'chat'; messages: ChatMessage[] } | { kind: 'completion'; prompt: string });

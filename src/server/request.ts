@@ -34,13 +34,32 @@ export function refuseUnsupported(body: unknown, fields: Record<string, (value: 
   }
 }
 
+const nonEmpty = (v: unknown) => (Array.isArray(v) ? v.length > 0 : typeof v === 'object' && v !== null ? Object.keys(v).length > 0 : v !== '' && v !== false);
+
+/** OpenAI fields that would change the answer and that hearth does not implement yet. */
 export const openAiUnsupported = {
-  tools: (v: unknown) => Array.isArray(v) && v.length > 0,
-  functions: (v: unknown) => Array.isArray(v) && v.length > 0,
+  tools: nonEmpty,
+  tool_choice: (v: unknown) => v !== 'none',
+  functions: nonEmpty,
+  function_call: (v: unknown) => v !== 'none',
   logprobs: (v: unknown) => v === true || typeof v === 'number',
+  top_logprobs: (v: unknown) => typeof v === 'number',
+  logit_bias: nonEmpty,
+  audio: nonEmpty,
+  modalities: (v: unknown) => Array.isArray(v) && v.some((m) => m !== 'text'),
+  reasoning_effort: nonEmpty,
+  web_search_options: (v: unknown) => v !== undefined,
+  echo: (v: unknown) => v === true,
+  suffix: nonEmpty,
+  best_of: (v: unknown) => typeof v === 'number' && v > 1,
 };
 
+/** Ollama fields that would change the answer and that hearth does not implement yet. */
 export const ollamaUnsupported = {
-  tools: (v: unknown) => Array.isArray(v) && v.length > 0,
-  images: (v: unknown) => Array.isArray(v) && v.length > 0,
+  tools: nonEmpty,
+  images: nonEmpty,
+  suffix: nonEmpty,
+  template: nonEmpty,
+  context: nonEmpty,
+  think: (v: unknown) => v !== false,
 };

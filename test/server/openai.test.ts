@@ -412,6 +412,15 @@ describe('OpenAI-compatible API (openai SDK)', { timeout: 4 * GENEROUS_MS }, () 
     if (process.env.HEARTH_TEST_MODEL) assert.ok(ids.includes('stories'), `ids: ${ids.join(', ')}`);
   });
 
+  test('models.retrieve finds every listed model, by any spelling of its name; an unknown one is a 404', async () => {
+    for await (const listed of client.models.list()) {
+      const found = await client.models.retrieve(listed.id);
+      assert.deepEqual(found, listed);
+    }
+    assert.equal((await client.models.retrieve('TINY-LLAMA:latest')).id, 'tiny-llama');
+    await expectApiError(client.models.retrieve('no-such-model'), OpenAI.NotFoundError);
+  });
+
   describe('errors in the OpenAI shape (raw HTTP)', () => {
     test('a malformed JSON body is a 400 invalid_request_error', async () => {
       const response = await fetch(`${server.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": "tiny-bert", "input": ' });

@@ -65,10 +65,18 @@ export class LlamaGenerator {
           : sequence.model.tokenize(prompt.text, false).length;
       // A prompt that does not fit is an error, never silently cut: node-llama-cpp would shift the
       // context (dropping the prompt's start, or earlier chat turns) and answer as if nothing happened.
-      const room = sequence.contextSize - promptTokens;
+      if (request.contextLimit !== undefined && request.contextLimit > sequence.contextSize) {
+        // Ollama reloads the model with the larger context; hearth's contexts are sized per model, at load.
+        throw new HearthError('USAGE', `invalid request: options.num_ctx: ${request.contextLimit} is more than this model's loaded context (${sequence.contextSize} tokens)`, {
+          details: { field: 'options.num_ctx', contextSize: sequence.contextSize },
+          hint: 'ask for at most the loaded context, or raise HEARTH_CONTEXT_SIZE (up to the model\'s trained context) and restart',
+        });
+      }
+      const contextSize = Math.min(sequence.contextSize, request.contextLimit ?? Number.POSITIVE_INFINITY);
+      const room = contextSize - promptTokens;
       if (room < 1) {
-        throw new HearthError('INPUT_TOO_LONG', `the prompt is ${promptTokens} tokens, and the context holds ${sequence.contextSize} (at least one token must be left to generate)`, {
-          details: { promptTokens, contextSize: sequence.contextSize },
+        throw new HearthError('INPUT_TOO_LONG', `the prompt is ${promptTokens} tokens, and the context holds ${contextSize} (at least one token must be left to generate)`, {
+          details: { promptTokens, contextSize },
           hint: 'shorten the prompt, or raise HEARTH_CONTEXT_SIZE up to the model\'s trained context',
         });
       }
@@ -81,6 +89,9 @@ export class LlamaGenerator {
         maxTokens: Math.min(request.maxTokens ?? room, room),
         temperature: request.temperature,
         topP: request.topP,
+        topK: request.topK,
+        minP: request.minP,
+        repeatPenalty: repeatPenaltyOf(request.repeatPenalty),
         seed: request.seed,
         onTextChunk: (text: string) => {
           emit(stops.push(text));
@@ -142,6 +153,14 @@ function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
   // The response to generate is an empty model turn at the end.
   history.push({ type: 'model', response: [] });
   return history;
+}
+
+/** node-llama-cpp's penalty options, with its defaults kept for what the request leaves unset. */
+function repeatPenaltyOf(penalty: GenerateRequest['repeatPenalty']) {
+  if (!penalty) return undefined;
+  const defined = Object.fromEntries(Object.entries(penalty).filter(([, v]) => v !== undefined));
+  // lastTokens 0 is node-llama-cpp's "off"; false says so without a zero-length window.
+  return penalty.lastTokens === 0 ? (false as const) : defined;
 }
 
 function mapStopReason(reason: string): StopReason {

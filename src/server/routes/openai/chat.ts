@@ -16,6 +16,12 @@ const sampling = {
   max_completion_tokens: z.number().int().positive().nullable().optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   top_p: z.number().min(0).max(1).nullable().optional(),
+  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+  // llama.cpp server's extensions, which OpenAI clients send through extra body fields.
+  top_k: z.number().int().min(0).nullable().optional(),
+  min_p: z.number().min(0).max(1).nullable().optional(),
+  repeat_penalty: z.number().positive().nullable().optional(),
   seed: z.number().int().nullable().optional(),
   stop: stopSchema,
   n: z.literal(1).nullable().optional(),
@@ -43,6 +49,14 @@ function samplingOf(req: Sampling, limit: number, defaultTokens = limit) {
     maxTokens: tokenBudget(req.max_completion_tokens ?? req.max_tokens ?? Math.min(defaultTokens, limit), limit, field),
     temperature: req.temperature ?? undefined,
     topP: req.top_p ?? undefined,
+    topK: req.top_k ?? undefined,
+    minP: req.min_p ?? undefined,
+    // OpenAI applies no repetition penalty unless asked (Ollama's API defaults to 1.1).
+    repeatPenalty: {
+      penalty: req.repeat_penalty ?? undefined,
+      presencePenalty: req.presence_penalty ?? undefined,
+      frequencyPenalty: req.frequency_penalty ?? undefined,
+    },
     seed: req.seed ?? undefined,
     stop: req.stop,
     format: openAiFormat(req.response_format),

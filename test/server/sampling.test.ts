@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Ollama } from 'ollama';
+import OpenAI, { BadRequestError } from 'openai';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+
+/**
+ * The sampling set on both APIs, through the official SDKs. Each option is
+ * shown to be applied, not merely accepted: greedy TinyStories answers are
+ * compared across the two APIs (the same option through each gives the same
+ * text) and against settings that must reduce to greedy decoding (top_k 1 or
+ * min_p 1 at any temperature and seed). Options hearth does not implement
+ * are refused by name.
+ */
+
+const stories = process.env.HEARTH_TEST_MODEL ? false : 'HEARTH_TEST_MODEL is not set';
+const PROMPT = 'Once upon a time';
+const TOKENS = 40;
+
+describe('sampling options', () => {
+  let server: TestServer;
+  let openai: OpenAI;
+  let ollama: Ollama;
+
+  before(async () => {
+    server = await startTestServer();
+    openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    ollama = new Ollama({ host: server.url });
+  });
+  after(() => server?.close());
+
+  /** OpenAI's /v1/completions, with extra (llama.cpp-style) fields passed through the SDK's body. */
+  const complete = async (extra: Record<string, unknown> = {}) => {
+    const res = await openai.completions.create({ model: 'stories', prompt: PROMPT, max_tokens: TOKENS, temperature: 0, ...extra } as OpenAI.Completions.CompletionCreateParamsNonStreaming);
+    return res.choices[0]!.text;
+  };
+  const generate = async (options: Record<string, unknown> = {}) =>
+    (await ollama.generate({ model: 'stories', prompt: PROMPT, raw: true, options: { num_predict: TOKENS, temperature: 0, ...options } })).response;
+
+  describe('on TinyStories', { skip: stories }, () => {
+    test('repetition penalties: off by default on OpenAI, llama.cpp\'s 1.1 by default on Ollama, and the same settings give the same text on both', async () => {
+      const openaiDefault = await complete();
+      const ollamaDefault = await generate();
+      assert.equal(openaiDefault, await generate({ repeat_penalty: 1 }), 'OpenAI applies no repetition penalty unless asked');
+      assert.equal(ollamaDefault, await complete({ repeat_penalty: 1.1 }), "Ollama's default is a 1.1 penalty");
+      assert.notEqual(openaiDefault, ollamaDefault, 'the penalty changes this story');
+      const penalized = await complete({ frequency_penalty: 1.5, presence_penalty: 0.5 });
+      assert.notEqual(penalized, openaiDefault, 'the frequency and presence penalties change it');
+      assert.equal(penalized, await generate({ repeat_penalty: 1, frequency_penalty: 1.5, presence_penalty: 0.5 }));
+      assert.equal(await generate({ repeat_last_n: 0 }), openaiDefault, 'repeat_last_n 0 turns the penalties off');
+    });
+
+    test('top_k 1 and min_p 1 leave one candidate: greedy text at any temperature and seed', async () => {
+      const greedy = await complete();
+      for (const seed of [1, 2]) {
+        assert.equal(await complete({ temperature: 1.5, seed, top_k: 1 }), greedy, `OpenAI top_k 1, seed ${seed}`);
+        assert.equal(await complete({ temperature: 1.5, seed, min_p: 1 }), greedy, `OpenAI min_p 1, seed ${seed}`);
+        assert.equal(await generate({ temperature: 1.5, seed, top_k: 1, repeat_penalty: 1 }), greedy, `Ollama top_k 1, seed ${seed}`);
+      }
+      assert.notEqual(await complete({ temperature: 1.5, seed: 1 }), greedy, 'without them, temperature 1.5 samples another story');
+    });
+
+    test('num_ctx bounds prompt and answer together; beyond the loaded context it is a 400 naming it', async () => {
+      const prompt = (await ollama.generate({ model: 'stories', prompt: PROMPT, raw: true, options: { num_predict: 1 } })).prompt_eval_count!;
+      const bounded = await ollama.generate({ model: 'stories', prompt: PROMPT, raw: true, options: { num_predict: TOKENS, temperature: 0, num_ctx: prompt + 5 } });
+      assert.equal(bounded.done_reason, 'length');
+      assert.equal(bounded.eval_count, 5);
+      await assert.rejects(ollama.generate({ model: 'stories', prompt: PROMPT, raw: true, options: { num_ctx: prompt } }), /INPUT_TOO_LONG|does not fit|context holds/);
+      await assert.rejects(ollama.generate({ model: 'stories', prompt: PROMPT, raw: true, options: { num_ctx: 1_000_000 } }), /options\.num_ctx/);
+    });
+  });
+
+  test('options and fields hearth does not implement are refused by name, on both APIs', async () => {
+    const chat = { model: 'tiny-llama', messages: [{ role: 'user' as const, content: 'hi' }] };
+    await assert.rejects(ollama.chat({ ...chat, options: { mirostat: 2 } as Record<string, unknown> }), /mirostat/);
+    await assert.rejects(ollama.generate({ model: 'tiny-llama', prompt: 'x', suffix: 'y' }), /suffix is not supported/);
+    await assert.rejects(ollama.chat({ ...chat, think: true }), /think is not supported/);
+    for (const [field, value] of [['logit_bias', { 50: 10 }], ['top_logprobs', 2], ['reasoning_effort', 'high']] as const) {
+      await assert.rejects(openai.chat.completions.create({ ...chat, [field]: value }), (e) => e instanceof BadRequestError && e.message.includes(`${field} is not supported`), field);
+    }
+    await assert.rejects(openai.completions.create({ model: 'tiny-llama', prompt: 'x', echo: true }), (e) => e instanceof BadRequestError && /echo is not supported/.test(e.message));
+    await assert.rejects(openai.chat.completions.create({ ...chat, presence_penalty: 3 }), (e) => e instanceof BadRequestError && /presence_penalty/.test(e.message));
+    // Fields that change nothing in the answer are accepted.
+    const ok = await openai.chat.completions.create({ ...chat, max_tokens: 2, user: 'u1', metadata: { a: 'b' }, store: false, tool_choice: 'none' });
+    assert.equal(ok.choices.length, 1);
+  });
+});
