@@ -49,7 +49,6 @@ export const openAiUnsupported = {
   modalities: (v: unknown) => Array.isArray(v) && v.some((m) => m !== 'text'),
   reasoning_effort: nonEmpty,
   web_search_options: (v: unknown) => v !== undefined,
-  echo: (v: unknown) => v === true,
   suffix: nonEmpty,
   best_of: (v: unknown) => typeof v === 'number' && v > 1,
 };

@@ -70,6 +70,52 @@ describe('sampling options', () => {
     });
   });
 
+  describe('several answers in one request (n, prompt arrays, echo)', { skip: stories }, () => {
+    test('n answers, each what the same request alone gives with seed + its index; usage counts the prompt once', async () => {
+      const request = { model: 'stories', prompt: PROMPT, max_tokens: 12, temperature: 1, seed: 5 };
+      const many = await openai.completions.create({ ...request, n: 3 });
+      assert.deepEqual(many.choices.map((c) => c.index), [0, 1, 2]);
+      for (const [i, choice] of many.choices.entries()) {
+        const alone = await openai.completions.create({ ...request, seed: 5 + i });
+        assert.equal(choice.text, alone.choices[0]!.text, `choice ${i}`);
+      }
+      assert.ok(new Set(many.choices.map((c) => c.text)).size > 1, 'the answers differ');
+      const single = await openai.completions.create(request);
+      assert.equal(many.usage!.prompt_tokens, single.usage!.prompt_tokens);
+      assert.equal(many.usage!.completion_tokens, 36);
+    });
+
+    test('a prompt array answers each prompt in order, streamed the same as not; echo puts each prompt before its answer', async () => {
+      const prompts = ['Once upon a time', 'The dog', 'Lily wanted'];
+      const request = { model: 'stories', prompt: prompts, max_tokens: 10, temperature: 0 };
+      const res = await openai.completions.create(request);
+      for (const [i, prompt] of prompts.entries()) {
+        const alone = await openai.completions.create({ ...request, prompt });
+        assert.equal(res.choices[i]!.text, alone.choices[0]!.text, prompt);
+      }
+      const streamed = ['', '', ''];
+      const finish: Array<string | null> = [null, null, null];
+      for await (const chunk of await openai.completions.create({ ...request, stream: true })) {
+        for (const c of chunk.choices) {
+          streamed[c.index] += c.text;
+          finish[c.index] = c.finish_reason ?? finish[c.index]!;
+        }
+      }
+      assert.deepEqual(streamed, res.choices.map((c) => c.text));
+      assert.deepEqual(finish, ['length', 'length', 'length']);
+      const echoed = await openai.completions.create({ ...request, echo: true });
+      assert.deepEqual(echoed.choices.map((c) => c.text), res.choices.map((c, i) => prompts[i] + c.text));
+    });
+
+    test('chat with n streams every choice to its finish', async () => {
+      const stream = await openai.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Tell a story' }], max_tokens: 8, temperature: 1, seed: 1, n: 2, stream: true });
+      const finish: Array<string | null> = [null, null];
+      for await (const chunk of stream) for (const c of chunk.choices) finish[c.index] = c.finish_reason ?? finish[c.index]!;
+      assert.deepEqual(finish, ['length', 'length']);
+      assert.equal(server.pool.list().find((m) => m.name === 'stories')?.inFlight ?? 0, 0, 'the lease went back once every choice ended');
+    });
+  });
+
   test('options and fields hearth does not implement are refused by name, on both APIs', async () => {
     const chat = { model: 'tiny-llama', messages: [{ role: 'user' as const, content: 'hi' }] };
     await assert.rejects(ollama.chat({ ...chat, options: { mirostat: 2 } as Record<string, unknown> }), /mirostat/);
@@ -78,7 +124,8 @@ describe('sampling options', () => {
     for (const [field, value] of [['logit_bias', { 50: 10 }], ['top_logprobs', 2], ['reasoning_effort', 'high']] as const) {
       await assert.rejects(openai.chat.completions.create({ ...chat, [field]: value }), (e) => e instanceof BadRequestError && e.message.includes(`${field} is not supported`), field);
     }
-    await assert.rejects(openai.completions.create({ model: 'tiny-llama', prompt: 'x', echo: true }), (e) => e instanceof BadRequestError && /echo is not supported/.test(e.message));
+    await assert.rejects(openai.chat.completions.create({ ...chat, n: 9 }), (e) => e instanceof BadRequestError && /\bn\b/.test(e.message));
+    await assert.rejects(openai.completions.create({ model: 'tiny-llama', prompt: ['a', 'b', 'c'], n: 3 }), (e) => e instanceof BadRequestError && /prompt: 3 prompt\(s\) × n 3/.test(e.message));
     await assert.rejects(openai.chat.completions.create({ ...chat, presence_penalty: 3 }), (e) => e instanceof BadRequestError && /presence_penalty/.test(e.message));
     // Fields that change nothing in the answer are accepted.
     const ok = await openai.chat.completions.create({ ...chat, max_tokens: 2, user: 'u1', metadata: { a: 'b' }, store: false, tool_choice: 'none' });

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { HearthError } from '../../../errors/index.js';
 import type { GenerateRequest } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
-import { collectText, finishReason, generate, startGeneration, tokenBudget } from '../../generation.js';
+import { MAX_CHOICES, generateChoices } from '../../choices.js';
+import { finishReason, startGeneration, tokenBudget, type GenerationTimings } from '../../generation.js';
 import { openAiFormat, responseFormatSchema } from '../../output-format.js';
 import { contentSchema, openAiUnsupported, parseBody, refuseUnsupported, stopSchema } from '../../request.js';
 import { openStream } from '../../streaming.js';
@@ -24,7 +26,7 @@ const sampling = {
   repeat_penalty: z.number().positive().nullable().optional(),
   seed: z.number().int().nullable().optional(),
   stop: stopSchema,
-  n: z.literal(1).nullable().optional(),
+  n: z.number().int().min(1).max(MAX_CHOICES).nullable().optional(),
   response_format: responseFormatSchema,
 };
 
@@ -35,7 +37,8 @@ const chatBody = z.object({
 
 const completionBody = z.object({
   ...sampling,
-  prompt: z.union([z.string(), z.array(z.string()).length(1)]).transform((p) => (Array.isArray(p) ? p[0]! : p)),
+  prompt: z.union([z.string(), z.array(z.string()).min(1).max(MAX_CHOICES)]),
+  echo: z.boolean().nullable().optional(),
 });
 
 /** OpenAI's default for the legacy completions endpoint (chat's is the server's bound). */
@@ -69,45 +72,60 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     refuseUnsupported(request.body, openAiUnsupported);
     const req = parseBody(chatBody, request.body);
     const messages = req.messages.map((m) => ({ role: m.role === 'developer' ? ('system' as const) : m.role, content: m.content }));
-    return respond(request, reply, req, { kind: 'chat', messages, ...samplingOf(req, ctx.config.server.maxTokens) }, 'chat');
+    const body: GenerateRequest = { kind: 'chat', messages, ...samplingOf(req, ctx.config.server.maxTokens) };
+    return respond(request, reply, req, choicesOf([body], req), 'chat');
   });
   app.post('/v1/completions', async (request, reply) => {
     refuseUnsupported(request.body, openAiUnsupported);
     const req = parseBody(completionBody, request.body);
-    return respond(request, reply, req, { kind: 'completion', prompt: req.prompt, ...samplingOf(req, ctx.config.server.maxTokens, COMPLETION_DEFAULT_TOKENS) }, 'text');
+    const sampling = samplingOf(req, ctx.config.server.maxTokens, COMPLETION_DEFAULT_TOKENS);
+    const prompts = typeof req.prompt === 'string' ? [req.prompt] : req.prompt;
+    const bodies = prompts.map((prompt): GenerateRequest => ({ kind: 'completion', prompt, ...sampling }));
+    return respond(request, reply, req, choicesOf(bodies, req, prompts), 'text');
   });
 
-  async function respond(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    req: Sampling,
-    body: GenerateRequest,
-    kind: 'chat' | 'text',
-  ) {
+  async function respond(request: FastifyRequest, reply: FastifyReply, req: Sampling, choices: Choice[], kind: 'chat' | 'text') {
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     const object = kind === 'chat' ? 'chat.completion' : 'text_completion';
     const { lease, signal, startedAt, loadedAt } = await startGeneration(ctx, request, reply, req.model);
-    const generation = { ...body, signal };
+    const requests = choices.map((c) => ({ ...c.request, signal }));
     if (!req.stream) {
-      const { text, timings: t } = await collectText(generate(ctx, lease, generation, startedAt, loadedAt));
-      const choice = kind === 'chat' ? { index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: finishReason(t.stopReason) } : { index: 0, text, logprobs: null, finish_reason: finishReason(t.stopReason) };
-      return { id, object, created, model: req.model, choices: [choice], usage: usage(t.promptTokens, t.completionTokens) };
+      const texts = choices.map((c) => c.echo ?? '');
+      const run = generateChoices(ctx, lease, requests, startedAt, loadedAt);
+      let step = await run.next();
+      while (!step.done) {
+        texts[step.value.index] += step.value.text;
+        step = await run.next();
+      }
+      const timings = step.value;
+      const body = choices.map((_, index) => {
+        const finish = finishReason(timings[index]!.stopReason);
+        return kind === 'chat' ? { index, message: { role: 'assistant', content: texts[index] }, logprobs: null, finish_reason: finish } : { index, text: texts[index], logprobs: null, finish_reason: finish };
+      });
+      return { id, object, created, model: req.model, choices: body, usage: usage(choices, timings) };
     }
     const stream = openStream(request, reply, 'sse', signal);
     const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
-    const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ id, object: chunkObject, created, model: req.model, choices: [choice], ...extra });
+    const chunk = (choice: Record<string, unknown>) => ({ id, object: chunkObject, created, model: req.model, choices: [choice] });
+    const piece = (index: number, text: string) => (kind === 'chat' ? { index, delta: { content: text }, finish_reason: null } : { index, text, finish_reason: null });
     try {
-      const run = generate(ctx, lease, generation, startedAt, loadedAt);
-      if (kind === 'chat') stream.send(chunk({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }));
+      const run = generateChoices(ctx, lease, requests, startedAt, loadedAt);
+      choices.forEach((c, index) => {
+        if (kind === 'chat') stream.send(chunk({ index, delta: { role: 'assistant', content: '' }, finish_reason: null }));
+        else if (c.echo !== undefined) stream.send(chunk(piece(index, c.echo)));
+      });
       let step = await run.next();
       while (!step.done) {
-        stream.send(chunk(kind === 'chat' ? { index: 0, delta: { content: step.value }, finish_reason: null } : { index: 0, text: step.value, finish_reason: null }));
+        stream.send(chunk(piece(step.value.index, step.value.text)));
         step = await run.next();
       }
-      const t = step.value;
-      stream.send(chunk(kind === 'chat' ? { index: 0, delta: {}, finish_reason: finishReason(t.stopReason) } : { index: 0, text: '', finish_reason: finishReason(t.stopReason) }));
-      if (req.stream_options?.include_usage) stream.send({ id, object: chunkObject, created, model: req.model, choices: [], usage: usage(t.promptTokens, t.completionTokens) });
+      const timings = step.value;
+      timings.forEach((t, index) => {
+        const finish = finishReason(t.stopReason);
+        stream.send(chunk(kind === 'chat' ? { index, delta: {}, finish_reason: finish } : { index, text: '', finish_reason: finish }));
+      });
+      if (req.stream_options?.include_usage) stream.send({ id, object: chunkObject, created, model: req.model, choices: [], usage: usage(choices, timings) });
       stream.end();
     } catch (error) {
       stream.end(error);
@@ -116,6 +134,38 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
   }
 }
 
-function usage(prompt: number, completion: number) {
+/** One answer to generate: its request, which prompt it answers (for usage), and the prompt to echo before it. */
+interface Choice {
+  request: GenerateRequest;
+  prompt: number;
+  echo: string | undefined;
+}
+
+/**
+ * OpenAI's choices: `n` for each prompt, numbered prompt by prompt. With a
+ * seed, choice i of a prompt samples with seed + i, so that the n answers
+ * differ and the same request still gives the same answers.
+ */
+function choicesOf(bodies: readonly GenerateRequest[], req: Sampling & { echo?: boolean | null | undefined }, prompts?: readonly string[]): Choice[] {
+  const n = req.n ?? 1;
+  if (bodies.length * n > MAX_CHOICES) {
+    const field = bodies.length > 1 ? 'prompt' : 'n';
+    throw new HearthError('USAGE', `invalid request: ${field}: ${bodies.length} prompt(s) × n ${n} asks for ${bodies.length * n} answers; one request gets at most ${MAX_CHOICES}`, { details: { field, limit: MAX_CHOICES } });
+  }
+  return bodies.flatMap((body, prompt) =>
+    Array.from({ length: n }, (_, i) => ({
+      request: { ...body, seed: body.seed === undefined ? undefined : body.seed + i },
+      prompt,
+      echo: req.echo === true ? prompts?.[prompt] : undefined,
+    })),
+  );
+}
+
+/** Prompt tokens once per prompt (its n answers share it), completion tokens of every answer. */
+function usage(choices: readonly Choice[], timings: readonly GenerationTimings[]) {
+  const promptTokens = new Map<number, number>();
+  choices.forEach((c, i) => promptTokens.set(c.prompt, timings[i]!.promptTokens));
+  const prompt = [...promptTokens.values()].reduce((a, b) => a + b, 0);
+  const completion = timings.reduce((a, t) => a + t.completionTokens, 0);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
