@@ -1,5 +1,5 @@
 import type { ResolvedModel } from '../store/index.js';
-import type { OutputFormat } from './json-schema-subset.js';
+import type { GrammarSchema, OutputFormat } from './json-schema-subset.js';
 
 /** How token vectors become one text vector. */
 export type Pooling = 'none' | 'mean' | 'cls' | 'last' | 'rank';
@@ -33,7 +33,8 @@ export interface ModelInfo {
   format: string;
   architecture: string;
   /** Encoder-only models embed; decoders generate (and can embed too). */
-  capabilities: Array<'embedding' | 'generation'>;
+  /** 'tools' when the chat template has a tool format (it renders `tools`), as Ollama decides it. */
+  capabilities: Array<'embedding' | 'generation' | 'tools'>;
   trainContextSize: number;
   fileBytes: number;
   /** Bytes of RAM a load with the default context is expected to take, from file metadata alone. */
@@ -103,9 +104,29 @@ export interface EmbedResult {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** An assistant's calls, answered by the `tool` messages after it. */
+  toolCalls?: ToolCall[] | undefined;
+  /** A tool message's answer to this call of the assistant message before it. */
+  toolCallId?: string | undefined;
 }
+
+/** A function the model may call; `parameters` is a schema grammarSchema() accepted. */
+export interface ToolSpec {
+  name: string;
+  description?: string | undefined;
+  parameters: GrammarSchema;
+}
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** `auto`: the model decides, through its template's tool format; `required` or one named tool: a call is forced by a grammar. */
+export type ToolChoice = 'auto' | 'required' | { name: string };
 
 export interface SamplingOptions {
   maxTokens?: number | undefined;
@@ -138,12 +159,14 @@ export interface RepeatPenalty {
   penalizeNewLine?: boolean | undefined;
 }
 
-export type GenerateRequest = SamplingOptions & ({ kind: 'chat'; messages: ChatMessage[] } | { kind: 'completion'; prompt: string });
+export type GenerateRequest = SamplingOptions &
+  ({ kind: 'chat'; messages: ChatMessage[]; tools?: ToolSpec[] | undefined; toolChoice?: ToolChoice | undefined } | { kind: 'completion'; prompt: string });
 
-export type StopReason = 'stop' | 'length' | 'abort';
+export type StopReason = 'stop' | 'length' | 'abort' | 'tool_calls';
 
 export type GenerateEvent =
   | { type: 'text'; text: string }
+  | { type: 'tool_call'; call: ToolCall }
   | { type: 'done'; stopReason: StopReason; promptTokens: number; completionTokens: number };
 
 /** A model in memory. Every method is safe to call concurrently; the model queues internally. */

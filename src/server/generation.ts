@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError, toHearthError } from '../errors/index.js';
 import type { Lease } from '../pool/model-pool.js';
-import type { GenerateEvent, GenerateRequest } from '../runtime/types.js';
+import type { GenerateEvent, GenerateRequest, StopReason, ToolCall } from '../runtime/types.js';
 import type { ServerContext } from './context.js';
 
 export interface GenerationTimings {
@@ -11,7 +11,9 @@ export interface GenerationTimings {
   evalNs: number;
   promptTokens: number;
   completionTokens: number;
-  stopReason: 'stop' | 'length' | 'abort';
+  stopReason: StopReason;
+  /** The tools the model called, in order (they come at the end of its answer). */
+  toolCalls: ToolCall[];
 }
 
 /** A leased model ready to generate, with the request's own abort signal. */
@@ -27,12 +29,21 @@ export interface GenerationStart {
  * made when it arrived, so a client that leaves while the model loads
  * aborts its wait (and frees nothing it never got).
  */
-export async function startGeneration(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, model: string, keepAlive?: string | number | null): Promise<GenerationStart> {
+export async function startGeneration(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  model: string,
+  keepAlive?: string | number | null,
+  /** What else the model must be able to do (tools), checked before any stream opens. */
+  check?: (lease: Lease) => void,
+): Promise<GenerationStart> {
   const startedAt = performance.now();
   const signal = ctx.inflight.signal(request, reply);
   const lease = await ctx.access.lease(model, { keepAlive, signal });
   try {
     assertCanGenerate(lease);
+    check?.(lease);
     if (signal.aborted) throw toHearthError(signal.reason);
   } catch (error) {
     lease.release();
@@ -65,12 +76,14 @@ export function tokenBudget(requested: number | null | undefined, limit: number,
 export async function* generate(ctx: ServerContext, lease: Lease, request: GenerateRequest, startedAt: number, loadedAt: number): AsyncGenerator<string, GenerationTimings> {
   let firstTokenAt: number | undefined;
   let done: Extract<GenerateEvent, { type: 'done' }> | undefined;
+  const toolCalls: ToolCall[] = [];
   try {
     for await (const event of lease.model.generate(request)) {
       if (event.type === 'text') {
         firstTokenAt ??= performance.now();
         yield event.text;
-      } else done = event;
+      } else if (event.type === 'tool_call') toolCalls.push(event.call);
+      else done = event;
     }
   } finally {
     lease.release();
@@ -90,6 +103,7 @@ export async function* generate(ctx: ServerContext, lease: Lease, request: Gener
     promptTokens: done?.promptTokens ?? 0,
     completionTokens,
     stopReason: done?.stopReason ?? 'abort',
+    toolCalls,
   };
 }
 
@@ -111,6 +125,6 @@ function assertCanGenerate(lease: Lease): void {
 }
 
 /** OpenAI's finish_reason. */
-export function finishReason(stop: GenerationTimings['stopReason']): 'stop' | 'length' {
-  return stop === 'length' ? 'length' : 'stop';
+export function finishReason(stop: GenerationTimings['stopReason']): 'stop' | 'length' | 'tool_calls' {
+  return stop === 'length' || stop === 'tool_calls' ? stop : 'stop';
 }

@@ -38,8 +38,6 @@ const nonEmpty = (v: unknown) => (Array.isArray(v) ? v.length > 0 : typeof v ===
 
 /** OpenAI fields that would change the answer and that hearth does not implement yet. */
 export const openAiUnsupported = {
-  tools: nonEmpty,
-  tool_choice: (v: unknown) => v !== 'none',
   functions: nonEmpty,
   function_call: (v: unknown) => v !== 'none',
   logprobs: (v: unknown) => v === true || typeof v === 'number',
@@ -55,7 +53,6 @@ export const openAiUnsupported = {
 
 /** Ollama fields that would change the answer and that hearth does not implement yet. */
 export const ollamaUnsupported = {
-  tools: nonEmpty,
   images: nonEmpty,
   suffix: nonEmpty,
   template: nonEmpty,

@@ -36,7 +36,7 @@ describe('CPU fairness between models', () => {
             if (event.type === 'text') {
               tokens++;
               firstToken();
-            } else return event.stopReason;
+            } else if (event.type === 'done') return event.stopReason;
           }
         } finally {
           lease.release();

@@ -25,7 +25,7 @@ export async function collect(stream: AsyncIterable<GenerateEvent>, onText?: (te
     if (event.type === 'text') {
       text += event.text;
       onText?.(text);
-    } else return { text, done: event };
+    } else if (event.type === 'done') return { text, done: event };
   }
   throw new Error('stream ended without a done event');
 }

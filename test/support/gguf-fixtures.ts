@@ -131,6 +131,27 @@ export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+/**
+ * ChatML with a tool format: Qwen 2.5's, in which the tools are listed in the system turn and a call is a
+ * <tool_call> JSON object, and a tool's answer comes back in a user turn as <tool_response>.
+ */
+export const CHATML_TOOLS_TEMPLATE =
+  "{%- if tools %}{{- '<|im_start|>system\\n' }}{%- if messages[0]['role'] == 'system' %}{{- messages[0]['content'] }}{%- else %}{{- 'You are a helpful assistant.' }}{%- endif %}" +
+  '{{- "\\n\\n# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>" }}' +
+  '{%- for tool in tools %}{{- "\\n" }}{{- tool | tojson }}{%- endfor %}' +
+  '{{- "\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\"name\\": <function-name>, \\"arguments\\": <args-json-object>}\\n</tool_call><|im_end|>\\n" }}' +
+  "{%- else %}{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}{%- endif %}{%- endif %}" +
+  '{%- for message in messages %}' +
+  '{%- if (message.role == "user") or (message.role == "system" and not loop.first) or (message.role == "assistant" and not message.tool_calls) %}' +
+  "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}" +
+  '{%- elif message.role == "assistant" %}{{- \'<|im_start|>\' + message.role }}{%- if message.content %}{{- \'\\n\' + message.content }}{%- endif %}' +
+  '{%- for tool_call in message.tool_calls %}{%- if tool_call.function is defined %}{%- set tool_call = tool_call.function %}{%- endif %}' +
+  '{{- \'\\n<tool_call>\\n{"name": "\' }}{{- tool_call.name }}{{- \'", "arguments": \' }}{{- tool_call.arguments | tojson }}{{- \'}\\n</tool_call>\' }}{%- endfor %}{{- \'<|im_end|>\\n\' }}' +
+  '{%- elif message.role == "tool" %}{%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != "tool") %}{{- \'<|im_start|>user\' }}{%- endif %}' +
+  "{{- '\\n<tool_response>\\n' }}{{- message.content }}{{- '\\n</tool_response>' }}" +
+  '{%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}{{- \'<|im_end|>\\n\' }}{%- endif %}{%- endif %}{%- endfor %}' +
+  "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+
 interface LlamaVocab {
   tokens: string[];
   scores: number[];
@@ -217,8 +238,8 @@ export interface LlamaFixtureOptions {
   seed?: number /* 1 */;
   type?: 'F32' | 'F16' /* F32 */;
   name?: string;
-  /** Write the ChatML template (default); false makes a base model with none. */
-  chatTemplate?: boolean;
+  /** Write the ChatML template (default), or ChatML with a tool format ('tools'); false makes a base model with none. */
+  chatTemplate?: boolean | 'tools';
 }
 
 /**
@@ -268,7 +289,7 @@ export async function writeLlamaFixture(path: string, options: LlamaFixtureOptio
     ['tokenizer.ggml.unknown_token_id', u32(0)],
     ['tokenizer.ggml.add_bos_token', bool(true)],
     ['tokenizer.ggml.add_eos_token', bool(false)],
-    ...(options.chatTemplate === false ? [] : [['tokenizer.chat_template', str(CHATML_TEMPLATE)] as [string, GgufValue]]),
+    ...(options.chatTemplate === false ? [] : [['tokenizer.chat_template', str(options.chatTemplate === 'tools' ? CHATML_TOOLS_TEMPLATE : CHATML_TEMPLATE)] as [string, GgufValue]]),
   ];
 
   const f = new TensorFactory(seed, type);

@@ -8,6 +8,8 @@ export interface ModelFixtures {
   dir: string;
   /** Tiny llama with a ChatML template (random weights), trained context 65536. */
   llama: string;
+  /** The same llama with a tool format in its template (Qwen 2.5's ChatML with tools). */
+  llamaTools: string;
   /** Tiny bert, mean pooling, context 128. */
   bert: string;
   /** The same bert shape with CLS pooling and another seed. */
@@ -25,9 +27,11 @@ export async function createModelFixtures(): Promise<ModelFixtures> {
   const bertCls = join(dir, 'tiny-bert-cls.gguf');
   // A long trained context (RoPE: it costs no weights), so a test that stops a generation itself never races it to the end.
   await writeLlamaFixture(llama, { seed: 1, context: 65536 });
+  const llamaTools = join(dir, 'tiny-llama-tools.gguf');
+  await writeLlamaFixture(llamaTools, { seed: 1, context: 4096, chatTemplate: 'tools' });
   await writeBertFixture(bert, { seed: 2, context: 128 });
   await writeBertFixture(bertCls, { seed: 3, context: 128, pooling: 'cls' });
   const onnxBert = join(dir, 'tiny-bert-onnx');
   await writeBertOnnxFixture(onnxBert, { seed: 4 });
-  return { dir, llama, bert, bertCls, onnxBert, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, llama, llamaTools, bert, bertCls, onnxBert, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -50,7 +50,7 @@ export const runCommand: CommandFactory = (run) =>
             if (event.type === 'text') {
               firstToken ??= performance.now();
               ctx.stdout.write(event.text);
-            } else {
+            } else if (event.type === 'done') {
               ctx.stdout.write('\n');
               if (options.verbose) {
                 const seconds = (performance.now() - (firstToken ?? started)) / 1000;

@@ -64,7 +64,8 @@ export class LlamaBackend implements Backend {
     return {
       format: 'gguf',
       architecture: arch,
-      capabilities: embeddingOnly ? ['embedding'] : ['generation', 'embedding'],
+      // A template with a tool format renders `tools` (Ollama decides the same way, from its own templates).
+      capabilities: embeddingOnly ? ['embedding'] : ['generation', 'embedding', ...(/\btools\b/.test(String(fileInfo.metadata.tokenizer?.chat_template ?? '')) ? (['tools'] as const) : [])],
       trainContextSize,
       fileBytes: model.files.reduce((n, f) => n + f.size, 0),
       estimatedBytes: weights + context,

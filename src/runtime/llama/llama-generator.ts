@@ -1,10 +1,11 @@
-import { LlamaChat, LlamaCompletion, type ChatHistoryItem, type LlamaContext, type LlamaContextSequence } from 'node-llama-cpp';
+import { LlamaChat, LlamaCompletion, type LlamaContext, type LlamaContextSequence } from 'node-llama-cpp';
 import { abortError, HearthError, throwIfAborted } from '../../errors/index.js';
 import { AsyncQueue } from '../../lifecycle/async-queue.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
 import { StopMatcher } from '../stop-matcher.js';
+import { asFunctions, forcedCallNote, forcedCallSchema, newCallId, parseForcedCall, toHistory } from './chat-tools.js';
 import { GrammarCache } from './grammar-cache.js';
-import type { ChatMessage, GenerateEvent, GenerateRequest, StopReason } from '../types.js';
+import type { GenerateEvent, GenerateRequest, StopReason, ToolCall } from '../types.js';
 
 /**
  * Completion and chat over one llama context with `parallel` sequences;
@@ -55,16 +56,20 @@ export class LlamaGenerator {
     try {
       throwIfAborted(request.signal);
       let completionTokens = 0;
+      const tools = request.kind === 'chat' && request.toolChoice !== undefined ? (request.tools ?? []) : [];
+      const choice = request.kind === 'chat' ? request.toolChoice : undefined;
+      // A forced call (required, or one named tool) is a grammar over the tools' calls, on any model; auto is the template's tool format.
+      const forced = tools.length > 0 && choice !== undefined && choice !== 'auto' ? (choice === 'required' ? tools : tools.filter((t) => t.name === choice.name)) : undefined;
+      const functions = tools.length > 0 && !forced ? asFunctions(tools) : undefined;
+      if (functions && request.format) throw new HearthError('USAGE', 'invalid request: response_format: a response format cannot be combined with tools the model may call', { details: { field: 'response_format' } });
       const prompt =
         request.kind === 'chat'
-          ? { kind: 'chat' as const, chat: this.#chatFor(sequence), history: toHistory(request.messages) }
+          ? { kind: 'chat' as const, chat: this.#chatFor(sequence), history: toHistory(forced ? [forcedCallNote(forced), ...request.messages] : request.messages, tools) }
           : { kind: 'completion' as const, text: request.prompt };
       const promptTokens =
         prompt.kind === 'chat'
-          ? prompt.chat.chatWrapper.generateContextState({ chatHistory: prompt.history }).contextText.tokenize(sequence.model.tokenizer).length
+          ? prompt.chat.chatWrapper.generateContextState({ chatHistory: prompt.history, availableFunctions: functions, documentFunctionParams: true }).contextText.tokenize(sequence.model.tokenizer).length
           : sequence.model.tokenize(prompt.text, false).length;
-      // A prompt that does not fit is an error, never silently cut: node-llama-cpp would shift the
-      // context (dropping the prompt's start, or earlier chat turns) and answer as if nothing happened.
       if (request.contextLimit !== undefined && request.contextLimit > sequence.contextSize) {
         // Ollama reloads the model with the larger context; hearth's contexts are sized per model, at load.
         throw new HearthError('USAGE', `invalid request: options.num_ctx: ${request.contextLimit} is more than this model's loaded context (${sequence.contextSize} tokens)`, {
@@ -72,6 +77,8 @@ export class LlamaGenerator {
           hint: 'ask for at most the loaded context, or raise HEARTH_CONTEXT_SIZE (up to the model\'s trained context) and restart',
         });
       }
+      // A prompt that does not fit is an error, never silently cut: node-llama-cpp would shift the
+      // context (dropping the prompt's start, or earlier chat turns) and answer as if nothing happened.
       const contextSize = Math.min(sequence.contextSize, request.contextLimit ?? Number.POSITIVE_INFINITY);
       const room = contextSize - promptTokens;
       if (room < 1) {
@@ -80,7 +87,10 @@ export class LlamaGenerator {
           hint: 'shorten the prompt, or raise HEARTH_CONTEXT_SIZE up to the model\'s trained context',
         });
       }
-      const grammar = request.format ? await this.#grammars.get(request.format) : undefined;
+      const format = forced ? ({ type: 'json_schema', schema: forcedCallSchema(forced) } as const) : request.format;
+      const grammar = format ? await this.#grammars.get(format) : undefined;
+      // A forced call's text is the call itself, parsed once whole; it is not the answer's text.
+      let callText = '';
       const options = {
         grammar,
         signal: request.signal ? AbortSignal.any([request.signal, stopper.signal]) : stopper.signal,
@@ -94,6 +104,10 @@ export class LlamaGenerator {
         repeatPenalty: repeatPenaltyOf(request.repeatPenalty),
         seed: request.seed,
         onTextChunk: (text: string) => {
+          if (forced) {
+            callText += text;
+            return;
+          }
           emit(stops.push(text));
           if (stops.stopped) stopper.abort();
         },
@@ -102,16 +116,25 @@ export class LlamaGenerator {
         },
       };
       let stopReason: string;
+      const calls: ToolCall[] = [];
       if (prompt.kind === 'chat') {
-        const result = await prompt.chat.generateResponse(prompt.history, options);
+        const result = functions
+          ? await prompt.chat.generateResponse(prompt.history, { ...options, grammar: undefined, functions, documentFunctionParams: true })
+          : await prompt.chat.generateResponse(prompt.history, options);
         stopReason = result.metadata.stopReason;
+        for (const call of result.functionCalls ?? []) calls.push({ id: newCallId(), name: call.functionName, arguments: (call.params ?? {}) as Record<string, unknown> });
+        const forcedCall = forced ? parseForcedCall(callText) : undefined;
+        if (forcedCall) calls.push(forcedCall);
+        // A forced call cut short by the token limit is no call: its text is the answer, ending in 'length'.
+        else if (forced) emit(callText);
       } else {
         const completion = this.#completionFor(sequence);
         const result = await completion.generateCompletionWithMeta(prompt.text, { ...options, disableContextShift: true });
         stopReason = result.metadata.stopReason;
       }
       emit(stops.flush());
-      const reason = stops.stopped ? 'stop' : mapStopReason(stopReason);
+      for (const call of calls) queue.push({ type: 'tool_call', call });
+      const reason = calls.length > 0 ? 'tool_calls' : stops.stopped ? 'stop' : mapStopReason(stopReason);
       queue.push({ type: 'done', stopReason: reason, promptTokens, completionTokens });
     } catch (error) {
       if (request.signal?.aborted) throw abortError(request.signal);
@@ -143,16 +166,6 @@ export class LlamaGenerator {
     for (const engine of [...this.#chats.values(), ...this.#completions.values()]) engine.dispose({ disposeSequence: false });
     await this.context.dispose();
   }
-}
-
-function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
-  if (messages.length === 0) throw new HearthError('USAGE', 'a chat needs at least one message');
-  const history: ChatHistoryItem[] = messages.map((m) =>
-    m.role === 'assistant' ? { type: 'model', response: [m.content] } : { type: m.role, text: m.content },
-  );
-  // The response to generate is an empty model turn at the end.
-  history.push({ type: 'model', response: [] });
-  return history;
 }
 
 /** node-llama-cpp's penalty options, with its defaults kept for what the request leaves unset. */

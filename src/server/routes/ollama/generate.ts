@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { ChatMessage, GenerateRequest } from '../../../runtime/types.js';
+import { HearthError } from '../../../errors/index.js';
+import type { Lease } from '../../../pool/model-pool.js';
+import type { ChatMessage, GenerateRequest, ToolCall } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
 import { collectText, generate, startGeneration, type GenerationTimings } from '../../generation.js';
 import { ollamaFormat } from '../../output-format.js';
 import { ollamaUnsupported, parseBody, refuseUnsupported } from '../../request.js';
 import { openStream } from '../../streaming.js';
+import { assertCanCallTools, toolsOf, toolsSchema } from '../../tools.js';
 import { ollamaCommon, samplingFromOptions } from './options.js';
 
 const generateBody = z.object({
@@ -18,7 +21,19 @@ const generateBody = z.object({
 
 const chatBody = z.object({
   ...ollamaCommon,
-  messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() }).loose()).default([]),
+  messages: z
+    .array(
+      z
+        .object({
+          role: z.enum(['system', 'user', 'assistant', 'tool']),
+          content: z.string().default(''),
+          tool_calls: z.array(z.object({ function: z.object({ name: z.string().min(1), arguments: z.record(z.string(), z.unknown()).default({}) }) })).optional(),
+          tool_name: z.string().optional(),
+        })
+        .loose(),
+    )
+    .default([]),
+  tools: toolsSchema,
   stream: z.boolean().default(true),
 });
 
@@ -39,8 +54,10 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     refuseUnsupported(request.body, ollamaUnsupported);
     const req = parseBody(chatBody, request.body);
     if (req.messages.length === 0) return loadOrUnload(request, reply, req.model, req.keep_alive, 'chat');
-    const messages = req.messages.map((m) => ({ role: m.role, content: m.content }));
-    return run(request, reply, req, 'chat', { kind: 'chat', messages, ...samplingFromOptions(req.options, ctx.config.server.maxTokens), format: ollamaFormat(req.format) });
+    const messages = ollamaMessages(req.messages);
+    const tools = toolsOf(req.tools, undefined);
+    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...samplingFromOptions(req.options, ctx.config.server.maxTokens), format: ollamaFormat(req.format) };
+    return run(request, reply, req, 'chat', body, (lease) => assertCanCallTools(lease, tools.toolChoice));
   });
 
   async function run(
@@ -49,14 +66,16 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     req: { model: string; keep_alive?: string | number | null | undefined; stream: boolean },
     kind: 'generate' | 'chat',
     body: GenerateRequest,
+    check?: (lease: Lease) => void,
   ) {
-    const { lease, signal, startedAt, loadedAt } = await startGeneration(ctx, request, reply, req.model, req.keep_alive);
+    const { lease, signal, startedAt, loadedAt } = await startGeneration(ctx, request, reply, req.model, req.keep_alive, check);
     const generation = { ...body, signal };
-    const piece = (text: string) => (kind === 'chat' ? { message: { role: 'assistant', content: text } } : { response: text });
+    const piece = (text: string, calls: readonly ToolCall[] = []) =>
+      kind === 'chat' ? { message: { role: 'assistant', content: text, ...(calls.length > 0 ? { tool_calls: calls.map((c) => ({ function: { name: c.name, arguments: c.arguments } })) } : {}) } } : { response: text };
     const head = () => ({ model: req.model, created_at: new Date().toISOString() });
     if (!req.stream) {
       const { text, timings } = await collectText(generate(ctx, lease, generation, startedAt, loadedAt));
-      return { ...head(), ...piece(text), ...final(timings) };
+      return { ...head(), ...piece(text, timings.toolCalls), ...final(timings) };
     }
     const stream = openStream(request, reply, 'ndjson', signal);
     try {
@@ -66,6 +85,8 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
         stream.send({ ...head(), ...piece(step.value), done: false });
         step = await steps.next();
       }
+      // Ollama streams the calls in a message of their own before the last one.
+      if (step.value.toolCalls.length > 0) stream.send({ ...head(), ...piece('', step.value.toolCalls), done: false });
       stream.send({ ...head(), ...piece(''), ...final(step.value) });
       stream.end();
     } catch (error) {
@@ -93,9 +114,33 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
   }
 }
 
+/**
+ * Ollama's messages: its tool calls have no ids, and a tool message answers
+ * the earliest call before it that has no answer yet (or, with `tool_name`,
+ * the earliest such call of that tool). Ids are given here so the history
+ * pairs each result with its call; a tool message with no call left to
+ * answer is a 400 naming it.
+ */
+function ollamaMessages(messages: z.output<typeof chatBody>['messages']): ChatMessage[] {
+  const open: ToolCall[] = [];
+  return messages.map((m, i): ChatMessage => {
+    if (m.role === 'assistant' && m.tool_calls) {
+      const toolCalls = m.tool_calls.map((c, j) => ({ id: `call_${i}_${j}`, name: c.function.name, arguments: c.function.arguments }));
+      open.push(...toolCalls);
+      return { role: 'assistant', content: m.content, toolCalls };
+    }
+    if (m.role !== 'tool') return { role: m.role, content: m.content };
+    const at = open.findIndex((c) => m.tool_name === undefined || c.name === m.tool_name);
+    if (at < 0) throw new HearthError('USAGE', `invalid request: messages.${i}: a tool message answers no call of an earlier assistant message${m.tool_name ? ` to "${m.tool_name}"` : ''}`, { details: { field: `messages.${i}` } });
+    const [call] = open.splice(at, 1);
+    return { role: 'tool', content: m.content, toolCallId: call!.id };
+  });
+}
+
 function final(t: GenerationTimings) {
   return {
     done: true,
+    // Ollama ends a turn with calls as "stop".
     done_reason: t.stopReason === 'length' ? 'length' : 'stop',
     total_duration: t.totalNs,
     load_duration: t.loadNs,

@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HearthError } from '../../../errors/index.js';
-import type { GenerateRequest } from '../../../runtime/types.js';
+import type { Lease } from '../../../pool/model-pool.js';
+import type { ChatMessage, GenerateRequest, ToolCall } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
 import { MAX_CHOICES, generateChoices } from '../../choices.js';
 import { finishReason, startGeneration, tokenBudget, type GenerationTimings } from '../../generation.js';
 import { openAiFormat, responseFormatSchema } from '../../output-format.js';
 import { contentSchema, openAiUnsupported, parseBody, refuseUnsupported, stopSchema } from '../../request.js';
 import { openStream } from '../../streaming.js';
+import { assertCanCallTools, checkToolResults, parseArguments, toolChoiceSchema, toolsOf, toolsSchema } from '../../tools.js';
 
 const sampling = {
   model: z.string().min(1),
@@ -30,9 +32,25 @@ const sampling = {
   response_format: responseFormatSchema,
 };
 
+const toolCallSchema = z.object({ id: z.string().min(1), type: z.literal('function'), function: z.object({ name: z.string().min(1), arguments: z.string() }) });
+
 const chatBody = z.object({
   ...sampling,
-  messages: z.array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']), content: contentSchema }).loose()).min(1),
+  messages: z
+    .array(
+      z
+        .object({
+          role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+          content: contentSchema.optional().transform((c) => c ?? ''),
+          tool_calls: z.array(toolCallSchema).nullable().optional(),
+          tool_call_id: z.string().nullable().optional(),
+        })
+        .loose(),
+    )
+    .min(1),
+  tools: toolsSchema,
+  tool_choice: toolChoiceSchema,
+  parallel_tool_calls: z.boolean().nullable().optional(),
 });
 
 const completionBody = z.object({
@@ -71,9 +89,18 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
   app.post('/v1/chat/completions', async (request, reply) => {
     refuseUnsupported(request.body, openAiUnsupported);
     const req = parseBody(chatBody, request.body);
-    const messages = req.messages.map((m) => ({ role: m.role === 'developer' ? ('system' as const) : m.role, content: m.content }));
-    const body: GenerateRequest = { kind: 'chat', messages, ...samplingOf(req, ctx.config.server.maxTokens) };
-    return respond(request, reply, req, choicesOf([body], req), 'chat');
+    const messages = req.messages.map(
+      (m, i): ChatMessage => ({
+        role: m.role === 'developer' ? 'system' : m.role,
+        content: m.content,
+        toolCalls: m.tool_calls?.map((c, j) => ({ id: c.id, name: c.function.name, arguments: parseArguments(c.function.arguments, `messages.${i}.tool_calls.${j}.function.arguments`) })),
+        toolCallId: m.tool_call_id ?? undefined,
+      }),
+    );
+    checkToolResults(messages, (i) => `messages.${i}.tool_call_id`);
+    const tools = toolsOf(req.tools, req.tool_choice);
+    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...samplingOf(req, ctx.config.server.maxTokens) };
+    return respond(request, reply, req, choicesOf([body], req), 'chat', (lease) => assertCanCallTools(lease, tools.toolChoice));
   });
   app.post('/v1/completions', async (request, reply) => {
     refuseUnsupported(request.body, openAiUnsupported);
@@ -84,11 +111,11 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     return respond(request, reply, req, choicesOf(bodies, req, prompts), 'text');
   });
 
-  async function respond(request: FastifyRequest, reply: FastifyReply, req: Sampling, choices: Choice[], kind: 'chat' | 'text') {
+  async function respond(request: FastifyRequest, reply: FastifyReply, req: Sampling, choices: Choice[], kind: 'chat' | 'text', check?: (lease: Lease) => void) {
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     const object = kind === 'chat' ? 'chat.completion' : 'text_completion';
-    const { lease, signal, startedAt, loadedAt } = await startGeneration(ctx, request, reply, req.model);
+    const { lease, signal, startedAt, loadedAt } = await startGeneration(ctx, request, reply, req.model, undefined, check);
     const requests = choices.map((c) => ({ ...c.request, signal }));
     if (!req.stream) {
       const texts = choices.map((c) => c.echo ?? '');
@@ -101,7 +128,10 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
       const timings = step.value;
       const body = choices.map((_, index) => {
         const finish = finishReason(timings[index]!.stopReason);
-        return kind === 'chat' ? { index, message: { role: 'assistant', content: texts[index] }, logprobs: null, finish_reason: finish } : { index, text: texts[index], logprobs: null, finish_reason: finish };
+        if (kind === 'text') return { index, text: texts[index], logprobs: null, finish_reason: finish };
+        const calls = timings[index]!.toolCalls;
+        const message = calls.length > 0 ? { role: 'assistant', content: texts[index] || null, tool_calls: calls.map(toolCall) } : { role: 'assistant', content: texts[index] };
+        return { index, message, logprobs: null, finish_reason: finish };
       });
       return { id, object, created, model: req.model, choices: body, usage: usage(choices, timings) };
     }
@@ -122,6 +152,8 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
       }
       const timings = step.value;
       timings.forEach((t, index) => {
+        // Calls are known whole once the answer ends: each goes in one delta, with its whole arguments.
+        if (t.toolCalls.length > 0) stream.send(chunk({ index, delta: { tool_calls: t.toolCalls.map((c, k) => ({ index: k, ...toolCall(c) })) }, finish_reason: null }));
         const finish = finishReason(t.stopReason);
         stream.send(chunk(kind === 'chat' ? { index, delta: {}, finish_reason: finish } : { index, text: '', finish_reason: finish }));
       });
@@ -132,6 +164,11 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     }
     return reply;
   }
+}
+
+/** A call as OpenAI writes it: its arguments as a JSON string. */
+function toolCall(call: ToolCall) {
+  return { id: call.id, type: 'function' as const, function: { name: call.name, arguments: JSON.stringify(call.arguments) } };
 }
 
 /** One answer to generate: its request, which prompt it answers (for usage), and the prompt to echo before it. */
