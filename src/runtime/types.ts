@@ -138,6 +138,8 @@ export interface SamplingOptions {
   minP?: number | undefined;
   /** llama.cpp's repetition penalties over the last tokens; unset fields keep node-llama-cpp's defaults (none applied, over a window of 64). */
   repeatPenalty?: RepeatPenalty | undefined;
+  /** Added to the logits of token ids (OpenAI's logit_bias, −100 to 100); −100 bans the token. */
+  logitBias?: Readonly<Record<number, number>> | undefined;
   /** Tokens the request may use in all (prompt and answer), when below the model's context: Ollama's num_ctx. */
   contextLimit?: number | undefined;
   seed?: number | undefined;

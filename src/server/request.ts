@@ -42,7 +42,6 @@ export const openAiUnsupported = {
   function_call: (v: unknown) => v !== 'none',
   logprobs: (v: unknown) => v === true || typeof v === 'number',
   top_logprobs: (v: unknown) => typeof v === 'number',
-  logit_bias: nonEmpty,
   audio: nonEmpty,
   modalities: (v: unknown) => Array.isArray(v) && v.some((m) => m !== 'text'),
   reasoning_effort: nonEmpty,

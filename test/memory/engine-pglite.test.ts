@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { isHearthError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { CollectionStore } from '../../src/memory/collection-store.js';
+import { lockDataDir } from '../../src/memory/data-dir-lock.js';
 import { openPgliteEngine } from '../../src/memory/engine-pglite.js';
 import { migrate } from '../../src/memory/migrations.js';
 import { axis, sqlEngineConformance } from '../support/sql-engine-conformance.js';
@@ -53,6 +54,26 @@ describe('PGlite: one process per data folder, and data that outlives the proces
     } finally {
       await reopened.close();
     }
+  });
+
+  test("a lock whose process is gone (kill -9) is taken over at once; one whose process lives is not, however long its heartbeat is late", async () => {
+    const dataDir = await freshDir();
+    const script = `
+      import { lockDataDir } from ${JSON.stringify(fileURLToPath(new URL('../../src/memory/data-dir-lock.ts', import.meta.url)))};
+      import { silentLogger } from ${JSON.stringify(fileURLToPath(new URL('../../src/log/logger.ts', import.meta.url)))};
+      await lockDataDir(${JSON.stringify(dataDir)}, silentLogger);
+      console.log('locked');
+      setInterval(() => {}, 1000);`;
+    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => holder.on('exit', resolve));
+    await new Promise<void>((resolve) => holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
+    // Its heartbeat is far from stale, and it lives: the folder is its.
+    await assert.rejects(lockDataDir(dataDir, silentLogger), (e) => isHearthError(e, 'MEMORY_LOCKED'));
+    holder.kill('SIGKILL');
+    await exited;
+    const unlock = await lockDataDir(dataDir, silentLogger);
+    await unlock();
+    await unlock();
   });
 
   test('in this process too, a second open of an open folder is MEMORY_LOCKED', async () => {

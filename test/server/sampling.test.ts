@@ -60,6 +60,20 @@ describe('sampling options', () => {
       assert.notEqual(await complete({ temperature: 1.5, seed: 1 }), greedy, 'without them, temperature 1.5 samples another story');
     });
 
+    test('logit_bias shifts token logits: +100 makes one token the answer, -100 bans a token; an id past the vocabulary is a 400', async () => {
+      const { readGgufFileInfo } = await import('node-llama-cpp');
+      const tokens = (await readGgufFileInfo(process.env.HEARTH_TEST_MODEL!)).metadata.tokenizer!.ggml!.tokens as string[];
+      const big = tokens.indexOf('▁big');
+      assert.ok(big > 0, 'the vocabulary has "▁big"');
+      assert.deepEqual((await complete({ logit_bias: { [big]: 100 }, max_tokens: 5 })).trim().split(' '), ['big', 'big', 'big', 'big', 'big']);
+      const greedy = await complete();
+      assert.ok(greedy.startsWith(','), `the greedy story goes on with a comma: ${greedy}`);
+      const commas = Object.fromEntries(tokens.flatMap((t, id) => (t === ',' || t === '▁,' ? [[id, -100]] : [])));
+      const banned = await complete({ logit_bias: commas });
+      assert.ok(!banned.includes(','), `no comma once banned: ${banned}`);
+      await assert.rejects(complete({ logit_bias: { [tokens.length]: 5 } }), (e) => e instanceof BadRequestError && /logit_bias: token \d+ is not in this model's vocabulary/.test(e.message));
+    });
+
     test('num_ctx bounds prompt and answer together; beyond the loaded context it is a 400 naming it', async () => {
       const prompt = (await ollama.generate({ model: 'stories', prompt: PROMPT, raw: true, options: { num_predict: 1 } })).prompt_eval_count!;
       const bounded = await ollama.generate({ model: 'stories', prompt: PROMPT, raw: true, options: { num_predict: TOKENS, temperature: 0, num_ctx: prompt + 5 } });
@@ -121,7 +135,7 @@ describe('sampling options', () => {
     await assert.rejects(ollama.chat({ ...chat, options: { mirostat: 2 } as Record<string, unknown> }), /mirostat/);
     await assert.rejects(ollama.generate({ model: 'tiny-llama', prompt: 'x', suffix: 'y' }), /suffix is not supported/);
     await assert.rejects(ollama.chat({ ...chat, think: true }), /think is not supported/);
-    for (const [field, value] of [['logit_bias', { 50: 10 }], ['top_logprobs', 2], ['reasoning_effort', 'high']] as const) {
+    for (const [field, value] of [['top_logprobs', 2], ['reasoning_effort', 'high']] as const) {
       await assert.rejects(openai.chat.completions.create({ ...chat, [field]: value }), (e) => e instanceof BadRequestError && e.message.includes(`${field} is not supported`), field);
     }
     await assert.rejects(openai.chat.completions.create({ ...chat, n: 9 }), (e) => e instanceof BadRequestError && /\bn\b/.test(e.message));

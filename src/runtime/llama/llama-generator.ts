@@ -1,4 +1,4 @@
-import { LlamaChat, LlamaCompletion, type LlamaContext, type LlamaContextSequence } from 'node-llama-cpp';
+import { LlamaChat, LlamaCompletion, TokenBias, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import { abortError, HearthError, throwIfAborted } from '../../errors/index.js';
 import { AsyncQueue } from '../../lifecycle/async-queue.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
@@ -102,6 +102,7 @@ export class LlamaGenerator {
         topK: request.topK,
         minP: request.minP,
         repeatPenalty: repeatPenaltyOf(request.repeatPenalty),
+        tokenBias: request.logitBias ? tokenBiasOf(sequence.model, request.logitBias) : undefined,
         seed: request.seed,
         onTextChunk: (text: string) => {
           if (forced) {
@@ -166,6 +167,22 @@ export class LlamaGenerator {
     for (const engine of [...this.#chats.values(), ...this.#completions.values()]) engine.dispose({ disposeSequence: false });
     await this.context.dispose();
   }
+}
+
+/** OpenAI's logit_bias as node-llama-cpp's token bias: logits shifted as given, and −100 (OpenAI's "ban") never generated. */
+function tokenBiasOf(model: LlamaModel, bias: Readonly<Record<number, number>>): TokenBias {
+  const tokens = model.fileInfo.metadata.tokenizer?.ggml?.tokens;
+  const vocabulary = Array.isArray(tokens) ? tokens.length : 0;
+  const out = new TokenBias(model.tokenizer);
+  for (const [key, value] of Object.entries(bias)) {
+    const id = Number(key);
+    // An id past the vocabulary would index past llama.cpp's logits.
+    if (!Number.isSafeInteger(id) || id < 0 || id >= vocabulary) {
+      throw new HearthError('USAGE', `invalid request: logit_bias: token ${key} is not in this model's vocabulary (${vocabulary} tokens)`, { details: { field: 'logit_bias', vocabulary } });
+    }
+    out.set(id as Token, value <= -100 ? 'never' : { logit: value });
+  }
+  return out;
 }
 
 /** node-llama-cpp's penalty options, with its defaults kept for what the request leaves unset. */
