@@ -1,4 +1,4 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,23 +13,35 @@ import type { Logger } from '../log/logger.js';
  * its own live lock compromised. Staleness is therefore long, and a dead
  * holder is told by its process id instead (the folder is on this machine).
  */
-const HEARTBEAT = { stale: 24 * 3600_000, update: 60_000 } as const;
+const HEARTBEAT = { stale: 24 * 3600_000, update: 10_000 } as const;
 
-/** A lock without an owner record (one being taken now, or left by an older hearth) is judged by its heartbeat, watched this long. */
+/**
+ * A holder on another machine (a folder shared between containers) cannot
+ * be asked whether its process lives; its lock is taken for dead only when
+ * its heartbeat has been silent this long, far beyond any PGlite statement
+ * hearth runs.
+ */
+const FOREIGN_STALE_MS = 10 * 60_000;
+
+/** A lock without an owner record (one being taken now, or an older hearth's, whose heartbeat beat every 3 s) is watched this long, and taken for dead 15 s after its last beat. */
 const LEGACY = { watchMs: 7_000, staleMs: 15_000 } as const;
 
 /** Who holds the lock: written inside the lock folder right after it is taken. */
 interface Owner {
   pid: number;
   host: string;
+  /** When the process started (Linux: /proc/<pid>/stat), so that a reused pid is not taken for the owner. */
+  start?: string | undefined;
 }
 
 /**
  * Takes the embedded database folder for this process alone: a lock folder
- * beside it (`<dataDir>.lock`) holding the owner's process id. A second
- * process gets MEMORY_LOCKED while that process lives; a lock whose owner is
- * gone (killed with `kill -9`) is taken over at once, so the command after
- * a crash opens the database instead of failing.
+ * beside it (`<dataDir>.lock`) holding the owner's process id and host. A
+ * second process gets MEMORY_LOCKED while that process lives; a lock whose
+ * owner is gone (killed with `kill -9`) is taken over at once, so the command
+ * after a crash opens the database instead of failing. Unlike the model
+ * cache's locks (src/store), which must see across containers at once, this
+ * one can ask the kernel: a PGlite folder belongs to one machine.
  */
 export async function lockDataDir(dataDir: string, logger: Logger, signal?: AbortSignal): Promise<() => Promise<void>> {
   const lockDir = `${dataDir}.lock`;
@@ -40,7 +52,10 @@ export async function lockDataDir(dataDir: string, logger: Logger, signal?: Abor
       retries: 0,
       onCompromised: (error) => logger.error({ err: error.message, dataDir }, 'lost the lock on the memory database folder; another process may open it'),
     });
-    await writeFile(join(lockDir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname() } satisfies Owner));
+    // proper-lockfile checks that the folder's mtime is still the one it set: writing into the folder must not change it.
+    const { atimeMs, mtimeMs } = await stat(lockDir);
+    await writeFile(join(lockDir, 'owner.json'), JSON.stringify({ pid: process.pid, host: hostname(), start: await processStart(process.pid) } satisfies Owner));
+    await utimes(lockDir, atimeMs / 1000, mtimeMs / 1000);
     let released = false;
     return async () => {
       if (released) return;
@@ -61,8 +76,14 @@ export async function lockDataDir(dataDir: string, logger: Logger, signal?: Abor
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
         const owner = await readOwner(lockDir);
-        if (owner && owner.host === hostname()) {
-          if (alive(owner.pid)) throw error;
+        if (owner && owner.host !== hostname()) {
+          if (!(await silentFor(lockDir, FOREIGN_STALE_MS))) throw error;
+          logger.warn({ dataDir, host: owner.host }, 'the memory database was locked from another machine that stopped refreshing it 10 minutes ago; taking it over');
+          await rm(lockDir, { recursive: true, force: true });
+          continue;
+        }
+        if (owner) {
+          if (await alive(owner)) throw error;
           // Read again just before removing: another process may have taken the lock over meanwhile.
           if ((await readOwner(lockDir))?.pid !== owner.pid) continue;
           logger.warn({ dataDir, pid: owner.pid }, 'the memory database was locked by a process that is gone; taking it over');
@@ -70,7 +91,7 @@ export async function lockDataDir(dataDir: string, logger: Logger, signal?: Abor
           continue;
         }
         // No owner record yet: the holder is between taking the lock and writing it, or is an older hearth.
-        if (await legacyStale(lockDir)) {
+        if (await silentFor(lockDir, LEGACY.staleMs)) {
           await rm(lockDir, { recursive: true, force: true });
           continue;
         }
@@ -100,18 +121,31 @@ async function readOwner(lockDir: string): Promise<Owner | undefined> {
   }
 }
 
-/** Whether a process with this id exists (EPERM: it does, and belongs to another user). */
-function alive(pid: number): boolean {
+/**
+ * Whether the owner still runs: a process with its id exists (EPERM: it
+ * does, and belongs to another user) and, where the kernel says when it
+ * started, started when the owner did. Test suites and busy machines wrap
+ * pids within minutes, so a bare id is not enough.
+ */
+async function alive(owner: Owner): Promise<boolean> {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(owner.pid, 0);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const start = await processStart(owner.pid);
+  return owner.start === undefined || start === undefined || start === owner.start;
 }
 
-/** A lock without an owner whose heartbeat stopped 15 s ago: an older hearth's, left by a crash. */
-async function legacyStale(lockDir: string): Promise<boolean> {
+/** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined where there is no /proc. */
+async function processStart(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // The command name (field 2) is in parentheses and may hold spaces: count the fields after its closing one.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/** Whether the lock's heartbeat (its folder's mtime) has been silent for `ms`. */
+async function silentFor(lockDir: string, ms: number): Promise<boolean> {
   const beat = (await stat(lockDir).catch(() => undefined))?.mtimeMs;
-  return beat !== undefined && Date.now() - beat > LEGACY.staleMs;
+  return beat !== undefined && Date.now() - beat > ms;
 }
