@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { Ollama } from 'ollama';
-import OpenAI, { BadRequestError } from 'openai';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { BadRequestError } from 'openai';
+import { sdkServer } from '../support/sdk-server.js';
 
 /**
  * Structured outputs through the official SDKs: every answer to a schema
@@ -41,17 +40,8 @@ const MODELS = ['tiny-llama', ...(process.env.HEARTH_TEST_MODEL ? ['stories'] : 
 const MAX_TOKENS = 400;
 
 describe('structured outputs', () => {
-  let server: TestServer;
-  let openai: OpenAI;
-  let ollama: Ollama;
+  const sdk = sdkServer();
   const ajv = new Ajv2020({ strict: false });
-
-  before(async () => {
-    server = await startTestServer();
-    openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-    ollama = new Ollama({ host: server.url });
-  });
-  after(() => server?.close());
 
   const assertValid = (schema: Record<string, unknown>, text: string, what: string) => {
     let value: unknown;
@@ -64,21 +54,21 @@ describe('structured outputs', () => {
       test(`${model}, ${name}: OpenAI json_schema, streamed and not, at several seeds`, async () => {
         for (const seed of [1, 2, 3]) {
           const request = { model, messages: [{ role: 'user' as const, content: 'Describe someone.' }], max_tokens: MAX_TOKENS, temperature: 1, seed, response_format: { type: 'json_schema' as const, json_schema: { name: 'answer', schema, strict: true } } };
-          const res = await openai.chat.completions.create(request);
+          const res = await sdk.openai.chat.completions.create(request);
           assert.equal(res.choices[0]!.finish_reason, 'stop', `seed ${seed}: ${res.choices[0]!.message.content}`);
           assertValid(schema, res.choices[0]!.message.content!, `seed ${seed}`);
           let streamed = '';
-          for await (const chunk of await openai.chat.completions.create({ ...request, stream: true })) streamed += chunk.choices[0]?.delta.content ?? '';
+          for await (const chunk of await sdk.openai.chat.completions.create({ ...request, stream: true })) streamed += chunk.choices[0]?.delta.content ?? '';
           assert.equal(streamed, res.choices[0]!.message.content, 'the same seed streams the same answer');
         }
       });
 
       test(`${model}, ${name}: Ollama format with a schema, on chat and generate`, async () => {
-        const chat = await ollama.chat({ model, messages: [{ role: 'user', content: 'Describe someone.' }], format: schema, options: { num_predict: MAX_TOKENS, seed: 7 } });
+        const chat = await sdk.ollama.chat({ model, messages: [{ role: 'user', content: 'Describe someone.' }], format: schema, options: { num_predict: MAX_TOKENS, seed: 7 } });
         assert.equal(chat.done_reason, 'stop');
         assertValid(schema, chat.message.content, 'chat');
         let streamed = '';
-        for await (const part of await ollama.generate({ model, prompt: 'Describe someone.', format: schema, stream: true, options: { num_predict: MAX_TOKENS, seed: 7 } })) streamed += part.response;
+        for await (const part of await sdk.ollama.generate({ model, prompt: 'Describe someone.', format: schema, stream: true, options: { num_predict: MAX_TOKENS, seed: 7 } })) streamed += part.response;
         assertValid(schema, streamed, 'generate, streamed');
       });
     }
@@ -92,9 +82,9 @@ describe('structured outputs', () => {
         if (reason === 'stop') assertValid(object, text, what);
         else assert.ok(reason === 'length' && text.startsWith('{'), `${what}: ${reason}: ${text}`);
       };
-      const ollamaJson = await ollama.generate({ model, prompt: 'Give me JSON.', format: 'json', options: { num_predict: MAX_TOKENS, seed: 3 } });
+      const ollamaJson = await sdk.ollama.generate({ model, prompt: 'Give me JSON.', format: 'json', options: { num_predict: MAX_TOKENS, seed: 3 } });
       check(ollamaJson.response ?? '', ollamaJson.done_reason, 'ollama json');
-      const res = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'JSON please' }], max_tokens: MAX_TOKENS, seed: 3, response_format: { type: 'json_object' } });
+      const res = await sdk.openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'JSON please' }], max_tokens: MAX_TOKENS, seed: 3, response_format: { type: 'json_object' } });
       check(res.choices[0]!.message.content!, res.choices[0]!.finish_reason, 'json_object');
     });
   }
@@ -102,14 +92,14 @@ describe('structured outputs', () => {
   test('a schema the grammar cannot enforce is a 400 naming the field and keyword, on both APIs, before anything is generated', async () => {
     const schema = { type: 'object', properties: { email: { type: 'string', pattern: '^.+@.+$' } } };
     await assert.rejects(
-      openai.chat.completions.create({ model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], stream: true, response_format: { type: 'json_schema', json_schema: { name: 'a', schema } } }),
+      sdk.openai.chat.completions.create({ model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], stream: true, response_format: { type: 'json_schema', json_schema: { name: 'a', schema } } }),
       (e) => e instanceof BadRequestError && /response_format\.json_schema\.schema\.properties\.email\.pattern/.test(e.message),
     );
-    await assert.rejects(ollama.chat({ model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], format: { type: 'number', minimum: 0 } }), (e: Error) => /format\.minimum/.test(e.message));
+    await assert.rejects(sdk.ollama.chat({ model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], format: { type: 'number', minimum: 0 } }), (e: Error) => /format\.minimum/.test(e.message));
     await assert.rejects(
-      openai.chat.completions.create({ model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema', json_schema: { name: 'has spaces', schema: {} } } }),
+      sdk.openai.chat.completions.create({ model: 'tiny-llama', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema', json_schema: { name: 'has spaces', schema: {} } } }),
       (e) => e instanceof BadRequestError && /response_format\.json_schema\.name/.test(e.message),
     );
-    assert.equal(server.pool.list().find((m) => m.name === 'tiny-llama')?.inFlight ?? 0, 0);
+    assert.equal(sdk.server.pool.list().find((m) => m.name === 'tiny-llama')?.inFlight ?? 0, 0);
   });
 });
