@@ -93,7 +93,16 @@ describe('tool calls', () => {
     assert.equal(viaOllama.done, true);
   });
 
-  test('tool_choice auto and Ollama tools: whatever the model does, a call it makes is valid', async () => {
+  test('tool_choice auto and Ollama tools: the template shows the model the tools, and a call it makes is valid', async () => {
+    // The random-weights model rarely calls on its own, so the calls loop below may see none: what must hold
+    // every time is that auto mode put the tools into the prompt, through the template's tool format.
+    const question = [{ role: 'user' as const, content: 'Weather in Rome?' }];
+    const bare = await sdk.openai.chat.completions.create({ model: MODEL, messages: question, max_tokens: 1 });
+    const offered = await sdk.openai.chat.completions.create({ model: MODEL, messages: question, tools: [WEATHER, TIME], max_tokens: 1 });
+    assert.ok(offered.usage!.prompt_tokens > bare.usage!.prompt_tokens + 20, `${offered.usage!.prompt_tokens} prompt tokens with tools, ${bare.usage!.prompt_tokens} without`);
+    const ollamaBare = await sdk.ollama.chat({ model: MODEL, messages: question, options: { num_predict: 1 } });
+    const ollamaOffered = await sdk.ollama.chat({ model: MODEL, messages: question, tools: [WEATHER, TIME], options: { num_predict: 1 } });
+    assert.ok(ollamaOffered.prompt_eval_count > ollamaBare.prompt_eval_count + 20, 'Ollama tools reach the prompt too');
     for (const seed of [1, 2]) {
       const res = await sdk.openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Weather in Rome?' }], tools: [WEATHER, TIME], max_tokens: 30, seed });
       for (const call of res.choices[0]!.message.tool_calls ?? []) {
