@@ -154,7 +154,7 @@ export class ModelPool {
     }
     const listed = new Set(views.map((v) => v.ref));
     const rest = [...this.#entries.values()].filter((e) => !listed.has(e.resolved.ref) && e.state !== 'cached');
-    for (const entry of rest.sort((a, b) => b.useOrder - a.useOrder)) views.push(entryView(entry, [...entry.names][0]!));
+    for (const entry of rest.sort((a, b) => b.useOrder - a.useOrder)) views.push(entryView(entry, [...entry.names][0] ?? entry.resolved.ref));
     return views;
   }
 
@@ -162,6 +162,15 @@ export class ModelPool {
   isPinned(name: string): boolean {
     if (this.#pending.has(name)) return true;
     return [...this.#entries.values()].some((e) => e.pinned && (e.names.has(name) || e.resolved.ref === name));
+  }
+
+  /**
+   * Forgets what `name` stood for, so the next request resolves it again:
+   * a name redefined (create or copy over it) or removed must not keep
+   * reaching the model it used to name. The model itself stays loaded.
+   */
+  forget(name: string): void {
+    for (const entry of this.#entries.values()) entry.names.delete(name);
   }
 
   /** Unloads a model now (Ollama's keep_alive: 0), waiting for in-flight requests to end first. */

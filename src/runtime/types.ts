@@ -42,7 +42,8 @@ export interface ModelInfo {
   pooling: Pooling | undefined;
   quantization: string | undefined;
   parameters: number | undefined;
-  chatTemplate: boolean;
+  /** The chat template (Jinja) the file carries, if any. */
+  chatTemplate: string | undefined;
 }
 
 export interface Parallelism {
@@ -162,7 +163,17 @@ export interface RepeatPenalty {
 }
 
 export type GenerateRequest = SamplingOptions &
-  ({ kind: 'chat'; messages: ChatMessage[]; tools?: ToolSpec[] | undefined; toolChoice?: ToolChoice | undefined } | { kind: 'completion'; prompt: string });
+  (
+    | {
+        kind: 'chat';
+        messages: ChatMessage[];
+        tools?: ToolSpec[] | undefined;
+        toolChoice?: ToolChoice | undefined;
+        /** A Jinja chat template to use instead of the model's own (a model definition's); checked by assertChatTemplate. */
+        template?: string | undefined;
+      }
+    | { kind: 'completion'; prompt: string }
+  );
 
 export type StopReason = 'stop' | 'length' | 'abort' | 'tool_calls';
 

@@ -18,6 +18,7 @@ import { lazyMemory } from './lazy-memory.js';
 import { healthRoutes } from './routes/health.js';
 import { ollamaEmbeddings } from './routes/ollama/embed.js';
 import { ollamaGeneration } from './routes/ollama/generate.js';
+import { ollamaDefinitions } from './routes/ollama/definitions.js';
 import { ollamaModels } from './routes/ollama/models.js';
 import { openAiGeneration } from './routes/openai/chat.js';
 import { openAiEmbeddings } from './routes/openai/embeddings.js';
@@ -72,7 +73,6 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     logger: deps.logger,
     maxQueue: config.server.maxQueue,
     autoPull: config.server.autoPull,
-    aliases: config.aliases,
     // An idle model's series is removed, so names that came and went (unknown ones among them) leave no label behind.
     onQueueDepth: (model, depth) => (depth > 0 ? metrics.queueDepth.set({ model }, depth) : metrics.queueDepth.remove({ model })),
   });
@@ -107,6 +107,7 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   ollamaEmbeddings(app, context);
   ollamaGeneration(app, context);
   ollamaModels(app, context);
+  ollamaDefinitions(app, context);
   spaceRoutes(app, context);
   collectionRoutes(app, context);
   void access.names.index().catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'cannot list the store for model names'));

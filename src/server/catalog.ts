@@ -31,6 +31,12 @@ export async function catalog(ctx: ServerContext): Promise<CatalogModel[]> {
       if (found) models.push({ name: alias, digest: undefined, size: found.size, modifiedAt: found.modifiedAt.toISOString(), format: formatOf(found.primary) });
     }
   }
+  // A definition is listed beside its model, with the model's size and digest, as Ollama lists a copy.
+  for (const definition of ctx.store.definitions.list()) {
+    if (!ctx.store.definition(definition.name)) continue;
+    const stored = entries.find((e) => e.ref === ctx.store.parse(definition.from).text);
+    if (stored) models.push({ ...toModel(stored, definition.name), modifiedAt: definition.createdAt });
+  }
   return models;
 }
 

@@ -10,7 +10,6 @@ export interface ModelAccessOptions {
   logger: Logger;
   maxQueue: number;
   autoPull: boolean;
-  aliases: Readonly<Record<string, string>>;
   onQueueDepth?: (model: string, depth: number) => void;
 }
 
@@ -30,7 +29,7 @@ export class ModelAccess {
   readonly #depth = new Map<string, number>();
 
   constructor(private readonly options: ModelAccessOptions) {
-    this.names = new ModelNames(options.store, options.aliases);
+    this.names = new ModelNames(options.store);
   }
 
   depth(model: string): number {

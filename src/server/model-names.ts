@@ -15,11 +15,13 @@ export class ModelNames {
   #builtAt = 0;
   #stale = true;
 
-  constructor(
-    private readonly store: Store,
-    private readonly aliases: Readonly<Record<string, string>>,
-  ) {
+  constructor(private readonly store: Store) {
     this.#index = store.configuredNames();
+  }
+
+  /** Configured aliases and the definitions made by create or copy, as they are now. */
+  get aliases(): Readonly<Record<string, string>> {
+    return this.store.aliases;
   }
 
   /** The current index, rebuilt from the store when something changed. */

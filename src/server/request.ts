@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { HearthError } from '../errors/index.js';
 
 /** Validates a request body with zod; the first problem becomes a 400 with the field named. */
-export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, prefix?: string): z.output<S> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  const field = issue.path.join('.') || 'body';
+  const path = issue.path.join('.');
+  const field = prefix ? [prefix, path].filter(Boolean).join(' ') : path || 'body';
   throw new HearthError('USAGE', `invalid request: ${field}: ${issue.message}`, { cause: parsed.error, details: { field } });
 }
 
@@ -34,7 +35,7 @@ export function refuseUnsupported(body: unknown, fields: Record<string, (value: 
   }
 }
 
-const nonEmpty = (v: unknown) => (Array.isArray(v) ? v.length > 0 : typeof v === 'object' && v !== null ? Object.keys(v).length > 0 : v !== '' && v !== false);
+export const nonEmpty = (v: unknown) => (Array.isArray(v) ? v.length > 0 : typeof v === 'object' && v !== null ? Object.keys(v).length > 0 : v !== '' && v !== false);
 
 /** OpenAI fields that would change the answer and that hearth does not implement yet. */
 export const openAiUnsupported = {

@@ -3,6 +3,7 @@ import { HearthError } from '../errors/index.js';
 import type { Lease } from '../pool/model-pool.js';
 import { grammarSchema } from '../runtime/json-schema-subset.js';
 import type { ChatMessage, ToolCall, ToolChoice, ToolSpec } from '../runtime/types.js';
+import { hasToolFormat } from '../runtime/template-facts.js';
 
 /** A function tool, as both APIs describe one. */
 export const toolsSchema = z
@@ -73,8 +74,8 @@ export function checkToolResults(messages: readonly ChatMessage[], field: (index
 }
 
 /** Refuses tools for a model whose chat template has no tool format, before anything is generated. */
-export function assertCanCallTools(lease: Lease, toolChoice: ToolChoice | undefined): void {
-  if (toolChoice === undefined || lease.model.info.capabilities.includes('tools')) return;
+export function assertCanCallTools(lease: Lease, toolChoice: ToolChoice | undefined, template?: string): void {
+  if (toolChoice === undefined || (template === undefined ? lease.model.info.capabilities.includes('tools') : hasToolFormat(template))) return;
   throw new HearthError('MODEL_UNSUPPORTED', `${lease.view.name} has no tool format in its chat template, so it cannot be given tools`, {
     details: { field: 'tools' },
     hint: 'use a model whose template supports tools (its /api/show capabilities list "tools")',

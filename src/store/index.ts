@@ -9,3 +9,4 @@ export type { VerifyReport, VerifyItem } from './verify.js';
 export type { GcReport, GcItem } from './gc.js';
 export type { RemoveReport } from './remove.js';
 export type { BundleReport, ImportReport } from './bundle.js';
+export { DefinitionRegistry, definitionName, modelDefinition, modelParameters, type DefinitionSettings, type ModelDefinition, type ModelDefinitionInput, type ModelParameters } from './model-definitions.js';

@@ -75,9 +75,15 @@ export class NameIndex {
   readonly #aliasOf = new Map<string, string>();
   readonly #aliases: Readonly<Record<string, string>>;
 
-  constructor(refs: readonly ModelRef[], aliases: Readonly<Record<string, string>> = {}) {
+  /**
+   * `defined` names the models made by create or copy: they resolve like
+   * aliases, but the model under them keeps its own name in lists (a copy
+   * is another model, as in Ollama; an alias is the model's new name).
+   */
+  constructor(refs: readonly ModelRef[], aliases: Readonly<Record<string, string>> = {}, defined: readonly string[] = []) {
     this.#aliases = aliases;
     for (const alias of Object.keys(aliases)) {
+      if (defined.includes(alias)) continue;
       const target = tryParseRef(alias, aliases);
       if (target && !this.#aliasOf.has(target.text)) this.#aliasOf.set(target.text, alias);
     }

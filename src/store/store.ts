@@ -10,7 +10,8 @@ import { collectGarbage, type GcReport } from './gc.js';
 import { HubClient } from './hub-client.js';
 import { assertIntact } from './integrity.js';
 import { listEntries } from './list.js';
-import { NameIndex } from './model-names.js';
+import { DefinitionRegistry, type ModelDefinition } from './model-definitions.js';
+import { NameIndex, normalizeName } from './model-names.js';
 import { peekLocal, recordedFiles, registerLocal } from './local.js';
 import { pullRef, type PullContext, type StoreHooks } from './pull.js';
 import { Records } from './records.js';
@@ -48,6 +49,8 @@ export class Store {
   readonly #flights = new SingleFlight<string, DownloadResult>();
   readonly #lifetime = new AbortController();
   readonly #hooks: StoreHooks | undefined;
+  /** Models made by create or copy: names with settings of their own over a stored model. */
+  readonly definitions: DefinitionRegistry;
 
   constructor(options: StoreOptions) {
     this.#config = options.config;
@@ -57,6 +60,7 @@ export class Store {
     this.home = options.config.home;
     this.offline = options.config.offline;
     this.#records = new Records(this.home, this.#logger);
+    this.definitions = new DefinitionRegistry(this.home);
     this.#client = new HubClient({
       endpoint: options.config.endpoint,
       token: options.config.token,
@@ -70,8 +74,16 @@ export class Store {
     return this.#client.endpoint;
   }
 
+  /**
+   * Every name that stands for another reference: the configured aliases,
+   * and the definitions made by create or copy (a configured alias wins).
+   */
+  get aliases(): Readonly<Record<string, string>> {
+    return { ...this.definitions.aliases(), ...this.#config.aliases };
+  }
+
   parse(ref: string | ModelRef): ModelRef {
-    return typeof ref === 'string' ? parseRef(ref, this.#config.aliases) : ref;
+    return typeof ref === 'string' ? parseRef(ref, this.aliases) : ref;
   }
 
   /**
@@ -93,17 +105,36 @@ export class Store {
 
   /** The names of every stored model, preload and alias target, both ways (see model-names.ts). */
   async names(): Promise<NameIndex> {
+    await this.definitions.refresh();
     const stored = (await this.list()).flatMap((entry) => tryParseRef(entry.ref) ?? []);
-    return new NameIndex([...stored, ...this.#configuredRefs()], this.#config.aliases);
+    return new NameIndex([...stored, ...this.#configuredRefs()], this.aliases, this.#definedNames());
   }
 
   /** The names the configuration alone gives (preloads and alias targets, before their first use), from memory. */
   configuredNames(): NameIndex {
-    return new NameIndex(this.#configuredRefs(), this.#config.aliases);
+    return new NameIndex(this.#configuredRefs(), this.aliases, this.#definedNames());
+  }
+
+  /** The definition a name stands for (`mine` is `mine:latest`), unless a configured alias of that name hides it. */
+  definition(name: string): ModelDefinition | undefined {
+    const found = this.definitions.get(name) ?? this.definitions.get(normalizeName(name));
+    return found && !this.isConfiguredAlias(found.name) ? found : undefined;
+  }
+
+  /** True when the configuration names an alias `name` (as names compare: case-insensitive, `:latest` implied). */
+  isConfiguredAlias(name: string): boolean {
+    const wanted = normalizeName(name);
+    return Object.keys(this.#config.aliases).some((alias) => normalizeName(alias) === wanted);
+  }
+
+  /** Definitions a configured alias of the same name does not hide. */
+  #definedNames(): string[] {
+    return this.definitions.list().flatMap((d) => (this.isConfiguredAlias(d.name) ? [] : [d.name]));
   }
 
   #configuredRefs(): ModelRef[] {
-    return [...this.#config.preload, ...Object.keys(this.#config.aliases)].flatMap((name) => tryParseRef(name, this.#config.aliases) ?? []);
+    const aliases = this.aliases;
+    return [...this.#config.preload, ...Object.keys(aliases)].flatMap((name) => tryParseRef(name, aliases) ?? []);
   }
 
   /**
@@ -170,7 +201,13 @@ export class Store {
     return listEntries(this.hubCache, this.home, this.#records);
   }
 
+  /** Removes a model, or only the definition when `ref` names one (the model under it stays). */
   async remove(ref: string | ModelRef): Promise<RemoveReport> {
+    const definition = typeof ref === 'string' ? this.definition(ref) : undefined;
+    if (definition) {
+      await this.definitions.remove(definition.name);
+      return { ref: definition.name, removed: [], freedBytes: 0 };
+    }
     return removeRef(await this.lookup(ref), { hubCache: this.hubCache, home: this.home, records: this.#records, logger: this.#logger });
   }
 

@@ -37,7 +37,7 @@ describe('chat on a model without a chat template', () => {
   });
 
   test('the model reports no template', () => {
-    assert.equal(model.info.chatTemplate, false);
+    assert.equal(model.info.chatTemplate, undefined);
   });
 
   test('a chat is the plain completion of its messages: same prompt tokens, same text', async () => {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { withDefinition } from '../../pool/with-definition.js';
 import type { GenerateRequest } from '../../runtime/types.js';
 import type { CommandFactory } from '../command.js';
 import { interruptSignal } from '../command.js';
@@ -21,7 +22,7 @@ export const runCommand: CommandFactory = (run) =>
     .argument('<prompt>', 'the prompt')
     .option('--system <text>', 'system message (chat models)')
     .option('--raw', 'plain completion: no chat template (a model without one always runs as a plain completion)')
-    .option('--max-tokens <n>', 'stop after this many tokens', '256')
+    .option('--max-tokens <n>', "stop after this many tokens (default: the model definition's num_predict, else 256)")
     .option('--temperature <t>', 'sampling temperature')
     .option('--top-p <p>', 'nucleus sampling')
     .option('--seed <n>', 'sampling seed, for repeatable output')
@@ -30,11 +31,13 @@ export const runCommand: CommandFactory = (run) =>
     .action(
       run(async (ctx, model: string, prompt: string, options: RunOptions) => {
         const interrupt = interruptSignal();
+        // A model made by create or copy brings its template, system prompt and parameters.
+        const definition = ctx.store().definition(model);
         const pool = await ctx.pool();
         const lease = await pool.acquire(model, { signal: interrupt.signal });
         try {
           const sampling = {
-            maxTokens: Number(options.maxTokens),
+            maxTokens: options.maxTokens !== undefined ? Number(options.maxTokens) : definition?.parameters.num_predict && definition.parameters.num_predict > 0 ? definition.parameters.num_predict : 256,
             temperature: num(options.temperature),
             topP: num(options.topP),
             seed: num(options.seed),
@@ -46,7 +49,7 @@ export const runCommand: CommandFactory = (run) =>
             : { ...sampling, kind: 'completion', prompt };
           const started = performance.now();
           let firstToken: number | undefined;
-          for await (const event of lease.model.generate(request)) {
+          for await (const event of lease.model.generate(withDefinition(request, definition))) {
             if (event.type === 'text') {
               firstToken ??= performance.now();
               ctx.stdout.write(event.text);

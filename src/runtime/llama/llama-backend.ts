@@ -2,6 +2,7 @@ import { GgmlType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'nod
 import { HearthError } from '../../errors/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ResolvedModel } from '../../store/index.js';
+import { hasToolFormat } from '../template-facts.js';
 import { ungated, type Backend, type DeviceRequest, type LoadOptions, type LoadedModel, type ModelInfo, type Pooling } from '../types.js';
 import { LlamaLoadedModel } from './llama-model.js';
 import { createLlamaRuntime, type LlamaRuntime } from './llama-runtime.js';
@@ -61,18 +62,19 @@ export class LlamaBackend implements Backend {
       sequences: 1,
       isEmbeddingContext: embeddingOnly,
     }).cpuRam;
+    const template = fileInfo.metadata.tokenizer?.chat_template;
+    const chatTemplate = typeof template === 'string' ? template : undefined;
     return {
       format: 'gguf',
       architecture: arch,
-      // A template with a tool format renders `tools` (Ollama decides the same way, from its own templates).
-      capabilities: embeddingOnly ? ['embedding'] : ['generation', 'embedding', ...(/\btools\b/.test(String(fileInfo.metadata.tokenizer?.chat_template ?? '')) ? (['tools'] as const) : [])],
+      capabilities: embeddingOnly ? ['embedding'] : ['generation', 'embedding', ...(hasToolFormat(chatTemplate) ? (['tools'] as const) : [])],
       trainContextSize,
       fileBytes: model.files.reduce((n, f) => n + f.size, 0),
       estimatedBytes: weights + context,
       pooling: embeddingOnly || archMeta.pooling_type !== undefined ? (POOLING[archMeta.pooling_type ?? 0] ?? 'none') : 'last',
       quantization: insights.dominantTensorType !== undefined ? GgmlType[insights.dominantTensorType] : undefined,
       parameters: insights.totalParameters || undefined,
-      chatTemplate: typeof fileInfo.metadata.tokenizer?.chat_template === 'string',
+      chatTemplate,
     };
   }
 

@@ -4,7 +4,11 @@ import { AsyncQueue } from '../../lifecycle/async-queue.js';
 import { Semaphore } from '../../lifecycle/semaphore.js';
 import { StopMatcher } from '../stop-matcher.js';
 import { asFunctions, forcedCallNote, forcedCallSchema, newCallId, parseForcedCall, toHistory } from './chat-tools.js';
+import { assertChatTemplate } from './chat-template.js';
 import { GrammarCache } from './grammar-cache.js';
+
+/** Chat engines kept per sequence for templates other than the model's own (each holds a parsed template). */
+const TEMPLATES_PER_SEQUENCE = 4;
 import type { GenerateEvent, GenerateRequest, StopReason, ToolCall } from '../types.js';
 
 /**
@@ -15,8 +19,12 @@ import type { GenerateEvent, GenerateRequest, StopReason, ToolCall } from '../ty
 export class LlamaGenerator {
   readonly #slots: Semaphore;
   readonly #idle: LlamaContextSequence[] = [];
-  /** One chat and one completion engine per sequence, reused: building a LlamaChat resolves the template (~1 s). */
-  readonly #chats = new Map<LlamaContextSequence, LlamaChat>();
+  /**
+   * Chat engines per sequence and template (the model's own is the key ''),
+   * reused: building a LlamaChat resolves the template (~1 s). A model
+   * definition's template gets engines of its own, a few per sequence.
+   */
+  readonly #chats = new Map<LlamaContextSequence, Map<string, LlamaChat>>();
   readonly #completions = new Map<LlamaContextSequence, LlamaCompletion>();
   readonly #grammars: GrammarCache;
 
@@ -64,7 +72,7 @@ export class LlamaGenerator {
       if (functions && request.format) throw new HearthError('USAGE', 'invalid request: response_format: a response format cannot be combined with tools the model may call', { details: { field: 'response_format' } });
       const prompt =
         request.kind === 'chat'
-          ? { kind: 'chat' as const, chat: this.#chatFor(sequence), history: toHistory(forced ? [forcedCallNote(forced), ...request.messages] : request.messages, tools) }
+          ? { kind: 'chat' as const, chat: this.#chatFor(sequence, request.template), history: toHistory(forced ? [forcedCallNote(forced), ...request.messages] : request.messages, tools) }
           : { kind: 'completion' as const, text: request.prompt };
       const promptTokens =
         prompt.kind === 'chat'
@@ -151,9 +159,24 @@ export class LlamaGenerator {
     }
   }
 
-  #chatFor(sequence: LlamaContextSequence): LlamaChat {
-    let chat = this.#chats.get(sequence);
-    if (!chat) this.#chats.set(sequence, (chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false })));
+  #chatFor(sequence: LlamaContextSequence, template: string | undefined): LlamaChat {
+    let chats = this.#chats.get(sequence);
+    if (!chats) this.#chats.set(sequence, (chats = new Map()));
+    const key = template ?? '';
+    let chat = chats.get(key);
+    if (chat) {
+      // Most recently used last, so the first is the one to drop.
+      chats.delete(key);
+    } else {
+      const chatWrapper = template === undefined ? undefined : assertChatTemplate(template);
+      chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false, ...(chatWrapper ? { chatWrapper } : {}) });
+      if (chats.size >= TEMPLATES_PER_SEQUENCE) {
+        const [oldest, engine] = chats.entries().next().value!;
+        chats.delete(oldest);
+        engine.dispose({ disposeSequence: false });
+      }
+    }
+    chats.set(key, chat);
     return chat;
   }
 
@@ -164,7 +187,7 @@ export class LlamaGenerator {
   }
 
   async dispose(): Promise<void> {
-    for (const engine of [...this.#chats.values(), ...this.#completions.values()]) engine.dispose({ disposeSequence: false });
+    for (const engine of [...[...this.#chats.values()].flatMap((chats) => [...chats.values()]), ...this.#completions.values()]) engine.dispose({ disposeSequence: false });
     await this.context.dispose();
   }
 }

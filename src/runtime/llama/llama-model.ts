@@ -95,7 +95,7 @@ export class LlamaLoadedModel implements LoadedModel {
         this.#generator = undefined;
         throw loadError(error, 'generation context');
       });
-    yield* (await this.#generator).generate(this.info.chatTemplate ? request : withoutChatTemplate(request));
+    yield* (await this.#generator).generate(this.info.chatTemplate !== undefined || (request.kind === 'chat' && request.template !== undefined) ? request : withoutChatTemplate(request));
   }
 
   async configure(parallelism: Parallelism): Promise<void> {

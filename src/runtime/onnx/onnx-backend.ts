@@ -80,7 +80,7 @@ function infoOf(model: ResolvedModel, config: EncoderConfig): ModelInfo {
     pooling: config.pooling,
     quantization: config.variant,
     parameters: parametersOf(config),
-    chatTemplate: false,
+    chatTemplate: undefined,
   };
 }
 

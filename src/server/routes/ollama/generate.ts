@@ -5,11 +5,13 @@ import type { Lease } from '../../../pool/model-pool.js';
 import type { ChatMessage, GenerateRequest, ToolCall } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
 import { collectText, generate, startGeneration, type GenerationTimings } from '../../generation.js';
+import { withDefinition } from '../../../pool/with-definition.js';
+import { definitionOf } from '../../definitions.js';
 import { ollamaFormat } from '../../output-format.js';
 import { ollamaUnsupported, parseBody, refuseUnsupported } from '../../request.js';
 import { openStream } from '../../streaming.js';
 import { assertCanCallTools, toolsOf, toolsSchema } from '../../tools.js';
-import { ollamaCommon, samplingFromOptions } from './options.js';
+import { ollamaCommon, optionsUnder, samplingFromOptions } from './options.js';
 
 const generateBody = z.object({
   ...ollamaCommon,
@@ -43,11 +45,13 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     refuseUnsupported(request.body, ollamaUnsupported);
     const req = parseBody(generateBody, request.body);
     if (!req.prompt) return loadOrUnload(request, reply, req.model, req.keep_alive, 'generate');
-    const sampling = { ...samplingFromOptions(req.options, ctx.config.server.maxTokens), format: ollamaFormat(req.format) };
+    const definition = await definitionOf(ctx, req.model);
+    const sampling = { ...samplingFromOptions(optionsUnder(definition, req.options), ctx.config.server.maxTokens), format: ollamaFormat(req.format) };
     // Raw mode sends the prompt as is; otherwise the model's template applies (or, without one, a plain completion).
-    const messages: ChatMessage[] = [...(req.system ? [{ role: 'system' as const, content: req.system }] : []), { role: 'user', content: req.prompt }];
+    const system = req.system ?? definition?.system;
+    const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: req.prompt }];
     const body: GenerateRequest = req.raw ? { kind: 'completion', prompt: req.prompt, ...sampling } : { kind: 'chat', messages, ...sampling };
-    return run(request, reply, req, 'generate', body);
+    return run(request, reply, req, 'generate', withDefinition(body, definition));
   });
 
   app.post('/api/chat', async (request, reply) => {
@@ -56,8 +60,10 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     if (req.messages.length === 0) return loadOrUnload(request, reply, req.model, req.keep_alive, 'chat');
     const messages = ollamaMessages(req.messages);
     const tools = toolsOf(req.tools, undefined);
-    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...samplingFromOptions(req.options, ctx.config.server.maxTokens), format: ollamaFormat(req.format) };
-    return run(request, reply, req, 'chat', body, (lease) => assertCanCallTools(lease, tools.toolChoice));
+    const definition = await definitionOf(ctx, req.model);
+    const sampling = samplingFromOptions(optionsUnder(definition, req.options), ctx.config.server.maxTokens);
+    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...sampling, format: ollamaFormat(req.format) };
+    return run(request, reply, req, 'chat', withDefinition(body, definition), (lease) => assertCanCallTools(lease, tools.toolChoice, definition?.template));
   });
 
   async function run(

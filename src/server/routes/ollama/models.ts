@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ModelInfo } from '../../../runtime/types.js';
 import type { PullEvent } from '../../../store/index.js';
+import { hasToolFormat } from '../../../runtime/template-facts.js';
+import { renderModelfile, renderParameters } from '../../../store/modelfile.js';
 import { HEARTH_VERSION } from '../../../version.js';
 import { catalog } from '../../catalog.js';
 import type { ServerContext } from '../../context.js';
@@ -61,20 +63,25 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
     const signal = ctx.inflight.signal(request, reply);
-    const { info } = await ctx.access.named(name, (ref) => ctx.pool.inspect(ref, signal));
+    const { definition, info } = await ctx.access.named(name, async (ref) => ({ definition: ctx.store.definition(ref), info: (await ctx.pool.inspect(ref, signal)).info }));
+    const template = definition?.template ?? info.chatTemplate;
+    const capabilities = info.capabilities.filter((c) => c !== 'tools' || !definition?.template).map((c) => (c === 'generation' ? 'completion' : c));
+    if (definition?.template && info.capabilities.includes('generation') && hasToolFormat(template)) capabilities.push('tools');
+    const parent = definition ? ctx.access.names.display(definition.from) : undefined;
     return {
-      license: '',
-      modelfile: '',
-      parameters: '',
-      template: '',
-      details: details(info),
+      license: definition?.license ?? '',
+      modelfile: renderModelfile(parent ?? ctx.access.names.display(await ctx.access.resolve(name)), { template, system: definition?.system, license: definition?.license, parameters: definition?.parameters }),
+      parameters: renderParameters(definition?.parameters ?? { stop: undefined }),
+      template: template ?? '',
+      system: definition?.system ?? '',
+      details: { ...details(info), parent_model: parent ?? '' },
       model_info: {
         'general.architecture': info.architecture,
         'general.parameter_count': info.parameters ?? 0,
         [`${info.architecture}.context_length`]: info.trainContextSize,
       },
-      capabilities: info.capabilities.map((c) => (c === 'generation' ? 'completion' : c)),
-      modified_at: new Date().toISOString(),
+      capabilities,
+      modified_at: definition?.createdAt ?? new Date().toISOString(),
     };
   });
 
@@ -82,6 +89,12 @@ export function ollamaModels(app: FastifyInstance, ctx: ServerContext): void {
     const req = parseBody(nameBody, request.body);
     const name = (req.model ?? req.name)!;
     await ctx.access.named(name, async (ref) => {
+      // A definition is only a name over a model: deleting it leaves the model, and its warm copy, alone.
+      if (ctx.store.definition(ref)) {
+        await ctx.store.remove(ref);
+        ctx.pool.forget(ref);
+        return;
+      }
       ctx.access.assertNotPinned(ref, 'delete');
       await ctx.pool.unload(ref);
       await ctx.store.remove(ref);

@@ -1,30 +1,21 @@
 import { z } from 'zod';
 import { tokenBudget } from '../../generation.js';
 import { ollamaFormatSchema } from '../../output-format.js';
-import { keepAliveSchema, stopSchema } from '../../request.js';
+import { modelParameters, type ModelDefinition } from '../../../store/index.js';
+import { keepAliveSchema } from '../../request.js';
 
 /**
  * Ollama's `options` block. An option hearth does not implement (mirostat,
  * typical_p, num_gpu…) is a 400 naming it: ignoring it would answer as if it
  * had been applied.
  */
-export const ollamaOptions = z
-  .strictObject({
-    num_predict: z.number().int().optional(),
-    num_ctx: z.number().int().positive().optional(),
-    temperature: z.number().min(0).optional(),
-    top_p: z.number().min(0).max(1).optional(),
-    top_k: z.number().int().min(0).optional(),
-    min_p: z.number().min(0).max(1).optional(),
-    repeat_penalty: z.number().positive().optional(),
-    repeat_last_n: z.number().int().min(-1).optional(),
-    presence_penalty: z.number().optional(),
-    frequency_penalty: z.number().optional(),
-    penalize_newline: z.boolean().optional(),
-    seed: z.number().int().optional(),
-    stop: stopSchema,
-  })
-  .optional();
+export const ollamaOptions = modelParameters.optional();
+
+/** A request's options over its model definition's parameters (Ollama's Modelfile PARAMETERs), key by key. */
+export function optionsUnder(definition: ModelDefinition | undefined, options: z.output<typeof ollamaOptions>): z.output<typeof ollamaOptions> {
+  if (!definition) return options;
+  return { ...definition.parameters, ...Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined)) };
+}
 
 export const ollamaCommon = {
   model: z.string().min(1),

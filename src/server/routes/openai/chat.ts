@@ -4,8 +4,11 @@ import { z } from 'zod';
 import { HearthError } from '../../../errors/index.js';
 import type { Lease } from '../../../pool/model-pool.js';
 import type { ChatMessage, GenerateRequest, ToolCall } from '../../../runtime/types.js';
+import type { ModelDefinition } from '../../../store/index.js';
 import type { ServerContext } from '../../context.js';
 import { MAX_CHOICES, generateChoices } from '../../choices.js';
+import { withDefinition } from '../../../pool/with-definition.js';
+import { definitionOf } from '../../definitions.js';
 import { finishReason, startGeneration, tokenBudget, type GenerationTimings } from '../../generation.js';
 import { openAiFormat, responseFormatSchema } from '../../output-format.js';
 import { contentSchema, openAiUnsupported, parseBody, refuseUnsupported, stopSchema } from '../../request.js';
@@ -86,6 +89,12 @@ function samplingOf(req: Sampling, limit: number, defaultTokens = limit) {
   };
 }
 
+/** A definition's num_predict, where a request sets no max_tokens (Ollama's -1 and -2 are the server's bound). */
+function definedTokens(definition: ModelDefinition | undefined, limit: number): number | undefined {
+  const n = definition?.parameters.num_predict;
+  return n === undefined ? undefined : n > 0 ? Math.min(n, limit) : limit;
+}
+
 /** POST /v1/chat/completions and /v1/completions, streamed over SSE or not. */
 export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/chat/completions', async (request, reply) => {
@@ -101,15 +110,19 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     );
     checkToolResults(messages, (i) => `messages.${i}.tool_call_id`);
     const tools = toolsOf(req.tools, req.tool_choice);
-    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...samplingOf(req, ctx.config.server.maxTokens) };
-    return respond(request, reply, req, choicesOf([body], req), 'chat', (lease) => assertCanCallTools(lease, tools.toolChoice));
+    const definition = await definitionOf(ctx, req.model);
+    const limit = ctx.config.server.maxTokens;
+    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...samplingOf(req, limit, definedTokens(definition, limit)) };
+    return respond(request, reply, req, choicesOf([withDefinition(body, definition)], req), 'chat', (lease) => assertCanCallTools(lease, tools.toolChoice, definition?.template));
   });
   app.post('/v1/completions', async (request, reply) => {
     refuseUnsupported(request.body, openAiUnsupported);
     const req = parseBody(completionBody, request.body);
-    const sampling = samplingOf(req, ctx.config.server.maxTokens, COMPLETION_DEFAULT_TOKENS);
+    const definition = await definitionOf(ctx, req.model);
+    const limit = ctx.config.server.maxTokens;
+    const sampling = samplingOf(req, limit, definedTokens(definition, limit) ?? COMPLETION_DEFAULT_TOKENS);
     const prompts = typeof req.prompt === 'string' ? [req.prompt] : req.prompt;
-    const bodies = prompts.map((prompt): GenerateRequest => ({ kind: 'completion', prompt, ...sampling }));
+    const bodies = prompts.map((prompt): GenerateRequest => withDefinition({ kind: 'completion', prompt, ...sampling }, definition));
     return respond(request, reply, req, choicesOf(bodies, req, prompts), 'text');
   });
 
