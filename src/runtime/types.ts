@@ -147,6 +147,8 @@ export interface SamplingOptions {
   stop?: string[] | undefined;
   /** Output constrained by a grammar: any JSON object, or JSON valid against a schema (grammarSchema() made it). */
   format?: OutputFormat | undefined;
+  /** Report each token's log-probability, with this many likeliest alternatives (0: none); unset: no log-probabilities. */
+  logprobs?: number | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -177,8 +179,18 @@ export type GenerateRequest = SamplingOptions &
 
 export type StopReason = 'stop' | 'length' | 'abort' | 'tool_calls';
 
+/** A generated token and how likely the sampler found it (natural log), with the likeliest alternatives. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  /** The token's text as UTF-8. */
+  bytes: number[];
+  top: Array<{ token: string; logprob: number; bytes: number[] }>;
+}
+
 export type GenerateEvent =
   | { type: 'text'; text: string }
+  | { type: 'logprob'; entry: TokenLogprob }
   | { type: 'tool_call'; call: ToolCall }
   | { type: 'done'; stopReason: StopReason; promptTokens: number; completionTokens: number };
 

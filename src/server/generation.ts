@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HearthError, toHearthError } from '../errors/index.js';
 import type { Lease } from '../pool/model-pool.js';
-import type { GenerateEvent, GenerateRequest, StopReason, ToolCall } from '../runtime/types.js';
+import type { GenerateEvent, GenerateRequest, StopReason, TokenLogprob, ToolCall } from '../runtime/types.js';
 import type { ServerContext } from './context.js';
 
 export interface GenerationTimings {
@@ -14,6 +14,8 @@ export interface GenerationTimings {
   stopReason: StopReason;
   /** The tools the model called, in order (they come at the end of its answer). */
   toolCalls: ToolCall[];
+  /** Each generated token's log-probability, when the request asked for them. */
+  logprobs: TokenLogprob[];
 }
 
 /** A leased model ready to generate, with the request's own abort signal. */
@@ -77,12 +79,14 @@ export async function* generate(ctx: ServerContext, lease: Lease, request: Gener
   let firstTokenAt: number | undefined;
   let done: Extract<GenerateEvent, { type: 'done' }> | undefined;
   const toolCalls: ToolCall[] = [];
+  const logprobs: TokenLogprob[] = [];
   try {
     for await (const event of lease.model.generate(request)) {
       if (event.type === 'text') {
         firstTokenAt ??= performance.now();
         yield event.text;
       } else if (event.type === 'tool_call') toolCalls.push(event.call);
+      else if (event.type === 'logprob') logprobs.push(event.entry);
       else done = event;
     }
   } finally {
@@ -104,6 +108,7 @@ export async function* generate(ctx: ServerContext, lease: Lease, request: Gener
     completionTokens,
     stopReason: done?.stopReason ?? 'abort',
     toolCalls,
+    logprobs,
   };
 }
 

@@ -41,8 +41,6 @@ export const nonEmpty = (v: unknown) => (Array.isArray(v) ? v.length > 0 : typeo
 export const openAiUnsupported = {
   functions: nonEmpty,
   function_call: (v: unknown) => v !== 'none',
-  logprobs: (v: unknown) => v === true || typeof v === 'number',
-  top_logprobs: (v: unknown) => typeof v === 'number',
   audio: nonEmpty,
   modalities: (v: unknown) => Array.isArray(v) && v.some((m) => m !== 'text'),
   reasoning_effort: nonEmpty,

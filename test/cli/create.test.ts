@@ -9,7 +9,7 @@ import { createSandbox, type Sandbox } from '../support/sandbox.js';
 /** `hearth create` from a local GGUF and a Modelfile, `hearth cp`, and `hearth rm` of a definition, as a user runs them. */
 describe('hearth create, cp and rm of a definition', () => {
   let box: Sandbox;
-  let env: NodeJS.ProcessEnv;
+  let env: Record<string, string>;
   const hearth = (...args: string[]) => runHearth(args, env);
   before(async () => {
     box = await createSandbox();

@@ -129,9 +129,9 @@ describe('server behaviour: auth, backpressure, health under load, metrics', () 
     });
 
     test('features not implemented yet are refused by name, never silently ignored', async () => {
-      const logprobs = await post(`${s.url}/v1/chat/completions`, { model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], logprobs: true });
-      assert.equal(logprobs.status, 400);
-      assert.match(((await logprobs.json()) as { error: { message: string } }).error.message, /logprobs is not supported/);
+      const functions = await post(`${s.url}/v1/chat/completions`, { model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], functions: [{ name: 'f' }] });
+      assert.equal(functions.status, 400);
+      assert.match(((await functions.json()) as { error: { message: string } }).error.message, /functions is not supported/);
       const tools = await post(`${s.url}/api/chat`, { model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function' }] });
       assert.equal(tools.status, 400);
       const plain = await post(`${s.url}/v1/chat/completions`, { model: 'tiny-llama', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'text' }, max_tokens: 1 });

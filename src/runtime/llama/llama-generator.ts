@@ -6,6 +6,7 @@ import { StopMatcher } from '../stop-matcher.js';
 import { asFunctions, forcedCallNote, forcedCallSchema, newCallId, parseForcedCall, toHistory } from './chat-tools.js';
 import { assertChatTemplate } from './chat-template.js';
 import { GrammarCache } from './grammar-cache.js';
+import { runLogprobLoop, triggerTokens } from './logprob-loop.js';
 
 /** Chat engines kept per sequence for templates other than the model's own (each holds a parsed template). */
 const TEMPLATES_PER_SEQUENCE = 4;
@@ -74,10 +75,11 @@ export class LlamaGenerator {
         request.kind === 'chat'
           ? { kind: 'chat' as const, chat: this.#chatFor(sequence, request.template), history: toHistory(forced ? [forcedCallNote(forced), ...request.messages] : request.messages, tools) }
           : { kind: 'completion' as const, text: request.prompt };
-      const promptTokens =
-        prompt.kind === 'chat'
-          ? prompt.chat.chatWrapper.generateContextState({ chatHistory: prompt.history, availableFunctions: functions, documentFunctionParams: true }).contextText.tokenize(sequence.model.tokenizer).length
-          : sequence.model.tokenize(prompt.text, false).length;
+      if ((functions || forced) && request.logprobs !== undefined) {
+        throw new HearthError('USAGE', 'invalid request: logprobs: log-probabilities cannot be combined with tools', { details: { field: 'logprobs' } });
+      }
+      const chatState = prompt.kind === 'chat' ? prompt.chat.chatWrapper.generateContextState({ chatHistory: prompt.history, availableFunctions: functions, documentFunctionParams: true }) : undefined;
+      const promptTokens = chatState ? chatState.contextText.tokenize(sequence.model.tokenizer).length : sequence.model.tokenize((prompt as { text: string }).text, false).length;
       if (request.contextLimit !== undefined && request.contextLimit > sequence.contextSize) {
         // Ollama reloads the model with the larger context; hearth's contexts are sized per model, at load.
         throw new HearthError('USAGE', `invalid request: options.num_ctx: ${request.contextLimit} is more than this model's loaded context (${sequence.contextSize} tokens)`, {
@@ -126,7 +128,25 @@ export class LlamaGenerator {
       };
       let stopReason: string;
       const calls: ToolCall[] = [];
-      if (prompt.kind === 'chat') {
+      if (request.logprobs !== undefined) {
+        const model = sequence.model;
+        const tokens = chatState
+          ? chatState.contextText.tokenize(model.tokenizer)
+          : [...(model.tokens.bos !== null && model.tokens.shouldPrependBosToken ? [model.tokens.bos] : []), ...model.tokenize((prompt as { text: string }).text, false)];
+        const result = await runLogprobLoop(sequence, {
+          ...options,
+          prompt: tokens,
+          top: request.logprobs,
+          stopTriggers: chatState ? triggerTokens(model, chatState.stopGenerationTriggers) : [],
+          repeatPenalty: options.repeatPenalty,
+          onToken: (text, entry) => {
+            completionTokens++;
+            queue.push({ type: 'logprob', entry });
+            options.onTextChunk(text);
+          },
+        });
+        stopReason = result.stopReason === 'length' ? 'maxTokens' : result.stopReason;
+      } else if (prompt.kind === 'chat') {
         const result = functions
           ? await prompt.chat.generateResponse(prompt.history, { ...options, grammar: undefined, functions, documentFunctionParams: true })
           : await prompt.chat.generateResponse(prompt.history, options);

@@ -10,6 +10,7 @@ import { MAX_CHOICES, generateChoices } from '../../choices.js';
 import { withDefinition } from '../../../pool/with-definition.js';
 import { definitionOf } from '../../definitions.js';
 import { finishReason, startGeneration, tokenBudget, type GenerationTimings } from '../../generation.js';
+import { chatLogprobs, chatLogprobsBody, chatLogprobsFields, completionLogprobs, completionLogprobsBody, completionLogprobsField } from '../../logprobs.js';
 import { openAiFormat, responseFormatSchema } from '../../output-format.js';
 import { contentSchema, openAiUnsupported, parseBody, refuseUnsupported, stopSchema } from '../../request.js';
 import { openStream } from '../../streaming.js';
@@ -52,6 +53,7 @@ const chatBody = z.object({
         .loose(),
     )
     .min(1),
+  ...chatLogprobsFields,
   tools: toolsSchema,
   tool_choice: toolChoiceSchema,
   parallel_tool_calls: z.boolean().nullable().optional(),
@@ -61,6 +63,7 @@ const completionBody = z.object({
   ...sampling,
   prompt: z.union([z.string(), z.array(z.string()).min(1).max(MAX_CHOICES)]),
   echo: z.boolean().nullable().optional(),
+  ...completionLogprobsField,
 });
 
 /** OpenAI's default for the legacy completions endpoint (chat's is the server's bound). */
@@ -112,7 +115,7 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     const tools = toolsOf(req.tools, req.tool_choice);
     const definition = await definitionOf(ctx, req.model);
     const limit = ctx.config.server.maxTokens;
-    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...samplingOf(req, limit, definedTokens(definition, limit)) };
+    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...samplingOf(req, limit, definedTokens(definition, limit)), logprobs: chatLogprobs(req) };
     return respond(request, reply, req, choicesOf([withDefinition(body, definition)], req), 'chat', (lease) => assertCanCallTools(lease, tools.toolChoice, definition?.template));
   });
   app.post('/v1/completions', async (request, reply) => {
@@ -120,7 +123,7 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     const req = parseBody(completionBody, request.body);
     const definition = await definitionOf(ctx, req.model);
     const limit = ctx.config.server.maxTokens;
-    const sampling = samplingOf(req, limit, definedTokens(definition, limit) ?? COMPLETION_DEFAULT_TOKENS);
+    const sampling = { ...samplingOf(req, limit, definedTokens(definition, limit) ?? COMPLETION_DEFAULT_TOKENS), logprobs: completionLogprobs(req) };
     const prompts = typeof req.prompt === 'string' ? [req.prompt] : req.prompt;
     const bodies = prompts.map((prompt): GenerateRequest => withDefinition({ kind: 'completion', prompt, ...sampling }, definition));
     return respond(request, reply, req, choicesOf(bodies, req, prompts), 'text');
@@ -143,10 +146,11 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
       const timings = step.value;
       const body = choices.map((_, index) => {
         const finish = finishReason(timings[index]!.stopReason);
-        if (kind === 'text') return { index, text: texts[index], logprobs: null, finish_reason: finish };
+        const logprobs = logprobsOf(kind, choices[index]!, timings[index]!);
+        if (kind === 'text') return { index, text: texts[index], logprobs, finish_reason: finish };
         const calls = timings[index]!.toolCalls;
         const message = calls.length > 0 ? { role: 'assistant', content: texts[index] || null, tool_calls: calls.map(toolCall) } : { role: 'assistant', content: texts[index] };
-        return { index, message, logprobs: null, finish_reason: finish };
+        return { index, message, logprobs, finish_reason: finish };
       });
       return { id, object, created, model: req.model, choices: body, usage: usage(choices, timings) };
     }
@@ -169,6 +173,9 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
       timings.forEach((t, index) => {
         // Calls are known whole once the answer ends: each goes in one delta, with its whole arguments.
         if (t.toolCalls.length > 0) stream.send(chunk({ index, delta: { tool_calls: t.toolCalls.map((c, k) => ({ index: k, ...toolCall(c) })) }, finish_reason: null }));
+        // Log-probabilities come whole, in one chunk before the finish (the runtime reports them as the answer ends).
+        const logprobs = logprobsOf(kind, choices[index]!, t);
+        if (logprobs) stream.send(chunk(kind === 'chat' ? { index, delta: {}, logprobs, finish_reason: null } : { index, text: '', logprobs, finish_reason: null }));
         const finish = finishReason(t.stopReason);
         stream.send(chunk(kind === 'chat' ? { index, delta: {}, finish_reason: finish } : { index, text: '', finish_reason: finish }));
       });
@@ -179,6 +186,12 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     }
     return reply;
   }
+}
+
+/** A choice's `logprobs` in its endpoint's shape, or null when the request asked for none. */
+function logprobsOf(kind: 'chat' | 'text', choice: Choice, timings: GenerationTimings) {
+  if (choice.request.logprobs === undefined) return null;
+  return kind === 'chat' ? chatLogprobsBody(timings.logprobs) : completionLogprobsBody(timings.logprobs, choice.echo?.length ?? 0);
 }
 
 /** A call as OpenAI writes it: its arguments as a JSON string. */
