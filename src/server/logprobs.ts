@@ -9,6 +9,9 @@ export const chatLogprobsFields = {
 };
 export const completionLogprobsField = { logprobs: z.number().int().min(0).max(5).nullable().optional() };
 
+/** Ollama's fields (generate and chat), with OpenAI's bound on alternatives. */
+export const ollamaLogprobsFields = chatLogprobsFields;
+
 /** The runtime's `logprobs` (alternatives per token) for a chat request; top_logprobs without logprobs is OpenAI's 400 too. */
 export function chatLogprobs(req: { logprobs?: boolean | null | undefined; top_logprobs?: number | null | undefined }): number | undefined {
   if (req.top_logprobs != null && req.logprobs !== true) {
@@ -45,4 +48,9 @@ export function completionLogprobsBody(entries: readonly TokenLogprob[], offset:
     top_logprobs: entries.map((e) => Object.fromEntries(e.top.map((t) => [t.token, t.logprob]))),
     text_offset: textOffset,
   };
+}
+
+/** Ollama's `logprobs`: one entry per token, as OpenAI's chat has them. */
+export function ollamaLogprobsBody(entries: readonly TokenLogprob[]) {
+  return entries.map((e) => ({ token: e.token, logprob: e.logprob, bytes: e.bytes, top_logprobs: e.top }));
 }

@@ -63,6 +63,18 @@ describe('logprobs', () => {
     assert.equal(plain.choices[0]!.logprobs, null, 'none unless asked');
   });
 
+  test('Ollama: the same tokens and log-probabilities as OpenAI for the same settings; streamed, with the last message', { skip: stories }, async () => {
+    const openai = (await complete({ logprobs: 2 })).choices[0]!.logprobs!;
+    const request = { model: 'stories', prompt: PROMPT, raw: true, logprobs: true, top_logprobs: 2, options: { num_predict: 24, temperature: 0, repeat_penalty: 1 } };
+    const res = await sdk.ollama.generate({ ...request, stream: false });
+    assert.deepEqual(res.logprobs!.map((l) => l.token), openai.tokens);
+    assert.deepEqual(res.logprobs!.map((l) => l.logprob), openai.token_logprobs);
+    assert.deepEqual(res.logprobs!.map((l) => l.top_logprobs!.map((t) => t.token)), openai.top_logprobs!.map((t) => Object.keys(t)));
+    const streamed = [];
+    for await (const part of await sdk.ollama.generate({ ...request, stream: true })) streamed.push(...(part.logprobs ?? []));
+    assert.deepEqual(streamed, res.logprobs);
+  });
+
   test('with a response format, the grammar still holds', async () => {
     const res = await sdk.openai.chat.completions.create({ model: 'tiny-llama', messages: [{ role: 'user', content: 'json' }], max_tokens: 64, logprobs: true, response_format: { type: 'json_object' } });
     const choice = res.choices[0]!;

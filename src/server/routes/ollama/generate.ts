@@ -7,6 +7,7 @@ import type { ServerContext } from '../../context.js';
 import { collectText, generate, startGeneration, type GenerationTimings } from '../../generation.js';
 import { withDefinition } from '../../../pool/with-definition.js';
 import { definitionOf } from '../../definitions.js';
+import { chatLogprobs, ollamaLogprobsBody } from '../../logprobs.js';
 import { ollamaFormat } from '../../output-format.js';
 import { ollamaUnsupported, parseBody, refuseUnsupported } from '../../request.js';
 import { openStream } from '../../streaming.js';
@@ -46,7 +47,7 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     const req = parseBody(generateBody, request.body);
     if (!req.prompt) return loadOrUnload(request, reply, req.model, req.keep_alive, 'generate');
     const definition = await definitionOf(ctx, req.model);
-    const sampling = { ...samplingFromOptions(optionsUnder(definition, req.options), ctx.config.server.maxTokens), format: ollamaFormat(req.format) };
+    const sampling = { ...samplingFromOptions(optionsUnder(definition, req.options), ctx.config.server.maxTokens), format: ollamaFormat(req.format), logprobs: chatLogprobs(req) };
     // Raw mode sends the prompt as is; otherwise the model's template applies (or, without one, a plain completion).
     const system = req.system ?? definition?.system;
     const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: req.prompt }];
@@ -62,7 +63,7 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     const tools = toolsOf(req.tools, undefined);
     const definition = await definitionOf(ctx, req.model);
     const sampling = samplingFromOptions(optionsUnder(definition, req.options), ctx.config.server.maxTokens);
-    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...sampling, format: ollamaFormat(req.format) };
+    const body: GenerateRequest = { kind: 'chat', messages, ...tools, ...sampling, format: ollamaFormat(req.format), logprobs: chatLogprobs(req) };
     return run(request, reply, req, 'chat', withDefinition(body, definition), (lease) => assertCanCallTools(lease, tools.toolChoice, definition?.template));
   });
 
@@ -79,9 +80,11 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     const piece = (text: string, calls: readonly ToolCall[] = []) =>
       kind === 'chat' ? { message: { role: 'assistant', content: text, ...(calls.length > 0 ? { tool_calls: calls.map((c) => ({ function: { name: c.name, arguments: c.arguments } })) } : {}) } } : { response: text };
     const head = () => ({ model: req.model, created_at: new Date().toISOString() });
+    // Log-probabilities come whole with the last message (the runtime reports them as the answer ends).
+    const logprobs = (t: GenerationTimings) => (body.logprobs === undefined ? {} : { logprobs: ollamaLogprobsBody(t.logprobs) });
     if (!req.stream) {
       const { text, timings } = await collectText(generate(ctx, lease, generation, startedAt, loadedAt));
-      return { ...head(), ...piece(text, timings.toolCalls), ...final(timings) };
+      return { ...head(), ...piece(text, timings.toolCalls), ...logprobs(timings), ...final(timings) };
     }
     const stream = openStream(request, reply, 'ndjson', signal);
     try {
@@ -93,7 +96,7 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
       }
       // Ollama streams the calls in a message of their own before the last one.
       if (step.value.toolCalls.length > 0) stream.send({ ...head(), ...piece('', step.value.toolCalls), done: false });
-      stream.send({ ...head(), ...piece(''), ...final(step.value) });
+      stream.send({ ...head(), ...piece(''), ...logprobs(step.value), ...final(step.value) });
       stream.end();
     } catch (error) {
       stream.end(error);

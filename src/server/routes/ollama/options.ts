@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { tokenBudget } from '../../generation.js';
 import { ollamaFormatSchema } from '../../output-format.js';
 import { modelParameters, type ModelDefinition } from '../../../store/index.js';
+import { ollamaLogprobsFields } from '../../logprobs.js';
 import { keepAliveSchema } from '../../request.js';
 
 /**
@@ -19,6 +20,7 @@ export function optionsUnder(definition: ModelDefinition | undefined, options: z
 
 export const ollamaCommon = {
   model: z.string().min(1),
+  ...ollamaLogprobsFields,
   format: ollamaFormatSchema,
   keep_alive: keepAliveSchema,
   options: ollamaOptions,
