@@ -34,7 +34,8 @@ export interface ModelInfo {
   architecture: string;
   /** Encoder-only models embed; decoders generate (and can embed too). */
   /** 'tools' when the chat template has a tool format (it renders `tools`), as Ollama decides it. */
-  capabilities: Array<'embedding' | 'generation' | 'tools'>;
+  /** 'insert' when the vocabulary has fill-in-the-middle tokens (Ollama's name for a `suffix`-capable model). */
+  capabilities: Array<'embedding' | 'generation' | 'tools' | 'insert'>;
   trainContextSize: number;
   fileBytes: number;
   /** Bytes of RAM a load with the default context is expected to take, from file metadata alone. */
@@ -174,7 +175,12 @@ export type GenerateRequest = SamplingOptions &
         /** A Jinja chat template to use instead of the model's own (a model definition's); checked by assertChatTemplate. */
         template?: string | undefined;
       }
-    | { kind: 'completion'; prompt: string }
+    | {
+        kind: 'completion';
+        prompt: string;
+        /** Text after the answer: the model fills in between (fill-in-the-middle), on a model with the 'insert' capability. */
+        suffix?: string | undefined;
+      }
   );
 
 export type StopReason = 'stop' | 'length' | 'abort' | 'tool_calls';

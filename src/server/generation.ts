@@ -129,6 +129,15 @@ function assertCanGenerate(lease: Lease): void {
   throw new HearthError('MODEL_UNSUPPORTED', `${lease.view.name} is an embedding model (${lease.model.info.architecture}); it cannot generate text`);
 }
 
+/** A suffix (fill-in-the-middle) needs a model with the tokens for it; refused before any stream opens. */
+export function assertCanInsert(lease: Lease, suffix: string | undefined, field = 'suffix'): void {
+  if (suffix === undefined || lease.model.info.capabilities.includes('insert')) return;
+  throw new HearthError('MODEL_UNSUPPORTED', `${lease.view.name} has no fill-in-the-middle tokens, so it cannot complete before a suffix`, {
+    details: { field },
+    hint: 'use a code model whose vocabulary has FIM tokens (its /api/show capabilities list "insert")',
+  });
+}
+
 /** OpenAI's finish_reason. */
 export function finishReason(stop: GenerationTimings['stopReason']): 'stop' | 'length' | 'tool_calls' {
   return stop === 'length' || stop === 'tool_calls' ? stop : 'stop';

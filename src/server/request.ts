@@ -45,14 +45,12 @@ export const openAiUnsupported = {
   modalities: (v: unknown) => Array.isArray(v) && v.some((m) => m !== 'text'),
   reasoning_effort: nonEmpty,
   web_search_options: (v: unknown) => v !== undefined,
-  suffix: nonEmpty,
   best_of: (v: unknown) => typeof v === 'number' && v > 1,
 };
 
 /** Ollama fields that would change the answer and that hearth does not implement yet. */
 export const ollamaUnsupported = {
   images: nonEmpty,
-  suffix: nonEmpty,
   template: nonEmpty,
   context: nonEmpty,
   think: (v: unknown) => v !== false,

@@ -61,6 +61,8 @@ describe('logprobs', () => {
     assert.equal(text, res.choices[0]!.message.content);
     assert.deepEqual(streamed, content);
     assert.equal(plain.choices[0]!.logprobs, null, 'none unless asked');
+    const again = await sdk.openai.chat.completions.create({ ...request, logprobs: false, top_logprobs: undefined });
+    assert.equal(again.choices[0]!.message.content, plain.choices[0]!.message.content, "the token loop leaves the sequences as node-llama-cpp's chat expects them");
   });
 
   test('Ollama: the same tokens and log-probabilities as OpenAI for the same settings; streamed, with the last message', { skip: stories }, async () => {

@@ -123,7 +123,7 @@ describe('sampling options', () => {
   test('options and fields hearth does not implement are refused by name, on both APIs', async () => {
     const chat = { model: 'tiny-llama', messages: [{ role: 'user' as const, content: 'hi' }] };
     await assert.rejects(sdk.ollama.chat({ ...chat, options: { mirostat: 2 } as Record<string, unknown> }), /mirostat/);
-    await assert.rejects(sdk.ollama.generate({ model: 'tiny-llama', prompt: 'x', suffix: 'y' }), /suffix is not supported/);
+    await assert.rejects(sdk.ollama.generate({ model: 'tiny-llama', prompt: 'x', images: ['aGk='] }), /images is not supported/);
     await assert.rejects(sdk.ollama.chat({ ...chat, think: true }), /think is not supported/);
     for (const [field, value] of [['reasoning_effort', 'high']] as const) {
       await assert.rejects(sdk.openai.chat.completions.create({ ...chat, [field]: value }), (e) => e instanceof BadRequestError && e.message.includes(`${field} is not supported`), field);

@@ -160,6 +160,8 @@ interface LlamaVocab {
   nonText: number[];
   imStart: number;
   imEnd: number;
+  /** Fill-in-the-middle tokens, when asked for. */
+  fim: { prefix: number; suffix: number; middle: number } | undefined;
 }
 
 /**
@@ -168,7 +170,7 @@ interface LlamaVocab {
  * keeps a merge whose text is itself a token, so every prefix of a word piece is added too (▁t, ▁th, ▁the) — otherwise
  * whole words could never be reached. Any text still tokenizes via byte fallback.
  */
-function buildLlamaVocab(): LlamaVocab {
+function buildLlamaVocab(fim = false): LlamaVocab {
   const v = new VocabBuilder();
   const nonText: number[] = [];
   nonText.push(v.add('<unk>', TOKEN_TYPE.unknown));
@@ -190,8 +192,11 @@ function buildLlamaVocab(): LlamaVocab {
   const imStart = v.add('<|im_start|>', TOKEN_TYPE.control);
   const imEnd = v.add('<|im_end|>', TOKEN_TYPE.control);
   nonText.push(imStart, imEnd);
+  // Appended last, so a model without them keeps every other token's id.
+  const fimTokens = fim ? { prefix: v.add('<|fim_prefix|>', TOKEN_TYPE.control), suffix: v.add('<|fim_suffix|>', TOKEN_TYPE.control), middle: v.add('<|fim_middle|>', TOKEN_TYPE.control) } : undefined;
+  if (fimTokens) nonText.push(fimTokens.prefix, fimTokens.suffix, fimTokens.middle);
   const scores = v.tokens.map((_, id) => (id >= firstPiece && id < lastPiece ? -(id - firstPiece) : 0));
-  return { tokens: v.tokens, scores, types: v.types, nonText, imStart, imEnd };
+  return { tokens: v.tokens, scores, types: v.types, nonText, imStart, imEnd, fim: fimTokens };
 }
 
 interface BertVocab {
@@ -240,6 +245,8 @@ export interface LlamaFixtureOptions {
   name?: string;
   /** Write the ChatML template (default), or ChatML with a tool format ('tools'); false makes a base model with none. */
   chatTemplate?: boolean | 'tools';
+  /** Add fill-in-the-middle tokens (`<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`), as code models have. */
+  fim?: boolean;
 }
 
 /**
@@ -262,11 +269,18 @@ export async function writeLlamaFixture(path: string, options: LlamaFixtureOptio
   if (headDim % 2 !== 0) throw new RangeError(`head dimension (${headDim}) must be even for RoPE`);
   const kvDim = headDim * headsKv;
 
-  const vocab = buildLlamaVocab();
+  const vocab = buildLlamaVocab(options.fim);
   const nVocab = vocab.tokens.length;
 
   const metadata: Array<[string, GgufValue]> = [
     ['general.architecture', str('llama')],
+    ...(vocab.fim
+      ? ([
+          ['tokenizer.ggml.fim_pre_token_id', u32(vocab.fim.prefix)],
+          ['tokenizer.ggml.fim_suf_token_id', u32(vocab.fim.suffix)],
+          ['tokenizer.ggml.fim_mid_token_id', u32(vocab.fim.middle)],
+        ] as Array<[string, GgufValue]>)
+      : []),
     ['general.name', str(options.name ?? 'hearth-test-llama')],
     ['general.file_type', u32(type === 'F32' ? 0 : 1)],
     ['general.alignment', u32(DEFAULT_ALIGNMENT)],

@@ -10,6 +10,8 @@ export interface ModelFixtures {
   llama: string;
   /** The same llama with a tool format in its template (Qwen 2.5's ChatML with tools). */
   llamaTools: string;
+  /** The same llama with fill-in-the-middle tokens (a code model's `suffix` support). */
+  llamaFim: string;
   /** Tiny bert, mean pooling, context 128. */
   bert: string;
   /** The same bert shape with CLS pooling and another seed. */
@@ -29,9 +31,11 @@ export async function createModelFixtures(): Promise<ModelFixtures> {
   await writeLlamaFixture(llama, { seed: 1, context: 65536 });
   const llamaTools = join(dir, 'tiny-llama-tools.gguf');
   await writeLlamaFixture(llamaTools, { seed: 1, context: 4096, chatTemplate: 'tools' });
+  const llamaFim = join(dir, 'tiny-llama-fim.gguf');
+  await writeLlamaFixture(llamaFim, { seed: 1, context: 4096, fim: true });
   await writeBertFixture(bert, { seed: 2, context: 128 });
   await writeBertFixture(bertCls, { seed: 3, context: 128, pooling: 'cls' });
   const onnxBert = join(dir, 'tiny-bert-onnx');
   await writeBertOnnxFixture(onnxBert, { seed: 4 });
-  return { dir, llama, llamaTools, bert, bertCls, onnxBert, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { dir, llama, llamaTools, llamaFim, bert, bertCls, onnxBert, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

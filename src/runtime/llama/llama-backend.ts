@@ -67,7 +67,7 @@ export class LlamaBackend implements Backend {
     return {
       format: 'gguf',
       architecture: arch,
-      capabilities: embeddingOnly ? ['embedding'] : ['generation', 'embedding', ...(hasToolFormat(chatTemplate) ? (['tools'] as const) : [])],
+      capabilities: embeddingOnly ? ['embedding'] : ['generation', 'embedding', ...(hasToolFormat(chatTemplate) ? (['tools'] as const) : []), ...(hasFimTokens(fileInfo) ? (['insert'] as const) : [])],
       trainContextSize,
       fileBytes: model.files.reduce((n, f) => n + f.size, 0),
       estimatedBytes: weights + context,
@@ -104,4 +104,11 @@ export class LlamaBackend implements Backend {
     const runtime = await this.#runtime?.catch(() => undefined);
     await runtime?.dispose();
   }
+}
+
+/** Fill-in-the-middle token ids in the metadata (llama.cpp's keys, and their older names); llama.cpp checks the same before an infill. */
+function hasFimTokens(fileInfo: GgufFileInfo): boolean {
+  const t = fileInfo.metadata.tokenizer?.ggml;
+  const set = (...ids: Array<number | undefined>) => ids.some((id) => typeof id === 'number' && id >= 0);
+  return !!t && set(t.fim_pre_token_id, t.prefix_token_id) && set(t.fim_suf_token_id, t.suffix_token_id) && set(t.fim_mid_token_id, t.middle_token_id);
 }

@@ -74,12 +74,19 @@ export class LlamaGenerator {
       const prompt =
         request.kind === 'chat'
           ? { kind: 'chat' as const, chat: this.#chatFor(sequence, request.template), history: toHistory(forced ? [forcedCallNote(forced), ...request.messages] : request.messages, tools) }
-          : { kind: 'completion' as const, text: request.prompt };
+          : { kind: 'completion' as const, text: request.prompt, suffix: request.suffix };
       if ((functions || forced) && request.logprobs !== undefined) {
         throw new HearthError('USAGE', 'invalid request: logprobs: log-probabilities cannot be combined with tools', { details: { field: 'logprobs' } });
       }
       const chatState = prompt.kind === 'chat' ? prompt.chat.chatWrapper.generateContextState({ chatHistory: prompt.history, availableFunctions: functions, documentFunctionParams: true }) : undefined;
-      const promptTokens = chatState ? chatState.contextText.tokenize(sequence.model.tokenizer).length : sequence.model.tokenize((prompt as { text: string }).text, false).length;
+      const suffix = prompt.kind === 'completion' ? prompt.suffix : undefined;
+      if (suffix !== undefined && request.logprobs !== undefined) {
+        throw new HearthError('USAGE', 'invalid request: logprobs: log-probabilities cannot be combined with a suffix', { details: { field: 'logprobs' } });
+      }
+      const promptTokens = chatState
+        ? chatState.contextText.tokenize(sequence.model.tokenizer).length
+        : // An infill adds its three markers around the prefix and the suffix.
+          sequence.model.tokenize((prompt as { text: string }).text, false).length + (suffix !== undefined ? sequence.model.tokenize(suffix, false).length + 3 : 0);
       if (request.contextLimit !== undefined && request.contextLimit > sequence.contextSize) {
         // Ollama reloads the model with the larger context; hearth's contexts are sized per model, at load.
         throw new HearthError('USAGE', `invalid request: options.num_ctx: ${request.contextLimit} is more than this model's loaded context (${sequence.contextSize} tokens)`, {
@@ -158,7 +165,13 @@ export class LlamaGenerator {
         else if (forced) emit(callText);
       } else {
         const completion = this.#completionFor(sequence);
-        const result = await completion.generateCompletionWithMeta(prompt.text, { ...options, disableContextShift: true });
+        if (suffix !== undefined && !completion.infillSupported) {
+          throw new HearthError('MODEL_UNSUPPORTED', 'this model has no fill-in-the-middle tokens, so it cannot complete before a suffix', { details: { field: 'suffix' } });
+        }
+        const result =
+          suffix !== undefined
+            ? await completion.generateInfillCompletionWithMeta(prompt.text, suffix, { ...options, disableContextShift: true })
+            : await completion.generateCompletionWithMeta(prompt.text, { ...options, disableContextShift: true });
         stopReason = result.metadata.stopReason;
       }
       emit(stops.flush());

@@ -4,7 +4,7 @@ import { HearthError } from '../../../errors/index.js';
 import type { Lease } from '../../../pool/model-pool.js';
 import type { ChatMessage, GenerateRequest, ToolCall } from '../../../runtime/types.js';
 import type { ServerContext } from '../../context.js';
-import { collectText, generate, startGeneration, type GenerationTimings } from '../../generation.js';
+import { assertCanInsert, collectText, generate, startGeneration, type GenerationTimings } from '../../generation.js';
 import { withDefinition } from '../../../pool/with-definition.js';
 import { definitionOf } from '../../definitions.js';
 import { chatLogprobs, ollamaLogprobsBody } from '../../logprobs.js';
@@ -17,6 +17,7 @@ import { ollamaCommon, optionsUnder, samplingFromOptions } from './options.js';
 const generateBody = z.object({
   ...ollamaCommon,
   prompt: z.string().optional(),
+  suffix: z.string().optional(),
   system: z.string().optional(),
   raw: z.boolean().optional(),
   stream: z.boolean().default(true),
@@ -51,8 +52,10 @@ export function ollamaGeneration(app: FastifyInstance, ctx: ServerContext): void
     // Raw mode sends the prompt as is; otherwise the model's template applies (or, without one, a plain completion).
     const system = req.system ?? definition?.system;
     const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: req.prompt }];
-    const body: GenerateRequest = req.raw ? { kind: 'completion', prompt: req.prompt, ...sampling } : { kind: 'chat', messages, ...sampling };
-    return run(request, reply, req, 'generate', withDefinition(body, definition));
+    // A suffix is fill-in-the-middle: the prompt and the suffix go around the model's FIM tokens, never through the chat template.
+    const suffix = req.suffix ? req.suffix : undefined;
+    const body: GenerateRequest = req.raw || suffix !== undefined ? { kind: 'completion', prompt: req.prompt, suffix, ...sampling } : { kind: 'chat', messages, ...sampling };
+    return run(request, reply, req, 'generate', withDefinition(body, definition), (lease) => assertCanInsert(lease, suffix));
   });
 
   app.post('/api/chat', async (request, reply) => {

@@ -9,7 +9,7 @@ import type { ServerContext } from '../../context.js';
 import { MAX_CHOICES, generateChoices } from '../../choices.js';
 import { withDefinition } from '../../../pool/with-definition.js';
 import { definitionOf } from '../../definitions.js';
-import { finishReason, startGeneration, tokenBudget, type GenerationTimings } from '../../generation.js';
+import { assertCanInsert, finishReason, startGeneration, tokenBudget, type GenerationTimings } from '../../generation.js';
 import { chatLogprobs, chatLogprobsBody, chatLogprobsFields, completionLogprobs, completionLogprobsBody, completionLogprobsField } from '../../logprobs.js';
 import { openAiFormat, responseFormatSchema } from '../../output-format.js';
 import { contentSchema, openAiUnsupported, parseBody, refuseUnsupported, stopSchema } from '../../request.js';
@@ -63,6 +63,7 @@ const completionBody = z.object({
   ...sampling,
   prompt: z.union([z.string(), z.array(z.string()).min(1).max(MAX_CHOICES)]),
   echo: z.boolean().nullable().optional(),
+  suffix: z.string().nullable().optional(),
   ...completionLogprobsField,
 });
 
@@ -125,8 +126,9 @@ export function openAiGeneration(app: FastifyInstance, ctx: ServerContext): void
     const limit = ctx.config.server.maxTokens;
     const sampling = { ...samplingOf(req, limit, definedTokens(definition, limit) ?? COMPLETION_DEFAULT_TOKENS), logprobs: completionLogprobs(req) };
     const prompts = typeof req.prompt === 'string' ? [req.prompt] : req.prompt;
-    const bodies = prompts.map((prompt): GenerateRequest => withDefinition({ kind: 'completion', prompt, ...sampling }, definition));
-    return respond(request, reply, req, choicesOf(bodies, req, prompts), 'text');
+    const suffix = req.suffix ? req.suffix : undefined;
+    const bodies = prompts.map((prompt): GenerateRequest => withDefinition({ kind: 'completion', prompt, suffix, ...sampling }, definition));
+    return respond(request, reply, req, choicesOf(bodies, req, prompts), 'text', (lease) => assertCanInsert(lease, suffix));
   });
 
   async function respond(request: FastifyRequest, reply: FastifyReply, req: Sampling, choices: Choice[], kind: 'chat' | 'text', check?: (lease: Lease) => void) {
