@@ -5,6 +5,7 @@ import { copyCommand } from './commands/cp.js';
 import { createCommand } from './commands/create.js';
 import { doctorCommand } from './commands/doctor.js';
 import { embedCommand } from './commands/embed.js';
+import { enrichCommand } from './commands/enrich.js';
 import { exportCommand } from './commands/export.js';
 import { gcCommand } from './commands/gc.js';
 import { importCommand } from './commands/import.js';
@@ -19,7 +20,7 @@ import { spaceCommand } from './commands/space/index.js';
 import { verifyCommand } from './commands/verify.js';
 import { createCliContext, type CliContext } from './context.js';
 
-const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, pullCommand, lsCommand, rmCommand, createCommand, copyCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, memoryCommand, doctorCommand];
+const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, enrichCommand, pullCommand, lsCommand, rmCommand, createCommand, copyCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, memoryCommand, doctorCommand];
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so it is testable in-process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -111,3 +111,39 @@ function lineView(stream: NodeJS.WriteStream): ProgressView {
     stop: () => undefined,
   };
 }
+
+/** Progress of a count (chunks, documents): a bar on a terminal, and a line per step otherwise. */
+export interface CountView {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+export function createCountView(stream: NodeJS.WriteStream, label: string, unit: string): CountView {
+  if (!stream.isTTY) {
+    let last = -1;
+    return {
+      update(done, total) {
+        if (done === last) return;
+        last = done;
+        stream.write(`${label}: ${done}/${total} ${unit}\n`);
+      },
+      stop: () => undefined,
+    };
+  }
+  const bar = new cliProgress.SingleBar({ stream, format: ` ${label} |{bar}| {value}/{total} ${unit} {remaining}`, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic);
+  const started = Date.now();
+  let shown = false;
+  return {
+    update(done, total) {
+      const elapsed = (Date.now() - started) / 1000;
+      const remaining = done > 0 && done < total ? `ETA ${Math.round((elapsed / done) * (total - done))}s` : '';
+      if (!shown) {
+        bar.start(total, done, { remaining });
+        shown = true;
+      } else bar.update(done, { remaining });
+    },
+    stop: () => {
+      if (shown) bar.stop();
+    },
+  };
+}

@@ -1,7 +1,10 @@
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { HearthError } from '../errors/index.js';
+import { enrichProcessors, ENRICH_QUEUE } from '../jobs/enrich/enrich-queue.js';
+import { InProcessExecutor } from '../jobs/in-process-executor.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
 import type { Store } from '../store/index.js';
@@ -19,6 +22,7 @@ import { healthRoutes } from './routes/health.js';
 import { ollamaEmbeddings } from './routes/ollama/embed.js';
 import { ollamaGeneration } from './routes/ollama/generate.js';
 import { ollamaDefinitions } from './routes/ollama/definitions.js';
+import { jobRoutes } from './routes/jobs.js';
 import { ollamaModels } from './routes/ollama/models.js';
 import { openAiGeneration } from './routes/openai/chat.js';
 import { openAiEmbeddings } from './routes/openai/embeddings.js';
@@ -78,7 +82,9 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   });
   const spaces = createSpaces({ home: config.home, logger: deps.logger, acquire: (ref, options) => access.leaseRef(ref, options) });
   const memory = lazyMemory(config, spaces, deps.logger);
-  const context: ServerContext = { ...deps, metrics, access, spaces, memory: memory.get, inflight: new InFlight() };
+  const jobs = new InProcessExecutor({ dir: join(config.home, 'jobs'), concurrency: config.pool.numParallel, logger: deps.logger });
+  jobs.register(ENRICH_QUEUE, enrichProcessors(deps.pool));
+  const context: ServerContext = { ...deps, metrics, access, spaces, memory: memory.get, inflight: new InFlight(), jobs };
   installErrorHandler(app);
   // Every request gets its abort signal on arrival: a client that leaves early still cancels its work.
   app.addHook('onRequest', async (request, reply) => {
@@ -110,6 +116,7 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   ollamaDefinitions(app, context);
   spaceRoutes(app, context);
   collectionRoutes(app, context);
+  jobRoutes(app, context);
   void access.names.index().catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'cannot list the store for model names'));
   // While draining, responses close their connection, so keep-alive clients do not hold the close open.
   app.addHook('onSend', async (_request, reply) => {
@@ -135,6 +142,8 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
     } finally {
       clearTimeout(drain);
       metrics.dispose();
+      // Running jobs stop where they are and resume at the next start.
+      await jobs.dispose();
       // After the last request: the database closes, and the embedded one's folder is free for the CLI.
       await memory.close();
     }

@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import type { JobExecutor } from '../jobs/executor.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
 import type { Memory } from '../memory/memory.js';
@@ -21,4 +22,6 @@ export interface ServerContext {
   memory(): Promise<Memory>;
   metrics: ServerMetrics;
   inflight: InFlight;
+  /** Enrichment jobs, in this process (unfinished ones resume at the next start). */
+  jobs: JobExecutor;
 }
