@@ -14,7 +14,7 @@ export interface EnvVar {
   area: EnvArea;
 }
 
-export type EnvArea = 'general' | 'store' | 'server' | 'pool' | 'memory';
+export type EnvArea = 'general' | 'store' | 'server' | 'pool' | 'memory' | 'jobs';
 
 export const ENV_AREAS: Readonly<Record<EnvArea, string>> = {
   general: 'General',
@@ -22,6 +22,7 @@ export const ENV_AREAS: Readonly<Record<EnvArea, string>> = {
   server: 'HTTP server',
   pool: 'Model pool',
   memory: 'Vector memory',
+  jobs: 'Jobs',
 };
 
 export const ENV_VARS: readonly EnvVar[] = [
@@ -77,6 +78,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { area: 'memory', names: ['HEARTH_MEMORY_DURABLE'], key: 'memory.durable', default: 'false', meaning: 'fsync the embedded database: commits survive an OS crash, at a cost' },
   { area: 'memory', names: ['HEARTH_MEMORY_INDEX_THRESHOLD'], key: 'memory.index.threshold', default: '5000', meaning: 'chunks at which a collection gets its HNSW index (below it, search is exact)' },
   { area: 'memory', names: ['HEARTH_MEMORY_EF_SEARCH'], key: 'memory.index.efSearch', default: '200', meaning: "HNSW's ef_search for queries that set none" },
+  { area: 'jobs', names: ['HEARTH_REDIS_URL'], key: 'jobs.redisUrl', default: 'none (jobs run in the process)', meaning: 'Redis for BullMQ workers, redis://host:port; its maxmemory-policy must be noeviction' },
+  { area: 'jobs', names: ['HEARTH_JOBS_CONCURRENCY'], key: 'jobs.concurrency', default: 'HEARTH_NUM_PARALLEL', meaning: 'chunks one process works on at once' },
 ];
 
 /** Each variable as a help item: its names, and what it does with its default and config key. */

@@ -165,6 +165,17 @@ export const configSchema = z.object({
         })
         .default({ threshold: 5000, m: 16, efConstruction: 64, buildMemoryMiB: 256, efSearch: 200, recallSamples: 20 }),
     }),
+  jobs: z
+    .object({
+      /** Redis for BullMQ workers; unset means jobs run in the process that queues them. */
+      redisUrl: z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+        .optional(),
+      /** Chunks one process works on at once (default: the pool's parallel sequences). */
+      concurrency: z.coerce.number().int().min(1).max(64).optional(),
+    })
+    .default({}),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -56,6 +56,7 @@ export const errorCodes = {
   TRANSCRIPT_INVALID: { status: 400, exit: 65, title: 'the transcript cannot be read' },
   JOB_NOT_FOUND: { status: 404, exit: 66, title: 'job not found' },
   JOB_FAILED: { status: 500, exit: 70, title: 'the job failed' },
+  QUEUE_UNAVAILABLE: { status: 503, exit: 69, title: 'the job queue (Redis) cannot be reached' },
   SHUTTING_DOWN: { status: 503, exit: 75, title: 'the server is shutting down' },
   HOST_NOT_ALLOWED: { status: 403, exit: 77, title: 'host or origin not allowed' },
   TOO_MANY_INPUTS: { status: 400, exit: 65, title: 'too many inputs in one request' },

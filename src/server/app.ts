@@ -1,10 +1,9 @@
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { HearthError } from '../errors/index.js';
 import { enrichProcessors, ENRICH_QUEUE } from '../jobs/enrich/enrich-queue.js';
-import { InProcessExecutor } from '../jobs/in-process-executor.js';
+import { createJobExecutor } from '../jobs/create-executor.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
 import type { Store } from '../store/index.js';
@@ -82,7 +81,8 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   });
   const spaces = createSpaces({ home: config.home, logger: deps.logger, acquire: (ref, options) => access.leaseRef(ref, options) });
   const memory = lazyMemory(config, spaces, deps.logger);
-  const jobs = new InProcessExecutor({ dir: join(config.home, 'jobs'), concurrency: config.pool.numParallel, logger: deps.logger });
+  // The server is also a worker of its own jobs; `hearth worker` processes add to it on Redis.
+  const jobs = await createJobExecutor(config, deps.logger);
   jobs.register(ENRICH_QUEUE, enrichProcessors(deps.pool));
   const context: ServerContext = { ...deps, metrics, access, spaces, memory: memory.get, inflight: new InFlight(), jobs };
   installErrorHandler(app);

@@ -22,6 +22,6 @@ export interface ServerContext {
   memory(): Promise<Memory>;
   metrics: ServerMetrics;
   inflight: InFlight;
-  /** Enrichment jobs, in this process (unfinished ones resume at the next start). */
+  /** Enrichment jobs: in this process (unfinished ones resume at the next start), or on BullMQ with HEARTH_REDIS_URL. */
   jobs: JobExecutor;
 }

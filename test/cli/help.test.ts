@@ -4,7 +4,7 @@ import { ENV_VARS } from '../../src/config/env-vars.js';
 import { runHearth } from '../support/hearth-cli.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 
-const COMMANDS = ['serve', 'ps', 'run', 'embed', 'enrich', 'pull', 'ls', 'rm', 'create', 'cp', 'verify', 'gc', 'export', 'import', 'doctor'];
+const COMMANDS = ['serve', 'ps', 'run', 'embed', 'enrich', 'pull', 'ls', 'rm', 'create', 'cp', 'verify', 'gc', 'export', 'import', 'worker', 'doctor'];
 
 describe('--help', () => {
   let box: Sandbox;

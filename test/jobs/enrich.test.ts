@@ -7,6 +7,7 @@ import type { ChunkOutput } from '../../src/jobs/enrich/enrich-chunk.js';
 import { enrichProcessors, ENRICH_QUEUE, planEnrichment } from '../../src/jobs/enrich/enrich-queue.js';
 import { chunkSchema, parseTasks } from '../../src/jobs/enrich/tasks.js';
 import type { EnrichmentResult } from '../../src/jobs/enrich/aggregate.js';
+import { BullmqExecutor } from '../../src/jobs/bullmq/bullmq-executor.js';
 import { InProcessExecutor } from '../../src/jobs/in-process-executor.js';
 import type { Chunk } from '../../src/jobs/transcript/chunker.js';
 import { createPool } from '../../src/pool/create-pool.js';
@@ -14,7 +15,12 @@ import type { ModelPool } from '../../src/pool/model-pool.js';
 import type { JobExecutor, JobStatus } from '../../src/jobs/executor.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { writeLlamaFixture } from '../support/gguf-fixtures.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
+
+const probe = await startRedis();
+const redisSkip = 'unavailable' in probe ? probe.unavailable : false;
+if (!('unavailable' in probe)) await probe.stop();
 
 /**
  * Enrichment end to end on real models through the pool: a transcript cut
@@ -90,6 +96,22 @@ describe('enrichment', () => {
     assert.deepEqual(second.result, first.result);
     const ajv = new Ajv({ strict: false });
     for (const part of first.result.custom!) assert.ok(ajv.validate(custom.schema, part.output), ajv.errorsText());
+  });
+
+  test('BullMQ workers give the same result as the in-process executor', { skip: redisSkip }, async () => {
+    const redis = (await startRedis()) as RedisServer;
+    const bullmq = new BullmqExecutor({ url: redis.url, concurrency: 2, prefix: 'enrich-test' });
+    try {
+      bullmq.register(ENRICH_QUEUE, enrichProcessors(pool));
+      const { flow } = await planEnrichment(pool, { model: tiny, transcript: TRANSCRIPT, tasks: ['summary', 'keywords', 'chapters'], chunk_tokens: 64 });
+      const inProcess = await finish(executor, await executor.submit(flow));
+      const onRedis = await finish(bullmq, await bullmq.submit(flow));
+      assert.equal(onRedis.state, 'completed', JSON.stringify(onRedis.error));
+      assert.deepEqual(onRedis.result, inProcess.result);
+    } finally {
+      await bullmq.dispose();
+      await redis.stop();
+    }
   });
 
   test('bad input is refused before anything is queued', async () => {

@@ -1,9 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { HearthError } from '../../errors/index.js';
 import { enrichProcessors, ENRICH_QUEUE, planEnrichment } from '../../jobs/enrich/enrich-queue.js';
-import { InProcessExecutor } from '../../jobs/in-process-executor.js';
+import { createJobExecutor } from '../../jobs/create-executor.js';
 import type { CommandFactory } from '../command.js';
 import { interruptSignal } from '../command.js';
 import { writeJson } from '../format.js';
@@ -57,7 +56,8 @@ export const enrichCommand: CommandFactory = (run) =>
           },
           interrupt.signal,
         );
-        const executor = new InProcessExecutor({ dir: join(ctx.config.home, 'jobs'), concurrency: parallel, logger: ctx.logger });
+        // On Redis, workers elsewhere help; this process works on its own job too.
+        const executor = await createJobExecutor({ ...ctx.config, jobs: { ...ctx.config.jobs, concurrency: ctx.config.jobs.concurrency ?? parallel } }, ctx.logger);
         const view = createCountView(ctx.stderr, 'enriching', 'chunks');
         try {
           executor.register(ENRICH_QUEUE, enrichProcessors(pool));

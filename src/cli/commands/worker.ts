@@ -1,0 +1,33 @@
+import { once } from 'node:events';
+import { Command } from 'commander';
+import { HearthError } from '../../errors/index.js';
+import { createJobExecutor } from '../../jobs/create-executor.js';
+import { enrichProcessors, ENRICH_QUEUE } from '../../jobs/enrich/enrich-queue.js';
+import type { CommandFactory } from '../command.js';
+
+const QUEUES = [ENRICH_QUEUE];
+
+export const workerCommand: CommandFactory = (run) =>
+  new Command('worker')
+    .description('work on jobs queued on Redis (HEARTH_REDIS_URL) by any hearth server or CLI; models stay warm in this process\'s pool')
+    .option('--queues <list>', `comma-separated queues to work on (${QUEUES.join(', ')})`, QUEUES.join(','))
+    .option('--concurrency <n>', 'chunks worked on at once (default: HEARTH_JOBS_CONCURRENCY, else HEARTH_NUM_PARALLEL)')
+    .action(
+      run(async (ctx, options: { queues: string; concurrency?: string }) => {
+        if (!ctx.config.jobs.redisUrl) {
+          throw new HearthError('USAGE', 'a worker takes its jobs from Redis: set HEARTH_REDIS_URL (without it, jobs run in the process that queues them)');
+        }
+        const queues = options.queues.split(',').map((q) => q.trim()).filter(Boolean);
+        for (const queue of queues) if (!QUEUES.includes(queue)) throw new HearthError('USAGE', `--queues: "${queue}" is not a queue (${QUEUES.join(', ')})`);
+        const concurrency = options.concurrency === undefined ? ctx.config.jobs.concurrency : Number(options.concurrency);
+        if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new HearthError('USAGE', `--concurrency: expected a positive integer, got "${options.concurrency}"`);
+        const pool = await ctx.pool();
+        const executor = await createJobExecutor({ ...ctx.config, jobs: { ...ctx.config.jobs, concurrency } }, ctx.logger);
+        for (const queue of queues) executor.register(queue, enrichProcessors(pool));
+        ctx.stderr.write(`worker ready: queues ${queues.join(', ')}, concurrency ${concurrency ?? ctx.config.pool.numParallel}\n`);
+        // SIGTERM: a chunk being worked on goes back to its queue for another worker; nothing is lost.
+        await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+        ctx.stderr.write('worker stopping: chunks in progress go back to their queue\n');
+        await executor.dispose();
+      }),
+    );

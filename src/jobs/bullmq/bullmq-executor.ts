@@ -1,0 +1,310 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter, on } from 'node:events';
+import { DelayedError, FlowProducer, Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { HearthError, toHearthError } from '../../errors/index.js';
+import { silentLogger, type Logger } from '../../log/logger.js';
+import { isTerminal, type FlowSpec, type JobExecutor, type JobProcessors, type JobState, type JobStatus } from '../executor.js';
+import { notFound } from '../in-process-executor.js';
+import { connect } from './redis.js';
+
+export interface BullmqExecutorOptions {
+  url: string;
+  /** Children one process runs at once. */
+  concurrency: number;
+  /** Key prefix in Redis (tests give each run its own). */
+  prefix?: string | undefined;
+  logger?: Logger | undefined;
+}
+
+/** Measured (issue 16): with BullMQ's defaults a job whose worker died waited 59 s; with these, 4–5 s. */
+const LOCK_MS = 5000;
+const STALLED_CHECK_MS = 1000;
+const DEFAULT_ATTEMPTS = 3;
+/** Finished jobs kept for GET /v1/jobs/{id}; older ones are removed by BullMQ. */
+const KEEP = { count: 1000 };
+
+interface ParentData {
+  data: unknown;
+  total: number;
+}
+interface ChildData {
+  index: number;
+  child: unknown;
+}
+
+/**
+ * Jobs on BullMQ flows, so that worker processes on one or more machines
+ * share the work: a parent job per hearth job (it aggregates), and a child
+ * job per chunk, each failing its parent when it fails for good
+ * (`failParentOnFailure`), so a parent never waits for ever. Delivery is at
+ * least once; results are ordered by the index each carries, never by
+ * arrival. A cancelled job is flagged in Redis: children not yet started
+ * fail at once, running ones are aborted where this process runs them.
+ */
+export class BullmqExecutor implements JobExecutor {
+  readonly kind = 'bullmq' as const;
+  readonly #connection: Redis;
+  readonly #prefix: string;
+  readonly #logger: Logger;
+  readonly #flows: FlowProducer;
+  readonly #queues = new Map<string, { parent: Queue; children: Queue }>();
+  readonly #workers: Worker[] = [];
+  readonly #events = new Map<string, QueueEvents>();
+  readonly #changes = new EventEmitter();
+  readonly #parentData = new Map<string, unknown>();
+  readonly #closing = new AbortController();
+  /** Every connection made here: BullMQ never closes a connection it was given. */
+  readonly #connections: Redis[] = [];
+  #disposed: Promise<void> | undefined;
+
+  constructor(private readonly options: BullmqExecutorOptions) {
+    this.#connection = this.#connect();
+    this.#prefix = options.prefix ?? 'hearth';
+    this.#logger = options.logger ?? silentLogger;
+    this.#flows = new FlowProducer({ connection: this.#connection, prefix: this.#prefix });
+    this.#changes.setMaxListeners(0);
+  }
+
+  register(queue: string, processors: JobProcessors): void {
+    const names = this.#names(queue);
+    const common = { connection: this.#connect(), prefix: this.#prefix, lockDuration: LOCK_MS, stalledInterval: STALLED_CHECK_MS };
+    const children = new Worker<ChildData>(
+      names.children,
+      async (job, token, signal) => {
+        const parentId = job.parent?.id;
+        if (!parentId) throw new UnrecoverableError('a chunk job without its parent');
+        // A closing worker can still be handed a job (BullMQ fetches ahead): it goes back untouched.
+        if (this.#closing.signal.aborted && token) {
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
+        if (await this.#cancelled(parentId)) throw new UnrecoverableError(encode(new HearthError('ABORTED', 'the job was cancelled')));
+        // Marks the job running: BullMQ's parent waits for its children in one state, started or not.
+        await this.#connection.set(this.#key(`started:${parentId}`), '1', 'EX', 7 * 24 * 3600);
+        const abort = AbortSignal.any([signal ?? new AbortController().signal, this.#closing.signal]);
+        try {
+          const data = await this.#dataOf(queue, parentId);
+          return await processors.child(data, job.data.child, job.data.index, { signal: abort, attempt: job.attemptsMade + 1 });
+        } catch (error) {
+          // Closing, not failing: the chunk goes back to wait, with no attempt spent, for the next worker.
+          if (this.#closing.signal.aborted && token) {
+            await job.moveToDelayed(Date.now(), token);
+            throw new DelayedError();
+          }
+          throw new Error(encode(toHearthError(error)));
+        }
+      },
+      { ...common, concurrency: Math.max(1, this.options.concurrency) },
+    );
+    const parents = new Worker<ParentData>(
+      names.parent,
+      async (job, _token, signal) => {
+        const values = await job.getChildrenValues<unknown>();
+        // Keyed by the child's job key; each child's id ends with its index.
+        const results: unknown[] = new Array(job.data.total);
+        for (const [key, value] of Object.entries(values)) results[Number(/-c(\d+)$/.exec(key)?.[1])] = value;
+        try {
+          return await processors.parent(job.data.data, results, { signal: signal ?? this.#closing.signal, attempt: job.attemptsMade + 1 });
+        } catch (error) {
+          throw new Error(encode(toHearthError(error)));
+        }
+      },
+      { ...common, concurrency: 1 },
+    );
+    for (const worker of [children, parents]) {
+      worker.on('error', (error) => this.#logger.warn({ err: error, queue }, 'job worker error'));
+      this.#workers.push(worker);
+    }
+  }
+
+  async submit(flow: FlowSpec): Promise<string> {
+    const names = this.#names(flow.queue);
+    const id = randomUUID();
+    await this.#flows.add({
+      name: 'aggregate',
+      queueName: names.parent,
+      data: { data: flow.data, total: flow.children.length } satisfies ParentData,
+      opts: { jobId: id, removeOnComplete: KEEP, removeOnFail: KEEP },
+      children: flow.children.map((child, index) => ({
+        name: 'chunk',
+        queueName: names.children,
+        data: { index, child } satisfies ChildData,
+        opts: {
+          jobId: `${id}-c${index}`,
+          attempts: Math.max(1, flow.attempts ?? DEFAULT_ATTEMPTS),
+          failParentOnFailure: true,
+          // The parent keeps each child's result; the child's own record can go.
+          removeOnComplete: true,
+          removeOnFail: KEEP,
+        },
+      })),
+    });
+    await this.#connection.hset(this.#key('queues'), id, flow.queue);
+    return id;
+  }
+
+  async get(id: string): Promise<JobStatus | undefined> {
+    const queue = await this.#connection.hget(this.#key('queues'), id);
+    if (!queue) return undefined;
+    // The state first, then the job: a job read before a state that moved on would lack its result or reason.
+    const [state, cancelled, started] = await Promise.all([this.#queue(queue).parent.getJobState(id), this.#cancelled(id), this.#connection.exists(this.#key(`started:${id}`))]);
+    const job = await Job.fromId<ParentData>(this.#queue(queue).parent, id);
+    if (!job || state === 'unknown') return undefined;
+    const counts = await job.getDependenciesCount({ processed: true });
+    const status: JobStatus = {
+      id,
+      queue,
+      state: cancelled ? 'cancelled' : stateOf(state, started === 1),
+      progress: { done: Math.min(counts.processed ?? 0, job.data.total), total: job.data.total },
+      createdAt: new Date(job.timestamp).toISOString(),
+      finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : undefined,
+    };
+    if (status.state === 'completed') {
+      status.result = job.returnvalue;
+      status.progress.done = status.progress.total;
+    }
+    if (status.state === 'failed') status.error = await this.#errorOf(job, queue);
+    return status;
+  }
+
+  async *watch(id: string, signal?: AbortSignal): AsyncIterable<JobStatus> {
+    const queue = await this.#connection.hget(this.#key('queues'), id);
+    if (!queue) throw notFound(id);
+    await this.#listen(queue);
+    const stop = AbortSignal.any([this.#closing.signal, ...(signal ? [signal] : [])]);
+    // Listening before the first read, so a change between the two is never missed.
+    const changes = on(this.#changes, id, { signal: stop });
+    let last = '';
+    const fresh = async () => {
+      const status = await this.get(id);
+      if (!status) throw notFound(id);
+      const key = JSON.stringify([status.state, status.progress]);
+      const changed = key !== last;
+      last = key;
+      return { status, changed };
+    };
+    let { status } = await fresh();
+    yield status;
+    if (isTerminal(status.state)) return;
+    try {
+      for await (const _ of changes) {
+        const next = await fresh();
+        if (!next.changed) continue;
+        status = next.status;
+        yield status;
+        if (isTerminal(status.state)) return;
+      }
+    } catch (error) {
+      if (!stop.aborted) throw error;
+    }
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    const status = await this.get(id);
+    if (!status || isTerminal(status.state)) return false;
+    await this.#connection.set(this.#key(`cancelled:${id}`), '1', 'EX', 7 * 24 * 3600);
+    // Running here: aborted now; on other workers, the next child of the job fails at once.
+    for (const worker of this.#workers) for (let i = 0; i < status.progress.total; i++) worker.cancelJob(`${id}-c${i}`, 'the job was cancelled');
+    this.#changes.emit(id);
+    return true;
+  }
+
+  dispose(): Promise<void> {
+    this.#disposed ??= (async () => {
+      this.#closing.abort(new HearthError('SHUTTING_DOWN', 'the job executor is closing'));
+      for (const worker of this.#workers) worker.cancelAllJobs('the worker is closing');
+      await Promise.allSettled(this.#workers.map((w) => w.close()));
+      await Promise.allSettled([...this.#events.values()].map((e) => e.close()));
+      await Promise.allSettled([...this.#queues.values()].flatMap((q) => [q.parent.close(), q.children.close()]));
+      await this.#flows.close().catch(() => undefined);
+      for (const connection of this.#connections) connection.disconnect();
+    })();
+    return this.#disposed;
+  }
+
+  /** The events of both of a queue's BullMQ queues, turned into a poke per hearth job (the watcher reads the new state). */
+  async #listen(queue: string): Promise<void> {
+    const names = this.#names(queue);
+    for (const name of [names.parent, names.children]) {
+      if (this.#events.has(name)) continue;
+      const events = new QueueEvents(name, { connection: this.#connect(), prefix: this.#prefix });
+      this.#events.set(name, events);
+      const poke = ({ jobId }: { jobId: string }) => this.#changes.emit(jobId.replace(/-c\d+$/, ''));
+      for (const event of ['completed', 'failed', 'active', 'waiting', 'waiting-children', 'retries-exhausted'] as const) events.on(event, poke as never);
+      await events.waitUntilReady();
+    }
+  }
+
+  async #dataOf(queue: string, parentId: string): Promise<unknown> {
+    if (!this.#parentData.has(parentId)) {
+      const parent = await Job.fromId<ParentData>(this.#queue(queue).parent, parentId);
+      if (!parent) throw new UnrecoverableError(`the parent job ${parentId} is gone`);
+      // A handful of jobs run at once; the oldest entries are dropped past that.
+      if (this.#parentData.size >= 64) this.#parentData.delete(this.#parentData.keys().next().value!);
+      this.#parentData.set(parentId, parent.data.data);
+    }
+    return this.#parentData.get(parentId);
+  }
+
+  async #errorOf(job: Job, queue: string): Promise<JobStatus['error']> {
+    // A parent failed by a child names the child's key; the child's own reason carries the error.
+    const child = /child \S*?:([^:\s]+):(\S+) failed/.exec(job.failedReason ?? '');
+    if (child && child[1] === this.#names(queue).children) {
+      const failed = await Job.fromId(this.#queue(queue).children, child[2]!).catch(() => undefined);
+      if (failed?.failedReason) return decode(failed.failedReason);
+    }
+    return decode(job.failedReason ?? 'the job failed');
+  }
+
+  #connect(): Redis {
+    const connection = connect(this.options.url);
+    connection.on('error', (error) => this.#logger.debug({ err: error.message }, 'redis connection error'));
+    this.#connections.push(connection);
+    return connection;
+  }
+
+  #queue(queue: string): { parent: Queue; children: Queue } {
+    let q = this.#queues.get(queue);
+    if (!q) {
+      const names = this.#names(queue);
+      q = { parent: new Queue(names.parent, { connection: this.#connection, prefix: this.#prefix }), children: new Queue(names.children, { connection: this.#connection, prefix: this.#prefix }) };
+      this.#queues.set(queue, q);
+    }
+    return q;
+  }
+
+  #names(queue: string): { parent: string; children: string } {
+    return { parent: queue, children: `${queue}-chunks` };
+  }
+
+  #key(name: string): string {
+    return `${this.#prefix}:hearth:${name}`;
+  }
+
+  async #cancelled(id: string): Promise<boolean> {
+    return (await this.#connection.exists(this.#key(`cancelled:${id}`))) === 1;
+  }
+}
+
+function stateOf(state: string, started: boolean): JobState {
+  if (state === 'completed') return 'completed';
+  if (state === 'failed') return 'failed';
+  if (state === 'active') return 'running';
+  return started ? 'running' : 'queued';
+}
+
+/** Errors cross Redis as text: the typed error is kept as JSON in it. */
+function encode(error: HearthError): string {
+  return JSON.stringify({ code: error.code, message: error.message });
+}
+
+function decode(reason: string): { code: string; message: string } {
+  try {
+    const parsed = JSON.parse(reason) as { code?: unknown; message?: unknown };
+    if (typeof parsed.code === 'string' && typeof parsed.message === 'string') return { code: parsed.code, message: parsed.message };
+  } catch {
+    // Not one of hearth's: BullMQ's own reason.
+  }
+  return { code: 'JOB_FAILED', message: reason };
+}
