@@ -4,6 +4,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { HearthError } from '../errors/index.js';
 import { copyTarget, type SqlEngine, type SqlSession } from './engine.js';
+import { redactUrl } from '../config/redact-url.js';
 
 export interface PostgresEngineOptions {
   /** postgres://user:password@host:port/database */
@@ -12,16 +13,6 @@ export interface PostgresEngineOptions {
   maxConnections?: number;
 }
 
-/** Redacts the password of a connection URL for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable database URL)';
-  }
-}
 
 /** A Postgres server with pgvector, through node-postgres' pool. */
 export async function openPostgresEngine(options: PostgresEngineOptions): Promise<SqlEngine> {

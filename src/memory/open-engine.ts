@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import { redactUrl } from '../config/redact-url.js';
 import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { SqlEngine } from './engine.js';
@@ -25,7 +26,7 @@ export async function openMemoryEngine(config: Readonly<Config>, logger: Logger)
       });
     }
     const applied = await migrate(engine);
-    if (applied.length > 0) logger.info({ engine: engine.kind, at: databaseUrl && postgres ? postgres.redactUrl(databaseUrl) : dataDir, applied }, 'memory schema migrated');
+    if (applied.length > 0) logger.info({ engine: engine.kind, at: databaseUrl && postgres ? redactUrl(databaseUrl) : dataDir, applied }, 'memory schema migrated');
     return engine;
   } catch (error) {
     await engine.close().catch(() => undefined);

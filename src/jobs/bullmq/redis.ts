@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { redactUrl } from '../../config/redact-url.js';
 import { HearthError } from '../../errors/index.js';
 
 /** BullMQ's workers block on Redis; ioredis must retry their commands for ever rather than fail them. */
@@ -17,26 +18,15 @@ export async function assertRedisReady(url: string): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
   try {
     await redis.connect().catch((error: unknown) => {
-      throw new HearthError('QUEUE_UNAVAILABLE', `cannot reach Redis at ${redact(url)}: ${(error as Error).message}`, { cause: error, hint: 'start redis-server, or unset HEARTH_REDIS_URL to run jobs in this process' });
+      throw new HearthError('QUEUE_UNAVAILABLE', `cannot reach Redis at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error, hint: 'start redis-server, or unset HEARTH_REDIS_URL to run jobs in this process' });
     });
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
     if (policy !== 'noeviction') {
-      throw new HearthError('CONFIG_INVALID', `Redis at ${redact(url)} has maxmemory-policy ${policy}: it may evict queued jobs; hearth needs noeviction`, {
+      throw new HearthError('CONFIG_INVALID', `Redis at ${redactUrl(url)} has maxmemory-policy ${policy}: it may evict queued jobs; hearth needs noeviction`, {
         hint: 'set maxmemory-policy noeviction in redis.conf, or run CONFIG SET maxmemory-policy noeviction',
       });
     }
   } finally {
     redis.disconnect();
-  }
-}
-
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the configured URL';
   }
 }
