@@ -13,6 +13,8 @@ export interface InProcessExecutorOptions {
   dir: string;
   /** Children run at once, over all jobs. */
   concurrency: number;
+  /** Resume the unfinished jobs of a queue when it is registered (the server does; a one-off CLI run works on its own job only). */
+  resume?: boolean | undefined;
   logger?: Logger | undefined;
 }
 
@@ -51,6 +53,7 @@ export class InProcessExecutor implements JobExecutor {
 
   register(queue: string, processors: JobProcessors): void {
     this.#processors.set(queue, processors);
+    if (this.options.resume === false) return;
     void this.#resume(queue).catch((error: unknown) => this.#logger.error({ err: error, queue }, 'could not resume unfinished jobs'));
   }
 

@@ -25,7 +25,7 @@ const DRAINING = 'shutting down: draining in-flight requests';
 
 /** `npx hearth` and `npm start` run bin/hearth.js, which loads dist/: only meaningful when dist/ was built from this src/. */
 function staleDist(): string | undefined {
-  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []));
   for (const source of walk(join(ROOT, 'src'))) {
     const built = join(ROOT, 'dist', relative(join(ROOT, 'src'), source).replace(/\.ts$/, '.js'));
     const builtAt = (() => {

@@ -57,7 +57,8 @@ export const enrichCommand: CommandFactory = (run) =>
           interrupt.signal,
         );
         // On Redis, workers elsewhere help; this process works on its own job too.
-        const executor = await createJobExecutor({ ...ctx.config, jobs: { ...ctx.config.jobs, concurrency: ctx.config.jobs.concurrency ?? parallel } }, ctx.logger);
+        // In-process, it works on this job only: jobs a crashed run left behind are the server's to resume.
+        const executor = await createJobExecutor({ ...ctx.config, jobs: { ...ctx.config.jobs, concurrency: ctx.config.jobs.concurrency ?? parallel } }, ctx.logger, { resume: false });
         const view = createCountView(ctx.stderr, 'enriching', 'chunks');
         try {
           executor.register(ENRICH_QUEUE, enrichProcessors(pool));
