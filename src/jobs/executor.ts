@@ -1,3 +1,5 @@
+import { HearthError } from '../errors/index.js';
+
 /**
  * The seam between hearth's jobs and what runs them: in this process (the
  * default, no Redis), or on BullMQ workers. A job is a flow, as BullMQ
@@ -60,4 +62,9 @@ export interface JobExecutor {
 
 export function isTerminal(state: JobState): boolean {
   return state === 'completed' || state === 'failed' || state === 'cancelled';
+}
+
+/** What get() answers as undefined, and watch() and a cancel over HTTP throw. */
+export function notFound(id: string): HearthError {
+  return new HearthError('JOB_NOT_FOUND', `no job with id ${id}`, { details: { job: id } });
 }

@@ -6,7 +6,7 @@ import { HearthError, throwIfAborted, toHearthError } from '../errors/index.js';
 import { Semaphore } from '../lifecycle/semaphore.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { errnoOf, writeFileAtomic } from '../store/fs-utils.js';
-import { isTerminal, type FlowSpec, type JobExecutor, type JobProcessors, type JobStatus } from './executor.js';
+import { isTerminal, notFound, type FlowSpec, type JobExecutor, type JobProcessors, type JobStatus } from './executor.js';
 
 export interface InProcessExecutorOptions {
   /** Where jobs are kept (`$HEARTH_HOME/jobs`): one file each, with every finished child's result. */
@@ -246,8 +246,4 @@ export class InProcessExecutor implements JobExecutor {
 function statusOf(record: JobRecord): JobStatus {
   const { flow: _flow, results: _results, ...status } = record;
   return structuredClone(status);
-}
-
-export function notFound(id: string): HearthError {
-  return new HearthError('JOB_NOT_FOUND', `no job with id ${id}`, { details: { job: id } });
 }

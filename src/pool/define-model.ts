@@ -20,3 +20,17 @@ export async function defineModel(store: Store, name: string, from: string, sett
   const base = store.definition(from);
   return store.definitions.put(store.definitions.derive(normalized, base ? base.name : store.parse(from).text, settings));
 }
+
+/**
+ * What `from` stands for in the store, for a trusted caller (the CLI): a
+ * definition as is, a local file registered (hashed) where it is, anything
+ * else only when already pulled (NOT_CACHED otherwise).
+ */
+export async function storedModel(store: Store, from: string): Promise<string> {
+  const definition = store.definition(from);
+  if (definition) return definition.name;
+  const ref = await store.lookup(from);
+  if (ref.kind === 'local') await store.pull(ref);
+  else await store.resolve(ref);
+  return ref.text;
+}

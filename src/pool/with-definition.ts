@@ -9,21 +9,21 @@ import type { ModelDefinition, ModelParameters } from '../store/index.js';
  */
 export function withDefinition(body: GenerateRequest, definition: ModelDefinition | undefined): GenerateRequest {
   if (!definition) return body;
-  const merged = { ...body } as GenerateRequest;
   const defaults = samplingOfParameters(definition.parameters);
-  for (const [key, value] of Object.entries(defaults)) {
-    if (key === 'repeatPenalty') continue;
-    if ((merged as unknown as Record<string, unknown>)[key] === undefined) (merged as unknown as Record<string, unknown>)[key] = value;
-  }
-  if (defaults.repeatPenalty) merged.repeatPenalty = { ...defaults.repeatPenalty, ...definedOnly(body.repeatPenalty ?? {}) };
+  const repeatPenalty = defaults.repeatPenalty ? { ...defaults.repeatPenalty, ...definedOnly(body.repeatPenalty ?? {}) } : body.repeatPenalty;
+  const merged = { ...defaults, ...definedOnly(body), repeatPenalty } as GenerateRequest;
   if (merged.kind !== 'chat') return merged;
   if (definition.system && !merged.messages.some((m) => m.role === 'system')) merged.messages = [{ role: 'system', content: definition.system }, ...merged.messages];
-  if (definition.template && merged.template === undefined) merged.template = definition.template;
+  merged.template ??= definition.template;
   return merged;
 }
 
-/** A definition's parameters in the runtime's terms, only those it sets (its num_predict is the caller's: see tokenBudget). */
-function samplingOfParameters(p: ModelParameters): Partial<Omit<GenerateRequest, 'kind'>> {
+/**
+ * Ollama's parameters (a definition's, or a request's `options`) in the
+ * runtime's terms, only those set; num_predict is the caller's to bound
+ * (see the server's tokenBudget).
+ */
+export function samplingOfParameters(p: ModelParameters): Partial<Omit<GenerateRequest, 'kind'>> {
   const penalty: RepeatPenalty = definedOnly({
     penalty: p.repeat_penalty,
     lastTokens: p.repeat_last_n === -1 ? Number.MAX_SAFE_INTEGER : p.repeat_last_n,

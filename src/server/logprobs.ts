@@ -31,7 +31,7 @@ export function completionLogprobs(req: { logprobs?: number | null | undefined; 
 
 /** Chat's `choices[].logprobs`. */
 export function chatLogprobsBody(entries: readonly TokenLogprob[]) {
-  return { content: entries.map((e) => ({ token: e.token, logprob: e.logprob, bytes: e.bytes, top_logprobs: e.top })), refusal: null };
+  return { content: ollamaLogprobsBody(entries), refusal: null };
 }
 
 /** The legacy completions' `choices[].logprobs`: parallel arrays, with each token's offset in the choice's text. */
@@ -50,7 +50,7 @@ export function completionLogprobsBody(entries: readonly TokenLogprob[], offset:
   };
 }
 
-/** Ollama's `logprobs`: one entry per token, as OpenAI's chat has them. */
+/** Ollama's `logprobs`, and OpenAI chat's `content`: one entry per token, in the same shape. */
 export function ollamaLogprobsBody(entries: readonly TokenLogprob[]) {
   return entries.map((e) => ({ token: e.token, logprob: e.logprob, bytes: e.bytes, top_logprobs: e.top }));
 }

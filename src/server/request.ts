@@ -1,14 +1,9 @@
 import { z } from 'zod';
-import { HearthError } from '../errors/index.js';
+import { HearthError, parseInput } from '../errors/index.js';
 
-/** Validates a request body with zod; the first problem becomes a 400 with the field named. */
+/** Validates a request body with zod (no body reads as `{}`); the first problem becomes a 400 with the field named. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown, prefix?: string): z.output<S> {
-  const parsed = schema.safeParse(body ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const path = issue.path.join('.');
-  const field = prefix ? [prefix, path].filter(Boolean).join(' ') : path || 'body';
-  throw new HearthError('USAGE', `invalid request: ${field}: ${issue.message}`, { cause: parsed.error, details: { field } });
+  return parseInput(schema, body ?? {}, prefix);
 }
 
 export const stopSchema = z.union([z.string(), z.array(z.string())]).optional().transform((s) => (s === undefined ? undefined : Array.isArray(s) ? s : [s]));

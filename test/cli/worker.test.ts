@@ -19,7 +19,7 @@ import { waitForOutput } from '../support/wait.js';
 const probe = await startRedis();
 const skip = 'unavailable' in probe ? probe.unavailable : false;
 
-const TRANSCRIPT = JSON.stringify(Array.from({ length: 16 }, (_, i) => ({ start: i, end: i + 0.9, text: `Part ${i}: the ship left the harbour at dawn with its crew.` })));
+const TRANSCRIPT = JSON.stringify(Array.from({ length: 48 }, (_, i) => ({ start: i, end: i + 0.9, text: `Part ${i}: the ship left the harbour at dawn with its crew.` })));
 
 /**
  * `hearth worker` processes on a real Redis: they take the jobs a producer
@@ -69,8 +69,14 @@ describe('hearth worker', { skip }, () => {
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
 
     const id = await producer.submit(flow);
-    for await (const status of producer.watch(id)) if (status.state === 'running') break;
+    // Killed mid-job: after its first chunk, with chunks still to do (else the failover is not exercised).
+    let atKill: JobStatus | undefined;
+    for await (const status of producer.watch(id)) {
+      atKill = status;
+      if (status.progress.done >= 1) break;
+    }
     first.kill('SIGKILL');
+    assert.ok(atKill!.progress.done < atKill!.progress.total - 1, `the job was mid-way when its worker died: ${JSON.stringify(atKill!.progress)}`);
     await first.result;
     await startWorker();
     const last = await finish(id);

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
-import { defineModel } from '../../pool/define-model.js';
+import { defineModel, storedModel } from '../../pool/define-model.js';
 import type { CommandFactory } from '../command.js';
-import { storedModel } from './create.js';
 
 export const copyCommand: CommandFactory = (run) =>
   new Command('cp')

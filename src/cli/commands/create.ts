@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Command } from 'commander';
-import { HearthError } from '../../errors/index.js';
-import { defineModel } from '../../pool/define-model.js';
-import { modelParameters, type Store } from '../../store/index.js';
+import { HearthError, parseInput } from '../../errors/index.js';
+import { defineModel, storedModel } from '../../pool/define-model.js';
+import { modelParameters } from '../../store/index.js';
 import { addParameter, parseModelfile } from '../../store/modelfile.js';
 import type { CommandFactory } from '../command.js';
 import { writeJson } from '../format.js';
@@ -39,32 +39,18 @@ export const createCommand: CommandFactory = (run) =>
           if (at <= 0) throw new HearthError('USAGE', `--parameter ${entry}: expected name=value`);
           addParameter(raw, entry.slice(0, at), entry.slice(at + 1));
         }
-        const parsed = modelParameters.safeParse(raw);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          const where = issue.path.length > 0 ? `parameter ${issue.path.join('.')}` : 'parameters';
-          throw new HearthError('USAGE', `invalid ${where}: ${issue.message}`, { cause: parsed.error });
-        }
+        const parameters = parseInput(modelParameters, raw, 'parameters');
         const store = ctx.store();
         const definition = await defineModel(store, name, await storedModel(store, from), {
           template: options.template !== undefined ? await readText(options.template) : file?.template,
           system: options.system ?? file?.system,
           license: file?.license,
-          parameters: parsed.data,
+          parameters,
         });
         if (options.json) return writeJson(ctx.stdout, definition);
         ctx.stdout.write(`created ${definition.name} from ${definition.from}\n`);
       }),
     );
-
-/** What `from` stands for, in the store: a definition as is, a local file registered (hashed) where it is, anything else already pulled. */
-export async function storedModel(store: Store, from: string): Promise<string> {
-  if (store.definition(from)) return store.definition(from)!.name;
-  const ref = await store.lookup(from);
-  if (ref.kind === 'local') await store.pull(ref);
-  else await store.resolve(ref);
-  return ref.text;
-}
 
 async function readText(path: string): Promise<string> {
   try {

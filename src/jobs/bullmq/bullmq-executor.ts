@@ -4,8 +4,7 @@ import { DelayedError, FlowProducer, Job, Queue, QueueEvents, UnrecoverableError
 import type { Redis } from 'ioredis';
 import { HearthError, toHearthError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
-import { isTerminal, type FlowSpec, type JobExecutor, type JobProcessors, type JobState, type JobStatus } from '../executor.js';
-import { notFound } from '../in-process-executor.js';
+import { isTerminal, notFound, type FlowSpec, type JobExecutor, type JobProcessors, type JobState, type JobStatus } from '../executor.js';
 import { connect } from './redis.js';
 
 export interface BullmqExecutorOptions {

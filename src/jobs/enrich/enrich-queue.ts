@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HearthError } from '../../errors/index.js';
+import { HearthError, parseInput } from '../../errors/index.js';
 import type { ModelPool } from '../../pool/model-pool.js';
 import type { FlowSpec, JobProcessors } from '../executor.js';
 import { chunkSegments, type Chunk } from '../transcript/chunker.js';
@@ -43,13 +43,7 @@ const DEFAULT_OVERLAP = 0.1;
  * transcript or an unknown model is an error now rather than a failed job.
  */
 export async function planEnrichment(pool: ModelPool, input: EnrichRequest, signal?: AbortSignal): Promise<{ flow: FlowSpec; parallel: number }> {
-  const parsed = enrichRequest.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join('.') || 'body';
-    throw new HearthError('USAGE', `invalid request: ${field}: ${issue.message}`, { details: { field }, cause: parsed.error });
-  }
-  const request = parsed.data;
+  const request = parseInput(enrichRequest, input);
   const tasks = parseTasks(request.tasks, request.custom);
   const segments = parseTranscript(request.transcript, request.format as Parameters<typeof parseTranscript>[1]);
   const lease = await pool.acquire(request.model, { signal });

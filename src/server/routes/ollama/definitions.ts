@@ -81,10 +81,11 @@ export function ollamaDefinitions(app: FastifyInstance, ctx: ServerContext): voi
 
   /** Stores `name` over `from`, which must name a model in the store (or a definition); the name then stands for it at once. */
   async function define(name: string, from: string, settings: DefinitionSettings, signal: AbortSignal, field = 'model'): Promise<void> {
-    const resolved = await ctx.access.resolve(from).catch((error: unknown) => {
-      throw new HearthError('MODEL_NOT_FOUND', `model "${from}" not found`, { cause: error, details: { field: 'from' }, hint: 'pull it first (hearth pull or POST /api/pull)' });
+    // A definition needs no look at the files; a model must be in the store (a 404 naming it otherwise).
+    const resolved = await ctx.access.named(from, async (ref) => {
+      if (!ctx.store.definition(ref)) await ctx.pool.inspect(ref, signal);
+      return ref;
     });
-    if (!ctx.store.definition(resolved)) await ctx.access.named(from, (ref) => ctx.pool.inspect(ref, signal));
     const definition = await defineModel(ctx.store, name, resolved, settings, field);
     ctx.pool.forget(definition.name);
     ctx.access.names.invalidate();

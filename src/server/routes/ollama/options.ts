@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { tokenBudget } from '../../generation.js';
 import { ollamaFormatSchema } from '../../output-format.js';
+import { samplingOfParameters } from '../../../pool/with-definition.js';
 import { modelParameters, type ModelDefinition } from '../../../store/index.js';
 import { ollamaLogprobsFields } from '../../logprobs.js';
 import { keepAliveSchema } from '../../request.js';
@@ -30,24 +31,12 @@ export const ollamaCommon = {
 const OLLAMA_REPEAT_PENALTY = 1.1;
 
 export function samplingFromOptions(options: z.output<typeof ollamaOptions>, limit: number) {
+  const sampling = samplingOfParameters(options ?? { stop: undefined });
   return {
+    ...sampling,
     // Ollama: -1 means no limit and -2 fill the context; here both mean the server's bound.
     maxTokens: tokenBudget(options?.num_predict !== undefined && options.num_predict > 0 ? options.num_predict : undefined, limit, 'options.num_predict'),
-    temperature: options?.temperature,
-    topP: options?.top_p,
-    topK: options?.top_k,
-    minP: options?.min_p,
-    repeatPenalty: {
-      // Ollama's documented default; node-llama-cpp's own is none.
-      penalty: options?.repeat_penalty ?? OLLAMA_REPEAT_PENALTY,
-      // Ollama's -1 means the whole context: its window is then the context's size, which llama.cpp takes as -1 too.
-      lastTokens: options?.repeat_last_n === -1 ? Number.MAX_SAFE_INTEGER : options?.repeat_last_n,
-      presencePenalty: options?.presence_penalty,
-      frequencyPenalty: options?.frequency_penalty,
-      penalizeNewLine: options?.penalize_newline,
-    },
-    contextLimit: options?.num_ctx,
-    seed: options?.seed,
-    stop: options?.stop,
+    // Ollama's documented default; node-llama-cpp's own is none.
+    repeatPenalty: { penalty: OLLAMA_REPEAT_PENALTY, ...sampling.repeatPenalty },
   };
 }
