@@ -82,6 +82,8 @@ export {
   type AddReport,
   type QueryInput,
   type CollectionStats,
+  type DeadLetter,
+  type SelfTestReport,
 } from './memory/memory.js';
 export type { Collection, Hit, SimilarityDistribution } from './memory/collection-store.js';
 export type { ReembedTarget, ReembedOptions, ReembedReport, ReembedEvaluation } from './memory/reembed.js';
@@ -89,5 +91,10 @@ export type { SqlEngine, SqlSession } from './memory/engine.js';
 export { openMemoryEngine } from './memory/open-engine.js';
 export { openPgliteEngine, type PgliteEngineOptions } from './memory/engine-pglite.js';
 export { openPostgresEngine, type PostgresEngineOptions } from './memory/engine-postgres.js';
+export { createJobExecutor } from './jobs/create-executor.js';
+export type { JobExecutor, JobProcessors, JobStatus, JobState, JobError, FlowSpec } from './jobs/executor.js';
+export { InProcessExecutor, type InProcessExecutorOptions } from './jobs/in-process-executor.js';
+export { planEnrichment, enrichProcessors, ENRICH_QUEUE, type EnrichRequest } from './jobs/enrich/enrich-queue.js';
+export { planIngestion, ingestProcessors, INGEST_QUEUE, type IngestRequest, type IngestResult, type GateReport, type IngestObserver } from './jobs/ingest/ingest-queue.js';
 export { createServer, type HearthServer, type ServerDeps } from './server/app.js';
 export { HEARTH_VERSION } from './version.js';

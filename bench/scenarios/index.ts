@@ -6,6 +6,8 @@ import { g1 } from './g1.js';
 import { g2 } from './g2.js';
 import { g3 } from './g3.js';
 import { h1 } from './h1.js';
+import { j1 } from './j1.js';
+import { j2 } from './j2.js';
 import { h2 } from './h2.js';
 import { m1 } from './m1.js';
 import { m2 } from './m2.js';
@@ -18,4 +20,4 @@ import { t1 } from './t1.js';
 import { v1 } from './v1.js';
 
 /** Every scenario, in run order (E2, H1 and T1 reuse E1's server session). */
-export const SCENARIOS: Scenario[] = [e1, e2, h1, h2, t1, e3, g1, g2, g3, s1, p1, v1, sp1, sp2, m1, m2, m3];
+export const SCENARIOS: Scenario[] = [e1, e2, h1, h2, t1, e3, g1, g2, g3, s1, p1, v1, sp1, sp2, m1, m2, m3, j1, j2];

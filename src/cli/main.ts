@@ -6,6 +6,7 @@ import { createCommand } from './commands/create.js';
 import { doctorCommand } from './commands/doctor.js';
 import { embedCommand } from './commands/embed.js';
 import { enrichCommand } from './commands/enrich.js';
+import { ingestCommand } from './commands/ingest.js';
 import { exportCommand } from './commands/export.js';
 import { gcCommand } from './commands/gc.js';
 import { importCommand } from './commands/import.js';
@@ -21,7 +22,7 @@ import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
 import { createCliContext, type CliContext } from './context.js';
 
-const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, enrichCommand, pullCommand, lsCommand, rmCommand, createCommand, copyCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, memoryCommand, workerCommand, doctorCommand];
+const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, enrichCommand, ingestCommand, pullCommand, lsCommand, rmCommand, createCommand, copyCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, memoryCommand, workerCommand, doctorCommand];
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so it is testable in-process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

@@ -147,3 +147,50 @@ export function createCountView(stream: NodeJS.WriteStream, label: string, unit:
     },
   };
 }
+
+/** Progress of an ingestion: files done of all, with files/s, chunks/s and an ETA from the files' rate. */
+export interface IngestView {
+  update(sample: { files: number; totalFiles: number; chunks: number }): void;
+  stop(): void;
+}
+
+export function createIngestView(stream: NodeJS.WriteStream): IngestView {
+  const started = Date.now();
+  const rates = (files: number, totalFiles: number, chunks: number) => {
+    const seconds = (Date.now() - started) / 1000;
+    if (seconds * 1000 < MIN_SAMPLE_MS || files === 0) return { rate: `${UNMEASURED} files/s ${UNMEASURED} chunks/s`, remaining: files >= totalFiles ? 'done' : `ETA ${UNMEASURED}` };
+    const filesPerSecond = files / seconds;
+    return {
+      rate: `${filesPerSecond.toFixed(1)} files/s ${(chunks / seconds).toFixed(1)} chunks/s`,
+      remaining: files >= totalFiles ? 'done' : `ETA ${formatSeconds(Math.ceil((totalFiles - files) / filesPerSecond))}`,
+    };
+  };
+  if (!stream.isTTY) {
+    // A line per tenth, so a million files do not flood a log.
+    let lastStep = -1;
+    return {
+      update({ files, totalFiles, chunks }) {
+        const step = totalFiles === 0 ? 10 : Math.floor((files / totalFiles) * 10);
+        if (step === lastStep) return;
+        lastStep = step;
+        const { rate, remaining } = rates(files, totalFiles, chunks);
+        stream.write(`ingesting: ${files}/${totalFiles} files, ${chunks} chunks, ${rate}, ${remaining}\n`);
+      },
+      stop: () => undefined,
+    };
+  }
+  const bar = new cliProgress.SingleBar({ stream, format: ' ingesting |{bar}| {value}/{total} files {chunkCount} chunks {rate} {remaining}', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic);
+  let shown = false;
+  return {
+    update({ files, totalFiles, chunks }) {
+      const payload = { chunkCount: chunks, ...rates(files, totalFiles, chunks) };
+      if (!shown) {
+        bar.start(totalFiles, files, payload);
+        shown = true;
+      } else bar.update(files, payload);
+    },
+    stop: () => {
+      if (shown) bar.stop();
+    },
+  };
+}

@@ -80,6 +80,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { area: 'memory', names: ['HEARTH_MEMORY_EF_SEARCH'], key: 'memory.index.efSearch', default: '200', meaning: "HNSW's ef_search for queries that set none" },
   { area: 'jobs', names: ['HEARTH_REDIS_URL'], key: 'jobs.redisUrl', default: 'none (jobs run in the process)', meaning: 'Redis for BullMQ workers, redis://host:port; its maxmemory-policy must be noeviction' },
   { area: 'jobs', names: ['HEARTH_JOBS_CONCURRENCY'], key: 'jobs.concurrency', default: 'HEARTH_NUM_PARALLEL', meaning: 'chunks one process works on at once' },
+  { area: 'jobs', names: ['HEARTH_INGEST_ROOTS'], key: 'jobs.ingestRoots', default: 'none (POST /v1/jobs cannot name paths)', meaning: 'comma-separated folders the server ingests from when a client names paths' },
 ];
 
 /** Each variable as a help item: its names, and what it does with its default and config key. */

@@ -84,7 +84,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     verify: { ...(file.verify as object | undefined), ...verifyEnv },
     pool: { ...(file.pool as object | undefined), ...poolEnv },
     memory: { dataDir: join(home, 'memory'), ...fileMemory, ...memoryEnv, index: { ...fileMemory.index, ...indexEnv } },
-    jobs: { ...(file.jobs as object | undefined), ...pruneUndefined({ redisUrl: env.HEARTH_REDIS_URL || undefined, concurrency: env.HEARTH_JOBS_CONCURRENCY }) },
+    jobs: { ...(file.jobs as object | undefined), ...pruneUndefined({ redisUrl: env.HEARTH_REDIS_URL || undefined, concurrency: env.HEARTH_JOBS_CONCURRENCY, ingestRoots: env.HEARTH_INGEST_ROOTS ? splitList(env.HEARTH_INGEST_ROOTS) : undefined }) },
     ...overrides,
   };
   if (file.hubCache && !env.HF_HUB_CACHE) merged.hubCache = resolve(expandHome(String(file.hubCache), env));

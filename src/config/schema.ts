@@ -174,8 +174,10 @@ export const configSchema = z.object({
         .optional(),
       /** Chunks one process works on at once (default: the pool's parallel sequences). */
       concurrency: z.coerce.number().int().min(1).max(64).optional(),
+      /** Folders the server ingests from when a client names paths; none: clients cannot name paths. */
+      ingestRoots: z.array(z.string().min(1)).default([]),
     })
-    .default({}),
+    .default({ ingestRoots: [] }),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -19,6 +19,24 @@ export interface FlowSpec {
   children: unknown[];
   /** Tries per child before the job fails with its error (default 3). */
   attempts?: number | undefined;
+  /**
+   * Children before this index run first, then the processors' gate() on
+   * their results, and only then the others: a check that stops a large
+   * job early (ingestion's validation on its first documents). Unset or 0:
+   * no gate.
+   */
+  gate?: number | undefined;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown> | undefined;
+}
+
+/** A typed error as a job keeps it (in a file, or as text in Redis). */
+export function jobError(error: HearthError): JobError {
+  return { code: error.code, message: error.message, ...(Object.keys(error.details).length > 0 ? { details: error.details } : {}) };
 }
 
 export interface JobStatus {
@@ -28,7 +46,8 @@ export interface JobStatus {
   /** Children done, of all. */
   progress: { done: number; total: number };
   result?: unknown;
-  error?: { code: string; message: string } | undefined;
+  /** A failed job's error: the typed error of the child (or gate, or parent) that failed it. */
+  error?: JobError | undefined;
   createdAt: string;
   finishedAt?: string | undefined;
 }
@@ -39,10 +58,17 @@ export interface JobContext {
   attempt: number;
 }
 
+/** The parent's context: what gate() returned, for a gated flow. */
+export interface ParentContext extends JobContext {
+  gate?: unknown;
+}
+
 /** What a queue's jobs do. A child may run more than once (at-least-once delivery): its effect must be idempotent. */
 export interface JobProcessors {
   child(data: unknown, child: unknown, index: number, ctx: JobContext): Promise<unknown>;
-  parent(data: unknown, results: unknown[], ctx: JobContext): Promise<unknown>;
+  parent(data: unknown, results: unknown[], ctx: ParentContext): Promise<unknown>;
+  /** For a gated flow: runs once on the first children's results; throwing fails the job before any other child runs. */
+  gate?(data: unknown, results: unknown[], ctx: JobContext): Promise<unknown>;
 }
 
 export interface JobExecutor {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, on } from 'node:events';
-import { readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError, throwIfAborted, toHearthError } from '../errors/index.js';
 import { Semaphore } from '../lifecycle/semaphore.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { errnoOf, writeFileAtomic } from '../store/fs-utils.js';
-import { isTerminal, notFound, type FlowSpec, type JobExecutor, type JobProcessors, type JobStatus } from './executor.js';
+import { isTerminal, jobError, notFound, type FlowSpec, type JobExecutor, type JobProcessors, type JobStatus } from './executor.js';
 
 export interface InProcessExecutorOptions {
   /** Where jobs are kept (`$HEARTH_HOME/jobs`): one file each, with every finished child's result. */
@@ -23,6 +23,8 @@ interface JobRecord extends JobStatus {
   flow: FlowSpec;
   /** Finished children's results, by index; a resumed job runs only the others. */
   results: Array<{ value: unknown } | null>;
+  /** Set once a gated flow's gate has passed, with what it returned. */
+  gate?: { value: unknown } | undefined;
 }
 
 const DEFAULT_ATTEMPTS = 3;
@@ -69,6 +71,7 @@ export class InProcessExecutor implements JobExecutor {
       flow,
       results: flow.children.map(() => null),
     };
+    await writeFileAtomic(this.#path(record.id, 'flow'), JSON.stringify(flow));
     await this.#save(record);
     this.#start(record);
     return record.id;
@@ -132,44 +135,23 @@ export class InProcessExecutor implements JobExecutor {
 
   async #run(record: JobRecord, signal: AbortSignal): Promise<void> {
     const processors = this.#processors.get(record.queue)!;
-    const attempts = Math.max(1, record.flow.attempts ?? DEFAULT_ATTEMPTS);
+    const total = record.flow.children.length;
+    const gateAt = Math.min(record.flow.gate ?? 0, total);
     try {
       record.state = 'running';
       this.#emit(record);
-      // Children start in order and run as slots free up. The first that fails for good stops the others
-      // (they may be mid-chunk), and the job fails with its error once they have all stopped.
-      const siblings = new AbortController();
-      const childSignal = AbortSignal.any([signal, siblings.signal]);
-      let failure: unknown;
-      await Promise.all(
-        record.flow.children.map(async (child, index) => {
-          if (record.results[index]) return;
-          try {
-            const release = await this.#slots.acquire(1, childSignal);
-            try {
-              const value = await this.#attempt(attempts, childSignal, (attempt) => processors.child(record.flow.data, child, index, { signal: childSignal, attempt }));
-              record.results[index] = { value };
-              record.progress = { done: record.results.filter(Boolean).length, total: record.results.length };
-              await this.#save(record);
-              this.#emit(record);
-            } finally {
-              release();
-            }
-          } catch (error) {
-            if (failure === undefined && !signal.aborted) {
-              failure = error;
-              siblings.abort(error);
-            }
-          }
-        }),
-      );
-      if (failure !== undefined) throw failure;
+      if (gateAt > 0) {
+        await this.#runChildren(record, processors, 0, gateAt, signal);
+        if (!record.gate) {
+          const value = await processors.gate?.(record.flow.data, this.#values(record, gateAt), { signal, attempt: 1 });
+          // Kept, so a resumed job does not check again what already passed.
+          record.gate = { value };
+          await this.#save(record);
+        }
+      }
+      await this.#runChildren(record, processors, gateAt, total, signal);
       throwIfAborted(signal);
-      record.result = await processors.parent(
-        record.flow.data,
-        record.results.map((r) => r!.value),
-        { signal, attempt: 1 },
-      );
+      record.result = await processors.parent(record.flow.data, this.#values(record, total), { signal, attempt: 1, gate: record.gate?.value });
       record.state = 'completed';
     } catch (error) {
       if (this.#lifetime.signal.aborted) {
@@ -181,12 +163,60 @@ export class InProcessExecutor implements JobExecutor {
       if (record.state === 'cancelled') return;
       const e = toHearthError(error);
       record.state = 'failed';
-      record.error = { code: e.code, message: e.message };
+      record.error = jobError(e);
       this.#logger.warn({ job: record.id, err: error }, 'job failed');
     }
     record.finishedAt = new Date().toISOString();
     await this.#save(record);
     this.#emit(record);
+  }
+
+  /**
+   * Runs the unfinished children of [from, to) in order, as many at once as
+   * the concurrency (a runner each, so a job of 30,000 children has a
+   * handful waiting for a slot, not 30,000). The first that fails for good
+   * stops the others (they may be mid-chunk), and this throws its error once
+   * they have all stopped.
+   */
+  async #runChildren(record: JobRecord, processors: JobProcessors, from: number, to: number, signal: AbortSignal): Promise<void> {
+    const attempts = Math.max(1, record.flow.attempts ?? DEFAULT_ATTEMPTS);
+    const siblings = new AbortController();
+    const childSignal = AbortSignal.any([signal, siblings.signal]);
+    let failure: unknown;
+    let next = from;
+    const runner = async () => {
+      while (!childSignal.aborted) {
+        const index = next++;
+        if (index >= to) return;
+        if (record.results[index]) continue;
+        try {
+          const release = await this.#slots.acquire(1, childSignal);
+          try {
+            const value = await this.#attempt(attempts, childSignal, (attempt) => processors.child(record.flow.data, record.flow.children[index], index, { signal: childSignal, attempt }));
+            // Appended, not rewritten: a job of 30,000 children writes each result once.
+            await appendFile(this.#path(record.id, 'results'), `${JSON.stringify({ i: index, v: value })}\n`);
+            record.results[index] = { value };
+            record.progress = { done: record.progress.done + 1, total: record.results.length };
+            this.#emit(record);
+          } finally {
+            release();
+          }
+        } catch (error) {
+          if (failure === undefined && !signal.aborted) {
+            failure = error;
+            siblings.abort(error);
+          }
+          return;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.concurrency, to - from)) }, runner));
+    if (failure !== undefined) throw failure;
+    throwIfAborted(signal);
+  }
+
+  #values(record: JobRecord, to: number): unknown[] {
+    return record.results.slice(0, to).map((r) => r!.value);
   }
 
   async #attempt<T>(attempts: number, signal: AbortSignal, work: (attempt: number) => Promise<T>): Promise<T> {
@@ -208,30 +238,54 @@ export class InProcessExecutor implements JobExecutor {
       if (errnoOf(error) === 'ENOENT') return;
       throw error;
     }
-    for (const file of files.filter((f) => f.endsWith('.json'))) {
-      const record = await this.#load(file.slice(0, -'.json'.length));
-      if (!record || record.queue !== queue || isTerminal(record.state) || this.#live.has(record.id)) continue;
+    for (const file of files.filter((f) => /^[0-9a-f-]{36}\.json$/.test(f))) {
+      const status = await this.#load(file.slice(0, -'.json'.length));
+      if (!status || status.queue !== queue || isTerminal(status.state) || this.#live.has(status.id)) continue;
+      const record = (await this.#load(status.id, true))!;
       this.#logger.info({ job: record.id, done: record.progress.done, total: record.progress.total }, 'resuming an unfinished job');
       this.#start(record);
     }
   }
 
-  async #load(id: string): Promise<JobRecord | undefined> {
+  /** A job's status; with `whole`, its flow and finished results too (to run it). */
+  async #load(id: string, whole = false): Promise<JobRecord | undefined> {
     if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+    let status: JobRecord;
     try {
-      return JSON.parse(await readFile(this.#path(id), 'utf8')) as JobRecord;
+      status = JSON.parse(await readFile(this.#path(id), 'utf8')) as JobRecord;
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return undefined;
       throw error;
     }
+    if (!whole) return status;
+    // A job an earlier hearth wrote kept its flow and results in this one file.
+    const flow = status.flow ?? (JSON.parse(await readFile(this.#path(id, 'flow'), 'utf8')) as FlowSpec);
+    const results: JobRecord['results'] = status.results ?? flow.children.map(() => null);
+    const journal = await readFile(this.#path(id, 'results'), 'utf8').catch((error: unknown) => {
+      if (errnoOf(error) === 'ENOENT') return '';
+      throw error;
+    });
+    for (const line of journal.split('\n')) {
+      // The last line of a process killed mid-write may be cut short: that child runs again.
+      if (!line) continue;
+      try {
+        const { i, v } = JSON.parse(line) as { i: number; v: unknown };
+        results[i] = { value: v };
+      } catch {
+        break;
+      }
+    }
+    return { ...status, flow, results, progress: { done: results.filter(Boolean).length, total: results.length } };
   }
 
+  /** The status alone: the flow is written once at submit, and results are appended as children finish. */
   #save(record: JobRecord): Promise<void> {
-    return writeFileAtomic(this.#path(record.id), JSON.stringify(record));
+    const { flow: _flow, results: _results, ...status } = record;
+    return writeFileAtomic(this.#path(record.id), JSON.stringify(status));
   }
 
-  #path(id: string): string {
-    return join(this.options.dir, `${id}.json`);
+  #path(id: string, part?: 'flow' | 'results'): string {
+    return join(this.options.dir, part === undefined ? `${id}.json` : part === 'flow' ? `${id}.flow.json` : `${id}.results.jsonl`);
   }
 
   #emit(record: JobRecord): void {
@@ -244,6 +298,6 @@ export class InProcessExecutor implements JobExecutor {
 }
 
 function statusOf(record: JobRecord): JobStatus {
-  const { flow: _flow, results: _results, ...status } = record;
+  const { flow: _flow, results: _results, gate: _gate, ...status } = record;
   return structuredClone(status);
 }

@@ -178,6 +178,12 @@ export class CollectionStore {
     };
   }
 
+  /** Whether the collection has at least `n` chunks: reads at most n rows, where a count would read them all (once per add). */
+  async hasChunks(collection: Collection, n: number): Promise<boolean> {
+    const [row] = await this.engine.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${chunkTable(collection)} LIMIT $1) AS first`, [n]);
+    return Number(row!.n) >= n;
+  }
+
   async counts(collection: Collection): Promise<CollectionCounts> {
     const table = chunkTable(collection);
     const [row] = await this.engine.query<{ documents: string; chunks: string; invalid: string }>(

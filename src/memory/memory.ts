@@ -5,7 +5,9 @@ import type { CheckReport, Spaces } from '../spaces/index.js';
 import { assertVector, collectionExists, CollectionStore, deleteDocuments, type Collection, type CollectionCounts, type Hit, type SimilarityDistribution } from './collection-store.js';
 import type { DocumentInput } from './document-input.js';
 import { DocumentWriter, withSpaceLease, type AddReport } from './document-writer.js';
+import { DeadLetters, type DeadLetter } from './dead-letters.js';
 import { ReembedStore } from './reembed-store.js';
+import { selfTest, type SelfTestReport } from './self-test.js';
 import { abortReembed, collectRetired, reembed, type ReembedDeps, type ReembedOptions, type ReembedReport, type ReembedTarget } from './reembed.js';
 import { assertCollectionName } from './collection-name.js';
 import type { SqlEngine } from './engine.js';
@@ -25,7 +27,7 @@ export interface MemoryOptions {
 }
 
 export interface IndexPolicy extends HnswParams {
-  /** Chunks at which a collection stops being searched exactly and gets an HNSW index. */
+  /** Chunks at which a collection stops being searched exactly and gets an HNSW index (Infinity: never). */
   threshold: number;
   /** hnsw.ef_search for queries that do not set their own. */
   efSearch: number;
@@ -42,6 +44,8 @@ export const DEFAULT_INDEX_POLICY: IndexPolicy = { threshold: 5000, m: 16, efCon
 export type { DocumentInput } from './document-input.js';
 
 export type { AddReport } from './document-writer.js';
+export type { DeadLetter } from './dead-letters.js';
+export type { SelfTestReport } from './self-test.js';
 
 export interface QueryInput {
   /** Text to embed under the collection's space, or a vector of the collection's dimensions. */
@@ -88,6 +92,7 @@ export const PGLITE_COMFORT_CHUNKS = 100_000;
 export class Memory {
   readonly store: CollectionStore;
   readonly reembeds: ReembedStore;
+  readonly #deadLetters: DeadLetters;
   readonly #writer: DocumentWriter;
   readonly #policy: IndexPolicy;
   readonly #indexing = new Map<number, Promise<void>>();
@@ -95,6 +100,7 @@ export class Memory {
   constructor(private readonly options: MemoryOptions) {
     this.store = new CollectionStore(options.engine);
     this.reembeds = new ReembedStore(options.engine, this.store);
+    this.#deadLetters = new DeadLetters(options.engine);
     this.#writer = new DocumentWriter({ store: this.store, reembeds: this.reembeds, spaces: options.spaces, logger: options.logger });
     this.#policy = options.index ?? DEFAULT_INDEX_POLICY;
   }
@@ -204,7 +210,7 @@ export class Memory {
     const build = (async () => {
       const current = await this.store.byId(collection.id);
       if (!current || current.indexState === 'hnsw' || current.indexState === 'failed') return;
-      if ((await this.store.counts(current)).chunks < this.#policy.threshold) return;
+      if (!Number.isFinite(this.#policy.threshold) || !(await this.store.hasChunks(current, this.#policy.threshold))) return;
       const { threshold: _t, efSearch, recallSamples, ...params } = this.#policy;
       await withIndexLock(this.options.engine, current, async (session) => {
         // Read again under the lock: whoever held it may have built the index meanwhile.
@@ -266,6 +272,24 @@ export class Memory {
   async diagnose(name: string, input: QueryInput): Promise<SimilarityDistribution> {
     const collection = await this.get(name);
     return this.store.distribution(collection, await this.#queryVector(collection, input));
+  }
+
+  /** Sources ingestion could not read into this collection, with their reasons. */
+  async deadLetters(name: string): Promise<DeadLetter[]> {
+    return this.#deadLetters.list(await this.get(name));
+  }
+
+  /** Records sources that could not be read (`failed`) and forgets those read at last (`read`). */
+  async settleSources(name: string, outcome: { failed: ReadonlyArray<{ source: string; code: string; reason: string }>; read: readonly string[] }): Promise<void> {
+    const collection = await this.get(name);
+    await this.#deadLetters.record(collection, outcome.failed);
+    await this.#deadLetters.clear(collection, outcome.read);
+  }
+
+  /** Queries sampled chunks of these documents by their own text: each must come back first (see self-test.ts). */
+  async selfTest(name: string, options: { docIds: readonly string[]; samples: number; signal?: AbortSignal | undefined }): Promise<SelfTestReport> {
+    const collection = await this.get(name);
+    return selfTest(this.options.engine, collection, { docIds: options.docIds, samples: options.samples, query: (text) => this.query(name, { text, topK: 1, signal: options.signal }) });
   }
 
   async stats(name: string, signal?: AbortSignal): Promise<CollectionStats> {

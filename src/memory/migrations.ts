@@ -77,6 +77,23 @@ const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 4,
+    name: 'dead letters',
+    sql: `
+      -- A source that ingestion could not read (a broken PDF, bad JSON): kept with its reason until a retry reads it.
+      CREATE TABLE hearth_dead_letters (
+        collection_id integer NOT NULL REFERENCES hearth_collections (id) ON DELETE CASCADE,
+        source text NOT NULL,
+        code text NOT NULL,
+        reason text NOT NULL,
+        attempts integer NOT NULL DEFAULT 1,
+        first_at timestamptz NOT NULL DEFAULT now(),
+        last_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (collection_id, source)
+      );
+    `,
+  },
 ];
 
 /** The schema version this hearth writes. */

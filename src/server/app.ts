@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Config } from '../config/index.js';
 import { HearthError } from '../errors/index.js';
 import { enrichProcessors, ENRICH_QUEUE } from '../jobs/enrich/enrich-queue.js';
+import { ingestProcessors, INGEST_QUEUE } from '../jobs/ingest/ingest-queue.js';
 import { createJobExecutor } from '../jobs/create-executor.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelPool } from '../pool/model-pool.js';
@@ -84,6 +85,7 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   // The server is also a worker of its own jobs; `hearth worker` processes add to it on Redis.
   const jobs = await createJobExecutor(config, deps.logger);
   jobs.register(ENRICH_QUEUE, enrichProcessors(deps.pool));
+  jobs.register(INGEST_QUEUE, ingestProcessors(memory.get, metrics.onIngested));
   const context: ServerContext = { ...deps, metrics, access, spaces, memory: memory.get, inflight: new InFlight(), jobs };
   installErrorHandler(app);
   // Every request gets its abort signal on arrival: a client that leaves early still cancels its work.

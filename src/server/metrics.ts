@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatchOutcome } from '../jobs/ingest/ingest-queue.js';
 import type { ModelPool } from '../pool/model-pool.js';
 import type { BatchStats } from '../runtime/types.js';
 
@@ -19,7 +20,19 @@ export class ServerMetrics {
   readonly tokens = new Counter({ name: 'hearth_generated_tokens_total', help: 'Tokens generated per model', labelNames: ['model'], registers: [this.registry] });
   readonly tokensPerSecond = new Histogram({ name: 'hearth_generation_tokens_per_second', help: 'Generation speed per request', labelNames: ['model'], buckets: [1, 5, 10, 25, 50, 100, 200, 400, 800, 1600], registers: [this.registry] });
   readonly embeddedInputs = new Counter({ name: 'hearth_embedded_inputs_total', help: 'Inputs embedded per model', labelNames: ['model'], registers: [this.registry] });
+  readonly ingestFiles = new Counter({ name: 'hearth_ingest_files_total', help: 'Files ingested by collection and outcome (read, or dead: kept as a dead letter)', labelNames: ['collection', 'outcome'], registers: [this.registry] });
+  readonly ingestDocuments = new Counter({ name: 'hearth_ingest_documents_total', help: 'Documents ingested by collection and outcome (added, or unchanged: already stored, nothing embedded)', labelNames: ['collection', 'outcome'], registers: [this.registry] });
+  readonly ingestChunks = new Counter({ name: 'hearth_ingest_chunks_total', help: 'Chunks embedded and written by ingestion', labelNames: ['collection'], registers: [this.registry] });
   readonly pulls = new Counter({ name: 'hearth_pulls_total', help: 'Pulls through the API by outcome', labelNames: ['outcome'], registers: [this.registry] });
+
+  /** Counts one unit of ingestion work this process did. */
+  readonly onIngested = (collection: string, outcome: BatchOutcome): void => {
+    this.ingestFiles.inc({ collection, outcome: 'read' }, outcome.files - outcome.dead);
+    this.ingestFiles.inc({ collection, outcome: 'dead' }, outcome.dead);
+    this.ingestDocuments.inc({ collection, outcome: 'added' }, outcome.added);
+    this.ingestDocuments.inc({ collection, outcome: 'unchanged' }, outcome.unchanged);
+    this.ingestChunks.inc({ collection }, outcome.chunks);
+  };
 
   readonly #pool: ModelPool;
   readonly #onBatch = (batch: BatchStats) => {

@@ -37,7 +37,7 @@ describe('hearth worker', { skip }, () => {
   const startWorker = async () => {
     const worker = spawnHearth(['worker', '--concurrency', '1'], env);
     workers.push(worker);
-    await waitForOutput(worker, /worker ready: queues enrich, concurrency 1/);
+    await waitForOutput(worker, /worker ready: queues enrich, ingest, concurrency 1/);
     return worker;
   };
   const finish = async (id: string) => {

@@ -76,7 +76,7 @@ describe('jobs API', () => {
       [{ type: 'enrich', model: '/etc/passwd', transcript: 'hello', tasks: 'title' }, 404, /not found/],
       [{ type: 'enrich', model: 'tiny-bert', transcript: 'hello', tasks: 'title' }, 400, /embedding model/],
       [{ type: 'enrich', model: 'tiny-llama', transcript: 'hello', tasks: 'titel' }, 400, /"titel" is not a task/],
-      [{ type: 'ingest', model: 'tiny-llama' }, 400, /type/],
+      [{ type: 'transcode', model: 'tiny-llama' }, 400, /type/],
       [{ type: 'enrich', model: 'tiny-llama', tasks: 'title' }, 400, /transcript/],
     ];
     for (const [body, code, message] of cases) {

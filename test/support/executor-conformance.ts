@@ -66,10 +66,19 @@ export function executorConformance(name: string, harness: () => ExecutorHarness
           running--;
         }
       },
-      async parent(data, results) {
-        return { prefix: (data as { prefix: string }).prefix, keys: (results as Array<{ key: string; index: number }>).map((r) => `${r.index}:${r.key}`) };
+      async parent(data, results, ctx) {
+        const keys = (results as Array<{ key: string; index: number }>).map((r) => `${r.index}:${r.key}`);
+        return { prefix: (data as { prefix: string }).prefix, keys, ...(ctx.gate !== undefined ? { gate: ctx.gate } : {}) };
+      },
+      async gate(data, results) {
+        const { prefix, failGate } = data as { prefix: string; failGate?: boolean };
+        // What had started by the time the gate ran: only the first stage may have.
+        gateSaw.set(prefix, { keys: (results as Array<{ key: string }>).map((r) => r.key), started: [...calls.keys()].filter((k) => k.startsWith(prefix)) });
+        if (failGate) throw new HearthError('SPACE_MISMATCH', `gate ${prefix} refused`);
+        return { passed: results.length };
       },
     };
+    const gateSaw = new Map<string, { keys: string[]; started: string[] }>();
 
     before(async () => {
       h = harness();
@@ -122,6 +131,27 @@ export function executorConformance(name: string, harness: () => ExecutorHarness
       const last = (await until(executor, id, (s) => s.state === 'cancelled')).at(-1)!;
       assert.equal(last.state, 'cancelled');
       assert.equal(await executor.cancel(id), false, 'a job that ended cannot be cancelled');
+    });
+
+    test('a gated flow runs its first children, then the gate on their results, then the rest; the parent sees all in order and the gate\'s answer', async () => {
+      for (const key of ['g1', 'g2', 'g3', 'g4']) gates.open(key);
+      const id = await executor.submit({ queue: 'test', data: { prefix: 'g' }, children: ['g1', 'g2', 'g3', 'g4'].map((key) => ({ key })), gate: 2 });
+      const last = (await until(executor, id, (s) => s.state === 'completed' || s.state === 'failed')).at(-1)!;
+      assert.equal(last.state, 'completed', JSON.stringify(last.error));
+      assert.deepEqual(last.result, { prefix: 'g', keys: ['0:g1', '1:g2', '2:g3', '3:g4'], gate: { passed: 2 } });
+      assert.deepEqual(last.progress, { done: 4, total: 4 });
+      assert.deepEqual(gateSaw.get('g'), { keys: ['g1', 'g2'], started: ['g1', 'g2'] }, 'the gate saw the first stage, and nothing after it had started');
+    });
+
+    test('a gate that refuses fails the job with its error, and no child after it ever runs', async () => {
+      for (const key of ['h1', 'h2', 'h3']) gates.open(key);
+      const id = await executor.submit({ queue: 'test', data: { prefix: 'h', failGate: true }, children: ['h1', 'h2', 'h3'].map((key) => ({ key })), gate: 2 });
+      const last = (await until(executor, id, (s) => s.state !== 'queued' && s.state !== 'running')).at(-1)!;
+      assert.equal(last.state, 'failed');
+      assert.equal(last.error?.code, 'SPACE_MISMATCH', JSON.stringify(last.error));
+      assert.match(last.error!.message, /gate h refused/);
+      assert.equal(last.progress.done, 2);
+      assert.equal(calls.get('h3'), undefined, 'the rest never ran');
     });
 
     test('an unknown id: get answers undefined and watch JOB_NOT_FOUND', async () => {

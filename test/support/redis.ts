@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GENEROUS_MS } from './wait.js';
 
-/** A throwaway Debian redis-server on a random loopback port, with no persistence, stopped by stop() or at exit. */
+/** A throwaway Debian redis-server on a random loopback port, stopped by stop() or at exit. */
 export interface RedisServer {
   url: string;
   port: number;
-  /** SIGKILL, as a crash: what a later start() on the same port finds is an empty Redis. */
+  /** SIGKILL, as a crash: a later restart() finds an empty Redis, or with `persistent` every write it acknowledged. */
   kill(): Promise<void>;
   /** Starts it again on the same port (after kill). */
   restart(): Promise<void>;
@@ -25,7 +25,7 @@ process.on('exit', () => {
  * Starts redis-server, or says why it cannot; with HEARTH_REQUIRE_REDIS=1
  * (as `.ci/run` sets) that throws instead, so CI never skips the Redis suite.
  */
-export async function startRedis(env: NodeJS.ProcessEnv = process.env): Promise<RedisServer | { unavailable: string }> {
+export async function startRedis(env: NodeJS.ProcessEnv = process.env, options: { persistent?: boolean } = {}): Promise<RedisServer | { unavailable: string }> {
   if (spawnSync('redis-server', ['--version']).error) {
     const reason = 'redis-server is not installed (apt-get install redis-server; .ci/run does)';
     if (env.HEARTH_REQUIRE_REDIS === '1') throw new Error(`HEARTH_REQUIRE_REDIS=1, but ${reason}`);
@@ -35,7 +35,9 @@ export async function startRedis(env: NodeJS.ProcessEnv = process.env): Promise<
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Persistent: an append-only file synced on every write, as a production Redis for queues is set up.
+    const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     await ready(child);
   };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import { CollectionStore, writeDocuments, type Collection } from '../../src/memory/collection-store.js';
+import { DeadLetters } from '../../src/memory/dead-letters.js';
 import type { SqlEngine } from '../../src/memory/engine.js';
 import { buildHnsw, measureRecall, withIndexLock } from '../../src/memory/hnsw-index.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from '../../src/memory/migrations.js';
@@ -42,9 +43,22 @@ export function sqlEngineConformance(name: string, open: () => Promise<SqlEngine
 
     test('migrations apply once, in order, and report the schema version', async (t) => {
       if (skip) return t.skip(skip);
-      assert.deepEqual(await migrate(engine!), [1, 2, 3]);
+      assert.deepEqual(await migrate(engine!), Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
       assert.deepEqual(await migrate(engine!), [], 'a second run applies nothing');
       assert.equal(await schemaVersion(engine!), SCHEMA_VERSION);
+    });
+
+    test('dead letters: one per source, attempts counted, cleared by source, dropped with their collection', async (t) => {
+      if (skip) return t.skip(skip);
+      const c = await fresh();
+      const letters = new DeadLetters(engine!);
+      await letters.record(c, [{ source: '/a.pdf', code: 'SOURCE_UNREADABLE', reason: 'broken' }, { source: "/it's.json", code: 'SOURCE_UNREADABLE', reason: 'bad "JSON"' }]);
+      await letters.record(c, [{ source: '/a.pdf', code: 'SOURCE_UNREADABLE', reason: 'still broken' }]);
+      assert.deepEqual((await letters.list(c)).map((l) => [l.source, l.reason, l.attempts]), [['/a.pdf', 'still broken', 2], ["/it's.json", 'bad "JSON"', 1]]);
+      await letters.clear(c, ['/a.pdf', '/never.txt']);
+      assert.deepEqual((await letters.list(c)).map((l) => l.source), ["/it's.json"]);
+      await store.drop(c);
+      assert.deepEqual(await engine!.query('SELECT * FROM hearth_dead_letters WHERE collection_id = $1', [c.id]), []);
     });
 
     test('collections: create, get, list; a taken name is COLLECTION_EXISTS, an unknown one COLLECTION_NOT_FOUND', async (t) => {

@@ -3,9 +3,10 @@ import { Command } from 'commander';
 import { HearthError } from '../../errors/index.js';
 import { createJobExecutor } from '../../jobs/create-executor.js';
 import { enrichProcessors, ENRICH_QUEUE } from '../../jobs/enrich/enrich-queue.js';
+import { ingestProcessors, INGEST_QUEUE } from '../../jobs/ingest/ingest-queue.js';
 import type { CommandFactory } from '../command.js';
 
-const QUEUES = [ENRICH_QUEUE];
+const QUEUES = [ENRICH_QUEUE, INGEST_QUEUE];
 
 export const workerCommand: CommandFactory = (run) =>
   new Command('worker')
@@ -23,7 +24,13 @@ export const workerCommand: CommandFactory = (run) =>
         if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new HearthError('USAGE', `--concurrency: expected a positive integer, got "${options.concurrency}"`);
         const pool = await ctx.pool();
         const executor = await createJobExecutor({ ...ctx.config, jobs: { ...ctx.config.jobs, concurrency } }, ctx.logger);
-        for (const queue of queues) executor.register(queue, enrichProcessors(pool));
+        // The memory database opens on the first ingestion: a worker that only enriches never holds it.
+        for (const queue of queues) executor.register(queue, queue === INGEST_QUEUE ? ingestProcessors(() => ctx.memory()) : enrichProcessors(pool));
+        // HEARTH_PRELOAD: models loaded, tuned and warm before the first chunk, as `hearth serve` has them.
+        if (ctx.config.preload.length > 0) {
+          await pool.preload(ctx.config.preload);
+          for (const view of pool.list().filter((v) => v.state === 'failed')) ctx.stderr.write(`preload of ${view.name} failed: ${view.error ?? 'unknown error'}\n`);
+        }
         ctx.stderr.write(`worker ready: queues ${queues.join(', ')}, concurrency ${concurrency ?? ctx.config.pool.numParallel}\n`);
         // SIGTERM: a chunk being worked on goes back to its queue for another worker; nothing is lost.
         await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);

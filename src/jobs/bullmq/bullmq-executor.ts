@@ -4,7 +4,7 @@ import { DelayedError, FlowProducer, Job, Queue, QueueEvents, UnrecoverableError
 import type { Redis } from 'ioredis';
 import { HearthError, toHearthError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
-import { isTerminal, notFound, type FlowSpec, type JobExecutor, type JobProcessors, type JobState, type JobStatus } from '../executor.js';
+import { isTerminal, jobError, notFound, type FlowSpec, type JobError, type JobExecutor, type JobProcessors, type JobState, type JobStatus } from '../executor.js';
 import { connect } from './redis.js';
 
 export interface BullmqExecutorOptions {
@@ -26,7 +26,16 @@ const KEEP = { count: 1000 };
 interface ParentData {
   data: unknown;
   total: number;
+  /** Children before this index are the gate job's; the others the parent's own. */
+  gate?: number | undefined;
 }
+/** What a gate job passes to its parent: the gate's answer and the first children's results, in order. */
+interface GateValue {
+  gate: unknown;
+  results: unknown[];
+}
+/** Children added to the parent per call once the gate passed. */
+const ADD_BATCH = 500;
 interface ChildData {
   index: number;
   child: unknown;
@@ -47,7 +56,7 @@ export class BullmqExecutor implements JobExecutor {
   readonly #prefix: string;
   readonly #logger: Logger;
   readonly #flows: FlowProducer;
-  readonly #queues = new Map<string, { parent: Queue; children: Queue }>();
+  readonly #queues = new Map<string, { parent: Queue; children: Queue; gate: Queue }>();
   readonly #workers: Worker[] = [];
   readonly #events = new Map<string, QueueEvents>();
   readonly #changes = new EventEmitter();
@@ -71,7 +80,8 @@ export class BullmqExecutor implements JobExecutor {
     const children = new Worker<ChildData>(
       names.children,
       async (job, token, signal) => {
-        const parentId = job.parent?.id;
+        // A gated flow's first children belong to its gate job; the hearth job is the parent either way.
+        const parentId = job.parent?.id?.replace(/-g$/, '');
         if (!parentId) throw new UnrecoverableError('a chunk job without its parent');
         // A closing worker can still be handed a job (BullMQ fetches ahead): it goes back untouched.
         if (this.#closing.signal.aborted && token) {
@@ -99,19 +109,47 @@ export class BullmqExecutor implements JobExecutor {
     const parents = new Worker<ParentData>(
       names.parent,
       async (job, _token, signal) => {
-        const values = await job.getChildrenValues<unknown>();
-        // Keyed by the child's job key; each child's id ends with its index.
-        const results: unknown[] = new Array(job.data.total);
-        for (const [key, value] of Object.entries(values)) results[Number(/-c(\d+)$/.exec(key)?.[1])] = value;
+        const { results, gate } = await this.#childResults(job, job.data.total);
         try {
-          return await processors.parent(job.data.data, results, { signal: signal ?? this.#closing.signal, attempt: job.attemptsMade + 1 });
+          return await processors.parent(job.data.data, results, { signal: signal ?? this.#closing.signal, attempt: job.attemptsMade + 1, gate });
         } catch (error) {
           throw new Error(encode(toHearthError(error)));
         }
       },
       { ...common, concurrency: 1 },
     );
-    for (const worker of [children, parents]) {
+    // A gated flow's first stage: its job runs the gate on the first children's results, then adds the rest to
+    // the parent (which waits on this job, so it cannot finish before they are added).
+    const gates = new Worker<ParentData>(
+      names.gate,
+      async (job, token, signal) => {
+        const parentId = job.parent?.id;
+        if (!parentId) throw new UnrecoverableError('a gate job without its parent');
+        if (await this.#cancelled(parentId)) throw new UnrecoverableError(encode(new HearthError('ABORTED', 'the job was cancelled')));
+        const { results } = await this.#childResults(job, job.data.gate ?? 0);
+        const ctx = { signal: AbortSignal.any([signal ?? new AbortController().signal, this.#closing.signal]), attempt: job.attemptsMade + 1 };
+        let gate: unknown;
+        try {
+          gate = await processors.gate?.(job.data.data, results, ctx);
+        } catch (error) {
+          if (this.#closing.signal.aborted && token) {
+            await job.moveToDelayed(Date.now(), token);
+            throw new DelayedError();
+          }
+          // The gate's verdict is final: checking again would give the same answer, and the rest never runs.
+          await this.#connection.del(this.#key(`rest:${parentId}`));
+          throw new UnrecoverableError(encode(toHearthError(error)));
+        }
+        const rest = (await this.#restOf(parentId)) ?? [];
+        for (let start = 0; start < rest.length; start += ADD_BATCH) {
+          await this.#queue(queue).children.addBulk(rest.slice(start, start + ADD_BATCH).map((child) => ({ ...child, opts: { ...child.opts, parent: { id: parentId, queue: `${this.#prefix}:${names.parent}` } } })));
+        }
+        await this.#connection.del(this.#key(`rest:${parentId}`));
+        return { gate, results } satisfies GateValue;
+      },
+      { ...common, concurrency: 1 },
+    );
+    for (const worker of [children, parents, gates]) {
       worker.on('error', (error) => this.#logger.warn({ err: error, queue }, 'job worker error'));
       this.#workers.push(worker);
     }
@@ -120,24 +158,36 @@ export class BullmqExecutor implements JobExecutor {
   async submit(flow: FlowSpec): Promise<string> {
     const names = this.#names(flow.queue);
     const id = randomUUID();
+    const attempts = Math.max(1, flow.attempts ?? DEFAULT_ATTEMPTS);
+    const children = flow.children.map((child, index) => ({
+      name: 'chunk',
+      queueName: names.children,
+      data: { index, child } satisfies ChildData,
+      opts: {
+        jobId: `${id}-c${index}`,
+        attempts,
+        failParentOnFailure: true,
+        // The parent keeps each child's result; the child's own record can go.
+        removeOnComplete: true,
+        removeOnFail: KEEP,
+      },
+    }));
+    const gateAt = Math.min(flow.gate ?? 0, flow.children.length);
+    const parent = { data: flow.data, total: flow.children.length, gate: gateAt || undefined } satisfies ParentData;
+    const opts = { removeOnComplete: KEEP, removeOnFail: KEEP };
+    if (gateAt > 0) {
+      // The rest waits in Redis until the gate passes: it may be large, and the gate job adds it.
+      await this.#connection.set(this.#key(`rest:${id}`), JSON.stringify(children.slice(gateAt).map(({ name, data, opts }) => ({ name, data, opts }))), 'EX', 30 * 24 * 3600);
+    }
     await this.#flows.add({
       name: 'aggregate',
       queueName: names.parent,
-      data: { data: flow.data, total: flow.children.length } satisfies ParentData,
-      opts: { jobId: id, removeOnComplete: KEEP, removeOnFail: KEEP },
-      children: flow.children.map((child, index) => ({
-        name: 'chunk',
-        queueName: names.children,
-        data: { index, child } satisfies ChildData,
-        opts: {
-          jobId: `${id}-c${index}`,
-          attempts: Math.max(1, flow.attempts ?? DEFAULT_ATTEMPTS),
-          failParentOnFailure: true,
-          // The parent keeps each child's result; the child's own record can go.
-          removeOnComplete: true,
-          removeOnFail: KEEP,
-        },
-      })),
+      data: parent,
+      opts: { jobId: id, ...opts },
+      children:
+        gateAt > 0
+          ? [{ name: 'gate', queueName: names.gate, data: parent, opts: { jobId: `${id}-g`, failParentOnFailure: true, ...opts }, children: children.slice(0, gateAt) }]
+          : children,
     });
     await this.#connection.hset(this.#key('queues'), id, flow.queue);
     return id;
@@ -150,12 +200,11 @@ export class BullmqExecutor implements JobExecutor {
     const [state, cancelled, started] = await Promise.all([this.#queue(queue).parent.getJobState(id), this.#cancelled(id), this.#connection.exists(this.#key(`started:${id}`))]);
     const job = await Job.fromId<ParentData>(this.#queue(queue).parent, id);
     if (!job || state === 'unknown') return undefined;
-    const counts = await job.getDependenciesCount({ processed: true });
     const status: JobStatus = {
       id,
       queue,
       state: cancelled ? 'cancelled' : stateOf(state, started === 1),
-      progress: { done: Math.min(counts.processed ?? 0, job.data.total), total: job.data.total },
+      progress: { done: Math.min(await this.#done(queue, job), job.data.total), total: job.data.total },
       createdAt: new Date(job.timestamp).toISOString(),
       finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : undefined,
     };
@@ -215,21 +264,51 @@ export class BullmqExecutor implements JobExecutor {
       for (const worker of this.#workers) worker.cancelAllJobs('the worker is closing');
       await Promise.allSettled(this.#workers.map((w) => w.close()));
       await Promise.allSettled([...this.#events.values()].map((e) => e.close()));
-      await Promise.allSettled([...this.#queues.values()].flatMap((q) => [q.parent.close(), q.children.close()]));
+      await Promise.allSettled([...this.#queues.values()].flatMap((q) => [q.parent.close(), q.children.close(), q.gate.close()]));
       await this.#flows.close().catch(() => undefined);
       for (const connection of this.#connections) connection.disconnect();
     })();
     return this.#disposed;
   }
 
+  /** Children finished: the parent's own, and for a gated flow the gate job's (all of them once it finished). */
+  async #done(queue: string, job: Job<ParentData>): Promise<number> {
+    const own = (await job.getDependenciesCount({ processed: true })).processed ?? 0;
+    const gateAt = job.data.gate ?? 0;
+    if (gateAt === 0) return own;
+    const gate = await Job.fromId<ParentData>(this.#queue(queue).gate, `${job.id}-g`);
+    if (!gate || (await gate.getState()) === 'completed') return own === 0 ? 0 : gateAt + own - 1;
+    return (await gate.getDependenciesCount({ processed: true })).processed ?? 0;
+  }
+
+  /** A job's children's results in index order (each child's id ends with it), and its gate job's answer. */
+  async #childResults(job: Job, total: number): Promise<{ results: unknown[]; gate: unknown }> {
+    const values = await job.getChildrenValues<unknown>();
+    const results: unknown[] = new Array(total);
+    let gate: unknown;
+    for (const [key, value] of Object.entries(values)) {
+      if (key.endsWith('-g')) {
+        const passed = value as GateValue;
+        gate = passed.gate;
+        passed.results.forEach((r, i) => (results[i] = r));
+      } else results[Number(/-c(\d+)$/.exec(key)?.[1])] = value;
+    }
+    return { results, gate };
+  }
+
+  async #restOf(parentId: string): Promise<Array<{ name: string; data: ChildData; opts: Record<string, unknown> }> | undefined> {
+    const text = await this.#connection.get(this.#key(`rest:${parentId}`));
+    return text ? (JSON.parse(text) as Array<{ name: string; data: ChildData; opts: Record<string, unknown> }>) : undefined;
+  }
+
   /** The events of both of a queue's BullMQ queues, turned into a poke per hearth job (the watcher reads the new state). */
   async #listen(queue: string): Promise<void> {
     const names = this.#names(queue);
-    for (const name of [names.parent, names.children]) {
+    for (const name of [names.parent, names.children, names.gate]) {
       if (this.#events.has(name)) continue;
       const events = new QueueEvents(name, { connection: this.#connect(), prefix: this.#prefix });
       this.#events.set(name, events);
-      const poke = ({ jobId }: { jobId: string }) => this.#changes.emit(jobId.replace(/-c\d+$/, ''));
+      const poke = ({ jobId }: { jobId: string }) => this.#changes.emit(jobId.replace(/-(c\d+|g)$/, ''));
       for (const event of ['completed', 'failed', 'active', 'waiting', 'waiting-children', 'retries-exhausted'] as const) events.on(event, poke as never);
       await events.waitUntilReady();
     }
@@ -247,11 +326,14 @@ export class BullmqExecutor implements JobExecutor {
   }
 
   async #errorOf(job: Job, queue: string): Promise<JobStatus['error']> {
-    // A parent failed by a child names the child's key; the child's own reason carries the error.
+    // A parent failed by a child names the child's key; the child's own reason carries the error (a gate job's
+    // may name its own failed child in turn).
     const child = /child \S*?:([^:\s]+):(\S+) failed/.exec(job.failedReason ?? '');
-    if (child && child[1] === this.#names(queue).children) {
-      const failed = await Job.fromId(this.#queue(queue).children, child[2]!).catch(() => undefined);
-      if (failed?.failedReason) return decode(failed.failedReason);
+    const names = this.#names(queue);
+    const from = child && (child[1] === names.children ? this.#queue(queue).children : child[1] === names.gate ? this.#queue(queue).gate : undefined);
+    if (from) {
+      const failed = await Job.fromId(from, child![2]!).catch(() => undefined);
+      if (failed?.failedReason) return this.#errorOf(failed, queue);
     }
     return decode(job.failedReason ?? 'the job failed');
   }
@@ -263,18 +345,19 @@ export class BullmqExecutor implements JobExecutor {
     return connection;
   }
 
-  #queue(queue: string): { parent: Queue; children: Queue } {
+  #queue(queue: string): { parent: Queue; children: Queue; gate: Queue } {
     let q = this.#queues.get(queue);
     if (!q) {
       const names = this.#names(queue);
-      q = { parent: new Queue(names.parent, { connection: this.#connection, prefix: this.#prefix }), children: new Queue(names.children, { connection: this.#connection, prefix: this.#prefix }) };
+      const open = (name: string) => new Queue(name, { connection: this.#connection, prefix: this.#prefix });
+      q = { parent: open(names.parent), children: open(names.children), gate: open(names.gate) };
       this.#queues.set(queue, q);
     }
     return q;
   }
 
-  #names(queue: string): { parent: string; children: string } {
-    return { parent: queue, children: `${queue}-chunks` };
+  #names(queue: string): { parent: string; children: string; gate: string } {
+    return { parent: queue, children: `${queue}-chunks`, gate: `${queue}-gate` };
   }
 
   #key(name: string): string {
@@ -295,13 +378,13 @@ function stateOf(state: string, started: boolean): JobState {
 
 /** Errors cross Redis as text: the typed error is kept as JSON in it. */
 function encode(error: HearthError): string {
-  return JSON.stringify({ code: error.code, message: error.message });
+  return JSON.stringify(jobError(error));
 }
 
-function decode(reason: string): { code: string; message: string } {
+function decode(reason: string): JobError {
   try {
-    const parsed = JSON.parse(reason) as { code?: unknown; message?: unknown };
-    if (typeof parsed.code === 'string' && typeof parsed.message === 'string') return { code: parsed.code, message: parsed.message };
+    const parsed = JSON.parse(reason) as Partial<JobError>;
+    if (typeof parsed.code === 'string' && typeof parsed.message === 'string') return parsed as JobError;
   } catch {
     // Not one of hearth's: BullMQ's own reason.
   }

@@ -93,6 +93,9 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     return { object: 'migration', collection: request.params.name, status: 'abandoned' };
   });
 
+  // Sources ingestion could not read into the collection, with their reasons (retried by POST /v1/jobs with retry_dead).
+  app.get<Named>('/v1/collections/:name/dead-letters', async (request) => ({ object: 'list', data: await (await ctx.memory()).deadLetters(request.params.name) }));
+
   app.post('/v1/collections/gc', async () => ({ object: 'list', data: await (await ctx.memory()).gc() }));
 
   app.delete<Named>('/v1/collections/:name', async (request) => {

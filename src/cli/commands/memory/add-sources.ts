@@ -1,6 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { relative, resolve, sep } from 'node:path';
 import { HearthError } from '../../../errors/index.js';
+import { walkFolder } from '../../../jobs/ingest/discover.js';
 import type { DocumentInput } from '../../../memory/memory.js';
 import { fsError } from '../../../store/fs-utils.js';
 
@@ -47,7 +48,7 @@ export async function gatherDocuments(paths: readonly string[], options: SourceO
     }
     const absolute = resolve(options.cwd, path);
     const kind = await kindOf(absolute, path);
-    const files = kind === 'file' ? [absolute] : await walk(absolute);
+    const files = kind === 'file' ? [absolute] : await walkFolder(absolute);
     if (kind === 'folder') fromFolder = true;
     for (const file of files) {
       // A file named twice (itself and inside its folder) is one document.
@@ -86,29 +87,6 @@ async function kindOf(absolute: string, given: string): Promise<'file' | 'folder
   if (info.isFile()) return 'file';
   if (info.isDirectory()) return 'folder';
   throw new HearthError('USAGE', `${given} is neither a file nor a folder`, { details: { path: given } });
-}
-
-/**
- * Every regular file under a folder, sorted, without dot-files or anything
- * under a dot-folder (.git, .venv). Hand-written: Node 20's recursive
- * readdir cannot leave a folder out, so it would read all of .git first.
- * Symbolic links are not followed (a link to a parent folder would never end).
- */
-async function walk(folder: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(folder, { withFileTypes: true });
-  } catch (error) {
-    throw fsError(error, 'read the folder', folder);
-  }
-  const files: string[] = [];
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(folder, entry.name);
-    if (entry.isDirectory()) files.push(...(await walk(path)));
-    else if (entry.isFile()) files.push(path);
-  }
-  return files;
 }
 
 async function loadFile(file: string, id: string, metadata: Record<string, unknown>): Promise<DocumentInput | { skipped: string }> {
