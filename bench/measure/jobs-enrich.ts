@@ -16,7 +16,7 @@ export async function enrichOnWorkers(ctx: RunContext): Promise<JobsEnrichResult
     model: await ctx.llama(),
     segments: quick ? 40 : 200,
     tasks: ['title', 'keywords'],
-    chunkTokens: quick ? 96 : 256,
+    chunkTokens: quick ? 96 : 128,
     workers: [1, 2],
     hearth: [process.execPath, ...hearthCommand(ctx.options.entry)],
     env: tamedEnv(),

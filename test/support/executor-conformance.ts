@@ -54,19 +54,20 @@ export function executorConformance(name: string, harness: () => ExecutorHarness
     let mostRunning = 0;
     const processors: JobProcessors = {
       async child(data, child, index, ctx) {
-        const { key, fail } = child as { key: string; fail?: 'once' | 'always' };
+        const { key, fail, big } = child as { key: string; fail?: 'once' | 'always'; big?: number };
         calls.set(key, (calls.get(key) ?? 0) + 1);
         running++;
         mostRunning = Math.max(mostRunning, running);
         try {
           await gates.wait(key, ctx.signal);
           if (fail === 'always' || (fail === 'once' && ctx.attempt === 1)) throw new HearthError('INFERENCE_FAILED', `child ${key} failed (attempt ${ctx.attempt})`);
-          return { index, key, prefix: (data as { prefix: string }).prefix };
+          return { index, key, prefix: (data as { prefix: string }).prefix, ...(big ? { text: `${key}:`.padEnd(big, 'x') } : {}) };
         } finally {
           running--;
         }
       },
       async parent(data, results, ctx) {
+        if ((data as { whole?: boolean }).whole) return { texts: (results as Array<{ text: string }>).map((r) => r.text) };
         const keys = (results as Array<{ key: string; index: number }>).map((r) => `${r.index}:${r.key}`);
         return { prefix: (data as { prefix: string }).prefix, keys, ...(ctx.gate !== undefined ? { gate: ctx.gate } : {}) };
       },
@@ -152,6 +153,17 @@ export function executorConformance(name: string, harness: () => ExecutorHarness
       assert.match(last.error!.message, /gate h refused/);
       assert.equal(last.progress.done, 2);
       assert.equal(calls.get('h3'), undefined, 'the rest never ran');
+    });
+
+    test('large results (past what BullMQ should carry in a job) come back whole, in order', async () => {
+      for (const key of ['l1', 'l2', 'l3']) gates.open(key);
+      const sizes = [200_000, 10, 50_000];
+      const id = await executor.submit({ queue: 'test', data: { prefix: 'l', whole: true }, children: ['l1', 'l2', 'l3'].map((key, i) => ({ key, big: sizes[i] })) });
+      const last = (await until(executor, id, (s) => s.state === 'completed' || s.state === 'failed')).at(-1)!;
+      assert.equal(last.state, 'completed', JSON.stringify(last.error));
+      const texts = (last.result as { texts: string[] }).texts;
+      assert.deepEqual(texts.map((t) => t.length), sizes);
+      assert.ok(texts[0]!.startsWith('l1:xxx') && texts[2]!.startsWith('l3:xxx'));
     });
 
     test('an unknown id: get answers undefined and watch JOB_NOT_FOUND', async () => {

@@ -6,6 +6,7 @@ import { HearthError, toHearthError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
 import { isTerminal, jobError, notFound, type FlowSpec, type JobError, type JobExecutor, type JobProcessors, type JobState, type JobStatus } from '../executor.js';
 import { connect } from './redis.js';
+import { ResultRefs } from './result-refs.js';
 
 export interface BullmqExecutorOptions {
   url: string;
@@ -64,6 +65,7 @@ export class BullmqExecutor implements JobExecutor {
   readonly #closing = new AbortController();
   /** Every connection made here: BullMQ never closes a connection it was given. */
   readonly #connections: Redis[] = [];
+  readonly #refs: ResultRefs;
   #disposed: Promise<void> | undefined;
 
   constructor(private readonly options: BullmqExecutorOptions) {
@@ -71,6 +73,7 @@ export class BullmqExecutor implements JobExecutor {
     this.#prefix = options.prefix ?? 'hearth';
     this.#logger = options.logger ?? silentLogger;
     this.#flows = new FlowProducer({ connection: this.#connection, prefix: this.#prefix });
+    this.#refs = new ResultRefs(this.#connection, (jobId) => this.#key(`result:${jobId}`));
     this.#changes.setMaxListeners(0);
   }
 
@@ -94,7 +97,8 @@ export class BullmqExecutor implements JobExecutor {
         const abort = AbortSignal.any([signal ?? new AbortController().signal, this.#closing.signal]);
         try {
           const data = await this.#dataOf(queue, parentId);
-          return await processors.child(data, job.data.child, job.data.index, { signal: abort, attempt: job.attemptsMade + 1 });
+          const value = await processors.child(data, job.data.child, job.data.index, { signal: abort, attempt: job.attemptsMade + 1 });
+          return await this.#refs.park(job.id!, value);
         } catch (error) {
           // Closing, not failing: the chunk goes back to wait, with no attempt spent, for the next worker.
           if (this.#closing.signal.aborted && token) {
@@ -111,7 +115,7 @@ export class BullmqExecutor implements JobExecutor {
       async (job, _token, signal) => {
         const { results, gate } = await this.#childResults(job, job.data.total);
         try {
-          return await processors.parent(job.data.data, results, { signal: signal ?? this.#closing.signal, attempt: job.attemptsMade + 1, gate });
+          return await processors.parent(job.data.data, await this.#refs.resolve(results), { signal: signal ?? this.#closing.signal, attempt: job.attemptsMade + 1, gate });
         } catch (error) {
           throw new Error(encode(toHearthError(error)));
         }
@@ -130,7 +134,7 @@ export class BullmqExecutor implements JobExecutor {
         const ctx = { signal: AbortSignal.any([signal ?? new AbortController().signal, this.#closing.signal]), attempt: job.attemptsMade + 1 };
         let gate: unknown;
         try {
-          gate = await processors.gate?.(job.data.data, results, ctx);
+          gate = await processors.gate?.(job.data.data, await this.#refs.resolve(results), ctx);
         } catch (error) {
           if (this.#closing.signal.aborted && token) {
             await job.moveToDelayed(Date.now(), token);
@@ -149,6 +153,8 @@ export class BullmqExecutor implements JobExecutor {
       },
       { ...common, concurrency: 1 },
     );
+    // Parked results go once their parent has completed (not before: a parent that dies mid-way runs again).
+    parents.on('completed', (job) => void this.#childResults(job, job.data.total).then(({ results }) => this.#refs.drop(results)).catch(() => undefined));
     for (const worker of [children, parents, gates]) {
       worker.on('error', (error) => this.#logger.warn({ err: error, queue }, 'job worker error'));
       this.#workers.push(worker);
