@@ -3,16 +3,10 @@ import { join } from 'node:path';
 import type { JobStatus } from '../../src/jobs/executor.js';
 import { InProcessExecutor } from '../../src/jobs/in-process-executor.js';
 import { ingestProcessors, INGEST_QUEUE, planIngestion, type IngestResult } from '../../src/jobs/ingest/ingest-queue.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { createMemory } from '../../src/memory/memory.js';
-import { openMemoryEngine } from '../../src/memory/open-engine.js';
-import { createPool } from '../../src/pool/create-pool.js';
-import { createSpaces } from '../../src/spaces/index.js';
-import { createStore } from '../../src/store/index.js';
 import { MEMORY_TEXT_WORDS } from '../measure/memory-sizes.js';
 import { benchTexts } from '../texts.js';
 import { childMain } from './child-io.js';
-import { memoryConfig, type MemoryTarget } from './memory-common.js';
+import { embedAlone, openMemoryWithModels, type MemoryTarget } from './memory-common.js';
 
 /**
  * J2, end to end: `hearth ingest`'s path (files found in a folder, read,
@@ -40,48 +34,29 @@ export interface JobsIngestResult {
 }
 
 childMain<JobsIngestInput, JobsIngestResult>(async (input) => {
-  const config = memoryConfig(input.target, { HEARTH_TUNE_BUDGET: input.tuneBudget });
-  const store = createStore({ config, logger: silentLogger });
-  const pool = createPool({ config, store, logger: silentLogger });
-  const spaces = createSpaces({ home: config.home, logger: silentLogger, acquire: (ref, options) => pool.acquire(ref, options) });
-  const engine = await openMemoryEngine(config, silentLogger);
+  const { config, memory, spaces, close } = await openMemoryWithModels(input.target, { HEARTH_TUNE_BUDGET: input.tuneBudget });
   const texts = benchTexts({ count: input.documents, words: MEMORY_TEXT_WORDS, seed: input.seed });
   const folder = join(input.target.home, 'docs');
   await mkdir(folder, { recursive: true });
   await Promise.all(texts.map((text, i) => writeFile(join(folder, `d${String(i).padStart(6, '0')}.txt`), text)));
   const executor = new InProcessExecutor({ dir: join(config.home, 'jobs'), concurrency: config.jobs.concurrency ?? config.pool.numParallel, resume: false });
   try {
-    // No index build in the measurement (M3 measures it apart): the collection is searched exactly throughout.
-    const memory = createMemory({ engine, spaces, logger: silentLogger, index: { ...config.memory.index, threshold: Number.POSITIVE_INFINITY }, indexInBackground: false });
     // The model is loaded and tuned (the space's probes) before anything is timed.
     await memory.create('j2', { model: input.model });
-    const record = await spaces.get('j2');
-    const embedAlone = async (): Promise<number> => {
-      const { lease } = await spaces.guardedLease(record);
-      try {
-        const started = performance.now();
-        for (let at = 0; at < texts.length; at += input.batch) await lease.model.embed(texts.slice(at, at + input.batch), { truncate: false });
-        return performance.now() - started;
-      } finally {
-        lease.release();
-      }
-    };
     executor.register(INGEST_QUEUE, ingestProcessors(async () => memory));
-    const embedBeforeMs = await embedAlone();
+    const before = await embedAlone(spaces, 'j2', texts, input.batch);
     const started = performance.now();
     const { flow } = await planIngestion(memory, { collection: 'j2', paths: [folder] }, { cwd: folder });
     let last: JobStatus | undefined;
     for await (const status of executor.watch(await executor.submit(flow))) last = status;
     const ingestMs = performance.now() - started;
-    const embedAfterMs = await embedAlone();
+    const after = await embedAlone(spaces, 'j2', texts, input.batch);
     if (last?.state !== 'completed') throw new Error(`the ingestion ${last?.state}: ${last?.error?.message}`);
     const result = last.result as IngestResult;
     if (result.added !== input.documents) throw new Error(`ingested ${result.added} documents of ${input.documents}`);
-    return { documents: input.documents, ingestMs, embedBeforeMs, embedAfterMs, result };
+    return { documents: input.documents, ingestMs, embedBeforeMs: before.ms, embedAfterMs: after.ms, result };
   } finally {
     await executor.dispose();
-    await engine.close();
-    await pool.dispose();
-    await store.dispose();
+    await close();
   }
 });

@@ -1,13 +1,9 @@
 import { silentLogger } from '../../src/log/logger.js';
 import { createMemory, DEFAULT_INDEX_POLICY } from '../../src/memory/memory.js';
-import { openMemoryEngine } from '../../src/memory/open-engine.js';
-import { createPool } from '../../src/pool/create-pool.js';
-import { createSpaces } from '../../src/spaces/index.js';
-import { createStore } from '../../src/store/index.js';
 import { benchTexts } from '../texts.js';
 import { MEMORY_TEXT_WORDS } from '../measure/memory-sizes.js';
 import { childMain } from './child-io.js';
-import { memoryConfig, type MemoryTarget } from './memory-common.js';
+import { embedAlone, openMemoryWithModels, type MemoryTarget } from './memory-common.js';
 
 /**
  * M3, end to end: `memory.add` of short text documents into a new
@@ -46,39 +42,19 @@ export interface MemoryAddTextResult {
 }
 
 childMain<MemoryAddTextInput, MemoryAddTextResult>(async (input) => {
-  const config = memoryConfig(input.target, { HEARTH_TUNE_BUDGET: input.tuneBudget });
-  const store = createStore({ config, logger: silentLogger });
-  const pool = createPool({ config, store, logger: silentLogger });
-  const spaces = createSpaces({ home: config.home, logger: silentLogger, acquire: (ref, options) => pool.acquire(ref, options) });
-  const engine = await openMemoryEngine(config, silentLogger);
+  const { memory, engine, spaces, close } = await openMemoryWithModels(input.target, { HEARTH_TUNE_BUDGET: input.tuneBudget });
   const texts = benchTexts({ count: input.documents, words: MEMORY_TEXT_WORDS, seed: input.seed });
   try {
-    const memory = createMemory({ engine, spaces, logger: silentLogger, index: { ...config.memory.index, threshold: Number.MAX_SAFE_INTEGER }, indexInBackground: false });
     // The space is made from the model here (its probes embedded): the model is loaded and tuned before anything is timed.
     await memory.create(input.collection, { model: input.model });
-    const record = await spaces.get(input.collection);
-    let tokens = 0;
-    const embedAlone = async (): Promise<number> => {
-      const { lease } = await spaces.guardedLease(record);
-      try {
-        const started = performance.now();
-        for (let at = 0; at < texts.length; at += input.batch) {
-          const result = await lease.model.embed(texts.slice(at, at + input.batch), { truncate: false });
-          tokens += result.tokens.reduce((a, b) => a + b, 0);
-        }
-        return performance.now() - started;
-      } finally {
-        lease.release();
-      }
-    };
-    const embedBeforeMs = await embedAlone();
+    const before = await embedAlone(spaces, input.collection, texts, input.batch);
     const docs = texts.map((text, i) => ({ id: `t${i}`, text }));
     const started = performance.now();
     const report = await memory.add(input.collection, docs);
     const addMs = performance.now() - started;
-    const embedAfterMs = await embedAlone();
+    const after = await embedAlone(spaces, input.collection, texts, input.batch);
     if (report.added !== input.documents) throw new Error(`memory.add added ${report.added} documents of ${input.documents}`);
-    const result: MemoryAddTextResult = { documents: input.documents, addMs, embedBeforeMs, embedAfterMs, chunks: report.chunks, tokens: tokens / 2 };
+    const result: MemoryAddTextResult = { documents: input.documents, addMs, embedBeforeMs: before.ms, embedAfterMs: after.ms, chunks: report.chunks, tokens: before.tokens };
     if (input.index) {
       // What crossing the default threshold costs, once: an add of nothing runs the same index upkeep as any add.
       const indexing = createMemory({ engine, spaces, logger: silentLogger, index: DEFAULT_INDEX_POLICY, indexInBackground: false });
@@ -90,8 +66,6 @@ childMain<MemoryAddTextInput, MemoryAddTextResult>(async (input) => {
     if (input.drop) await memory.drop(input.collection);
     return result;
   } finally {
-    await engine.close();
-    await pool.dispose();
-    await store.dispose();
+    await close();
   }
 });

@@ -4,8 +4,10 @@ import { silentLogger } from '../../src/log/logger.js';
 import type { SqlEngine } from '../../src/memory/engine.js';
 import { createMemory, type Memory } from '../../src/memory/memory.js';
 import { openMemoryEngine } from '../../src/memory/open-engine.js';
+import { createPool } from '../../src/pool/create-pool.js';
+import type { Lease, ModelPool } from '../../src/pool/model-pool.js';
 import { createSpaces, type Spaces } from '../../src/spaces/index.js';
-import type { Lease } from '../../src/pool/model-pool.js';
+import { createStore } from '../../src/store/index.js';
 
 /**
  * What the memory children share: hearth's vector memory opened the way the
@@ -49,6 +51,47 @@ export async function openMemoryWithoutModels(target: MemoryTarget): Promise<Ope
   const engine = await openMemoryEngine(config, silentLogger);
   const memory = createMemory({ engine, spaces, logger: silentLogger, index: config.memory.index, indexInBackground: false });
   return { memory, engine, spaces, close: () => engine.close() };
+}
+
+export interface MemoryWithModels extends OpenedMemory {
+  config: Readonly<Config>;
+  pool: ModelPool;
+}
+
+/**
+ * Memory on the target's engine with a model pool, as the CLI opens it. Its
+ * collections never get an index: the add is measured alone (M3 times the
+ * build apart).
+ */
+export async function openMemoryWithModels(target: MemoryTarget, env: Record<string, string>): Promise<MemoryWithModels> {
+  const config = memoryConfig(target, env);
+  const store = createStore({ config, logger: silentLogger });
+  const pool = createPool({ config, store, logger: silentLogger });
+  const spaces = createSpaces({ home: config.home, logger: silentLogger, acquire: (ref, options) => pool.acquire(ref, options) });
+  const engine = await openMemoryEngine(config, silentLogger);
+  const memory = createMemory({ engine, spaces, logger: silentLogger, index: { ...config.memory.index, threshold: Number.POSITIVE_INFINITY }, indexInBackground: false });
+  const close = async () => {
+    await engine.close();
+    await pool.dispose();
+    await store.dispose();
+  };
+  return { config, pool, memory, engine, spaces, close };
+}
+
+/** The embedding alone, the baseline of M3 and J2: the texts in batches through a guarded lease of the space's model; its time, and the tokens embedded. */
+export async function embedAlone(spaces: Spaces, space: string, texts: readonly string[], batch: number): Promise<{ ms: number; tokens: number }> {
+  const { lease } = await spaces.guardedLease(await spaces.get(space));
+  try {
+    let tokens = 0;
+    const started = performance.now();
+    for (let at = 0; at < texts.length; at += batch) {
+      const result = await lease.model.embed(texts.slice(at, at + batch), { truncate: false });
+      tokens += result.tokens.reduce((a, b) => a + b, 0);
+    }
+    return { ms: performance.now() - started, tokens };
+  } finally {
+    lease.release();
+  }
 }
 
 /** Rows of `dims` float32s, as the vector cache stores them (little-endian, row after row). */

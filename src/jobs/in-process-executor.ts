@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, on } from 'node:events';
-import { appendFile, readdir, readFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError, throwIfAborted, toHearthError } from '../errors/index.js';
 import { Semaphore } from '../lifecycle/semaphore.js';
@@ -127,10 +127,14 @@ export class InProcessExecutor implements JobExecutor {
   #start(record: JobRecord): void {
     const stop = new AbortController();
     this.#live.set(record.id, { record, stop });
-    void this.#run(record, AbortSignal.any([stop.signal, this.#lifetime.signal])).finally(() => {
-      this.#live.delete(record.id);
-      this.#changes.emit('settled');
-    });
+    void this.#run(record, AbortSignal.any([stop.signal, this.#lifetime.signal]))
+      // An ended job is its status alone: the plan and the journal are only for resuming (a million files' plan is ~80 MB).
+      .then(() => (isTerminal(record.state) ? Promise.all([rm(this.#path(record.id, 'flow'), { force: true }), rm(this.#path(record.id, 'results'), { force: true })]) : undefined))
+      .catch((error: unknown) => this.#logger.warn({ err: error, job: record.id }, 'could not remove an ended job\'s plan'))
+      .finally(() => {
+        this.#live.delete(record.id);
+        this.#changes.emit('settled');
+      });
   }
 
   async #run(record: JobRecord, signal: AbortSignal): Promise<void> {

@@ -42,6 +42,14 @@ async function globbed(pattern: string, cwd: string): Promise<string[]> {
 
 async function named(given: string, cwd: string): Promise<string[]> {
   const absolute = resolve(cwd, given);
+  if ((await pathKind(absolute, given)) === 'file') return [absolute];
+  const files = (await walkFolder(absolute)).filter(isSourceFile);
+  if (files.length === 0) throw new HearthError('USAGE', `${given} holds no file hearth reads (${SOURCE_EXTENSIONS.join(' ')})`, { details: { path: given } });
+  return files;
+}
+
+/** Whether a path a user gave names a file or a folder; anything else, or nothing, is a USAGE error naming it as given. */
+export async function pathKind(absolute: string, given: string): Promise<'file' | 'folder'> {
   let info;
   try {
     info = await stat(absolute);
@@ -49,11 +57,9 @@ async function named(given: string, cwd: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new HearthError('USAGE', `no such file or folder: ${given}`, { cause: error, details: { path: given } });
     throw fsError(error, 'read', absolute);
   }
-  if (info.isFile()) return [absolute];
-  if (!info.isDirectory()) throw new HearthError('USAGE', `${given} is neither a file nor a folder`, { details: { path: given } });
-  const files = (await walkFolder(absolute)).filter(isSourceFile);
-  if (files.length === 0) throw new HearthError('USAGE', `${given} holds no file hearth reads (${SOURCE_EXTENSIONS.join(' ')})`, { details: { path: given } });
-  return files;
+  if (info.isFile()) return 'file';
+  if (info.isDirectory()) return 'folder';
+  throw new HearthError('USAGE', `${given} is neither a file nor a folder`, { details: { path: given } });
 }
 
 function isSourceFile(file: string): boolean {

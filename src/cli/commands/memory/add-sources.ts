@@ -1,7 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { HearthError } from '../../../errors/index.js';
-import { walkFolder } from '../../../jobs/ingest/discover.js';
+import { pathKind, walkFolder } from '../../../jobs/ingest/discover.js';
 import type { DocumentInput } from '../../../memory/memory.js';
 import { fsError } from '../../../store/fs-utils.js';
 
@@ -47,7 +47,7 @@ export async function gatherDocuments(paths: readonly string[], options: SourceO
       continue;
     }
     const absolute = resolve(options.cwd, path);
-    const kind = await kindOf(absolute, path);
+    const kind = await pathKind(absolute, path);
     const files = kind === 'file' ? [absolute] : await walkFolder(absolute);
     if (kind === 'folder') fromFolder = true;
     for (const file of files) {
@@ -74,19 +74,6 @@ export async function gatherDocuments(paths: readonly string[], options: SourceO
 
 function withId(loaded: DocumentInput | { skipped: string }, id: string): DocumentInput | { skipped: string } {
   return 'skipped' in loaded ? loaded : { ...loaded, id };
-}
-
-async function kindOf(absolute: string, given: string): Promise<'file' | 'folder'> {
-  let info;
-  try {
-    info = await stat(absolute);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new HearthError('USAGE', `no such file or folder: ${given}`, { cause: error, details: { path: given } });
-    throw fsError(error, 'read', absolute);
-  }
-  if (info.isFile()) return 'file';
-  if (info.isDirectory()) return 'folder';
-  throw new HearthError('USAGE', `${given} is neither a file nor a folder`, { details: { path: given } });
 }
 
 async function loadFile(file: string, id: string, metadata: Record<string, unknown>): Promise<DocumentInput | { skipped: string }> {
