@@ -15,6 +15,8 @@ export interface InProcessExecutorOptions {
   concurrency: number;
   /** Resume the unfinished jobs of a queue when it is registered (the server does; a one-off CLI run works on its own job only). */
   resume?: boolean | undefined;
+  /** Ended jobs kept for get(), newest first (default 1,000, as BullMQ keeps); older ones are removed. */
+  keep?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -28,6 +30,7 @@ interface JobRecord extends JobStatus {
 }
 
 const DEFAULT_ATTEMPTS = 3;
+const KEEP_ENDED = 1000;
 
 /**
  * Jobs in this process, kept in hearth's state: no Redis, so `hearth
@@ -45,6 +48,8 @@ export class InProcessExecutor implements JobExecutor {
   readonly #slots: Semaphore;
   readonly #lifetime = new AbortController();
   readonly #logger: Logger;
+  /** Ended jobs' ids, oldest first, once read. */
+  #ended: Promise<string[]> | undefined;
   #disposed: Promise<void> | undefined;
 
   constructor(private readonly options: InProcessExecutorOptions) {
@@ -129,12 +134,35 @@ export class InProcessExecutor implements JobExecutor {
     this.#live.set(record.id, { record, stop });
     void this.#run(record, AbortSignal.any([stop.signal, this.#lifetime.signal]))
       // An ended job is its status alone: the plan and the journal are only for resuming (a million files' plan is ~80 MB).
-      .then(() => (isTerminal(record.state) ? Promise.all([rm(this.#path(record.id, 'flow'), { force: true }), rm(this.#path(record.id, 'results'), { force: true })]) : undefined))
-      .catch((error: unknown) => this.#logger.warn({ err: error, job: record.id }, 'could not remove an ended job\'s plan'))
+      .then(async () => {
+        if (!isTerminal(record.state)) return;
+        await Promise.all([rm(this.#path(record.id, 'flow'), { force: true }), rm(this.#path(record.id, 'results'), { force: true })]);
+        await this.#retain(record.id);
+      })
+      .catch((error: unknown) => this.#logger.warn({ err: error, job: record.id }, 'could not remove an ended job\'s plan, or older jobs'))
       .finally(() => {
         this.#live.delete(record.id);
         this.#changes.emit('settled');
       });
+  }
+
+  /**
+   * Keeps the newest `keep` ended jobs. Their ids, oldest first, are read
+   * from the folder once (by finish time), then kept up to date here, so a
+   * job's end costs no scan.
+   */
+  async #retain(ended: string): Promise<void> {
+    this.#ended ??= (async () => {
+      const files = (await readdir(this.options.dir)).filter((f) => /^[0-9a-f-]{36}\.json$/.test(f));
+      const statuses = await Promise.all(files.map((f) => this.#load(f.slice(0, -'.json'.length)).catch(() => undefined)));
+      return statuses
+        .filter((st): st is JobRecord => st !== undefined && isTerminal(st.state) && st.id !== ended)
+        .sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? ''))
+        .map((st) => st.id);
+    })();
+    const ids = await this.#ended;
+    ids.push(ended);
+    while (ids.length > (this.options.keep ?? KEEP_ENDED)) await rm(this.#path(ids.shift()!), { force: true });
   }
 
   async #run(record: JobRecord, signal: AbortSignal): Promise<void> {

@@ -47,4 +47,32 @@ describe('in-process executor: its files', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test('ended jobs are kept up to the bound, newest first; older ones are removed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-jobs-'));
+    let executor = new InProcessExecutor({ dir, concurrency: 1, keep: 2 });
+    const processors = { child: async (_data: unknown, child: unknown) => child, parent: async (_data: unknown, results: unknown[]) => results };
+    const run = async (on: InProcessExecutor, child: string) => {
+      const id = await on.submit({ queue: 'q', data: {}, children: [child] });
+      for await (const _ of on.watch(id));
+      return id;
+    };
+    try {
+      executor.register('q', processors);
+      const first = await run(executor, 'a');
+      const second = await run(executor, 'b');
+      await executor.dispose();
+      // A new executor reads what the folder holds, then goes on from there.
+      executor = new InProcessExecutor({ dir, concurrency: 1, keep: 2 });
+      executor.register('q', processors);
+      const third = await run(executor, 'c');
+      await executor.dispose();
+      assert.equal(await executor.get(first), undefined);
+      assert.deepEqual([(await executor.get(second))?.result, (await executor.get(third))?.result], [['b'], ['c']]);
+      assert.deepEqual((await readdir(dir)).sort(), [`${second}.json`, `${third}.json`].sort());
+    } finally {
+      await executor.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
