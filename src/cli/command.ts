@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { toHearthError } from '../errors/index.js';
+import { HearthError, toHearthError } from '../errors/index.js';
 import type { CliContext } from './context.js';
 
 /** Runs a command body with a context and turns failures into exit codes. */
@@ -29,4 +29,19 @@ export function interruptSignal(): { signal: AbortSignal; dispose: () => void } 
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/**
+ * A whole-number option as commander hands it (a string, or undefined when
+ * not given), checked once for every command: a USAGE error names the flag.
+ */
+export function intOption(value: string, flag: string, min?: number): number;
+export function intOption(value: string | undefined, flag: string, min?: number): number | undefined;
+export function intOption(value: string | undefined, flag: string, min = Number.MIN_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min) {
+    throw new HearthError('USAGE', `${flag}: expected ${min === 0 ? 'a whole number' : min === 1 ? 'a positive integer' : 'an integer'}, got "${value}"`);
+  }
+  return n;
 }

@@ -59,7 +59,8 @@ describe('hearth ingest', () => {
     assert.equal(result.gate?.documents, 12, 'the gate checked the first whole units covering 10 files');
     assert.deepEqual({ samples: result.gate?.selfTest.samples, found: result.gate?.selfTest.found }, { samples: 12, found: 12 });
     assert.match(r.stderr, /ingesting: 30\/30 files, 29 chunks, [\d.]+ files\/s [\d.]+ chunks\/s, done/);
-    assert.deepEqual(await counts('notes'), { ...(await counts('notes'))!, documents: 29, chunks: 29 });
+    const stored = await counts('notes');
+    assert.deepEqual([stored?.documents, stored?.chunks], [29, 29]);
 
     const dead = JSON.parse((await runHearth(['ingest', '-c', 'notes', '--dead-letters'], env)).stdout) as DeadLetter[];
     assert.deepEqual(dead.map((d) => [d.source, d.code, d.attempts]), [

@@ -4,7 +4,7 @@ import { HearthError } from '../../errors/index.js';
 import { enrichProcessors, ENRICH_QUEUE, planEnrichment } from '../../jobs/enrich/enrich-queue.js';
 import { createJobExecutor } from '../../jobs/create-executor.js';
 import type { CommandFactory } from '../command.js';
-import { interruptSignal } from '../command.js';
+import { interruptSignal, intOption } from '../command.js';
 import { writeJson } from '../format.js';
 import { createCountView } from '../progress.js';
 
@@ -50,9 +50,9 @@ export const enrichCommand: CommandFactory = (run) =>
             format: options.format as 'json' | undefined,
             tasks,
             custom,
-            chunk_tokens: int(options.chunkTokens),
-            overlap_tokens: int(options.overlap),
-            seed: int(options.seed),
+            chunk_tokens: intOption(options.chunkTokens, '--chunk-tokens'),
+            overlap_tokens: intOption(options.overlap, '--overlap'),
+            seed: intOption(options.seed, '--seed'),
           },
           interrupt.signal,
         );
@@ -103,11 +103,4 @@ function parseJson(text: string, field: string): Record<string, unknown> {
   } catch (error) {
     throw new HearthError('USAGE', `${field}: not JSON: ${(error as Error).message}`, { cause: error });
   }
-}
-
-function int(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new HearthError('USAGE', `expected an integer, got "${value}"`);
-  return n;
 }

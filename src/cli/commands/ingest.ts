@@ -3,7 +3,7 @@ import { HearthError } from '../../errors/index.js';
 import { createJobExecutor } from '../../jobs/create-executor.js';
 import { ingestProcessors, INGEST_QUEUE, planIngestion, type IngestRequest } from '../../jobs/ingest/ingest-queue.js';
 import type { CommandFactory } from '../command.js';
-import { interruptSignal } from '../command.js';
+import { interruptSignal, intOption } from '../command.js';
 import { writeJson } from '../format.js';
 import { createIngestView } from '../progress.js';
 
@@ -47,9 +47,9 @@ export const ingestCommand: CommandFactory = (run) =>
             collection: options.collection,
             paths,
             retry_dead: options.retryDead ?? false,
-            validate: int(options.validate, '--validate'),
-            self_test_samples: int(options.samples, '--samples'),
-            batch_files: int(options.batch, '--batch'),
+            validate: intOption(options.validate, '--validate', 0),
+            self_test_samples: intOption(options.samples, '--samples', 0),
+            batch_files: intOption(options.batch, '--batch', 0),
           };
           const { flow, files } = await planIngestion(memory, request, { cwd: process.cwd() });
           // In-process, this run works on its own job only: one a crashed run left is redone by running the
@@ -90,9 +90,3 @@ export const ingestCommand: CommandFactory = (run) =>
         }
       }),
     );
-
-function int(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new HearthError('USAGE', `${flag}: expected a whole number, got "${value}"`);
-  return n;
-}

@@ -4,7 +4,7 @@ import { HearthError } from '../../errors/index.js';
 import { createJobExecutor } from '../../jobs/create-executor.js';
 import { enrichProcessors, ENRICH_QUEUE } from '../../jobs/enrich/enrich-queue.js';
 import { ingestProcessors, INGEST_QUEUE } from '../../jobs/ingest/ingest-queue.js';
-import type { CommandFactory } from '../command.js';
+import { intOption, type CommandFactory } from '../command.js';
 
 const QUEUES = [ENRICH_QUEUE, INGEST_QUEUE];
 
@@ -20,8 +20,7 @@ export const workerCommand: CommandFactory = (run) =>
         }
         const queues = options.queues.split(',').map((q) => q.trim()).filter(Boolean);
         for (const queue of queues) if (!QUEUES.includes(queue)) throw new HearthError('USAGE', `--queues: "${queue}" is not a queue (${QUEUES.join(', ')})`);
-        const concurrency = options.concurrency === undefined ? ctx.config.jobs.concurrency : Number(options.concurrency);
-        if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1)) throw new HearthError('USAGE', `--concurrency: expected a positive integer, got "${options.concurrency}"`);
+        const concurrency = intOption(options.concurrency, '--concurrency', 1) ?? ctx.config.jobs.concurrency;
         const pool = await ctx.pool();
         const executor = await createJobExecutor({ ...ctx.config, jobs: { ...ctx.config.jobs, concurrency } }, ctx.logger);
         // The memory database opens on the first ingestion: a worker that only enriches never holds it.
