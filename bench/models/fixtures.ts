@@ -24,7 +24,10 @@ export const QUICK_ONNX_SHAPE = { layers: 2, hidden: 128, heads: 4, intermediate
 
 const GGUF_WRITER = [join(REPO_ROOT, 'test', 'support', 'gguf-fixtures.ts'), join(REPO_ROOT, 'test', 'support', 'gguf-writer.ts')];
 /** The ONNX writer and the modules it builds on, for the cache key. */
-const ONNX_SOURCES = ['bert-onnx-fixture.ts', 'onnx-writer.ts', 'wordpiece-tokenizer.ts', 'tensor-seed.ts'].map((f) => join(REPO_ROOT, 'test', 'support', f));
+const ONNX_SOURCES = [
+  ...['bert-onnx-fixture.ts', 'wordpiece-tokenizer.ts', 'tensor-seed.ts'].map((f) => join(REPO_ROOT, 'test', 'support', f)),
+  join(REPO_ROOT, 'src', 'formats', 'onnx', 'onnx-writer.ts'),
+];
 
 export async function cachedBertGguf(cacheDir: string, options: BertFixtureOptions): Promise<string> {
   const path = join(cacheDir, 'models', `bert-${await key(GGUF_WRITER, options)}.gguf`);

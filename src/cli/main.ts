@@ -4,6 +4,7 @@ import { reportError, type CommandFactory, type Runner } from './command.js';
 import { copyCommand } from './commands/cp.js';
 import { createCommand } from './commands/create.js';
 import { doctorCommand } from './commands/doctor.js';
+import { audioCommand } from './commands/audio/index.js';
 import { embedCommand } from './commands/embed.js';
 import { enrichCommand } from './commands/enrich.js';
 import { ingestCommand } from './commands/ingest.js';
@@ -22,7 +23,7 @@ import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
 import { createCliContext, type CliContext } from './context.js';
 
-const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, enrichCommand, ingestCommand, pullCommand, lsCommand, rmCommand, createCommand, copyCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, memoryCommand, workerCommand, doctorCommand];
+const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, audioCommand, enrichCommand, ingestCommand, pullCommand, lsCommand, rmCommand, createCommand, copyCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, memoryCommand, workerCommand, doctorCommand];
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so it is testable in-process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

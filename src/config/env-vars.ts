@@ -14,7 +14,7 @@ export interface EnvVar {
   area: EnvArea;
 }
 
-export type EnvArea = 'general' | 'store' | 'server' | 'pool' | 'memory' | 'jobs';
+export type EnvArea = 'general' | 'store' | 'server' | 'pool' | 'memory' | 'jobs' | 'audio';
 
 export const ENV_AREAS: Readonly<Record<EnvArea, string>> = {
   general: 'General',
@@ -23,6 +23,7 @@ export const ENV_AREAS: Readonly<Record<EnvArea, string>> = {
   pool: 'Model pool',
   memory: 'Vector memory',
   jobs: 'Jobs',
+  audio: 'Audio',
 };
 
 export const ENV_VARS: readonly EnvVar[] = [
@@ -81,6 +82,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { area: 'jobs', names: ['HEARTH_REDIS_URL'], key: 'jobs.redisUrl', default: 'none (jobs run in the process)', meaning: 'Redis for BullMQ workers, redis://host:port; its maxmemory-policy must be noeviction' },
   { area: 'jobs', names: ['HEARTH_JOBS_CONCURRENCY'], key: 'jobs.concurrency', default: 'HEARTH_NUM_PARALLEL', meaning: 'chunks one process works on at once' },
   { area: 'jobs', names: ['HEARTH_INGEST_ROOTS'], key: 'jobs.ingestRoots', default: 'none (POST /v1/jobs cannot name paths)', meaning: 'comma-separated folders the server ingests from when a client names paths' },
+  { area: 'audio', names: ['HEARTH_AUDIO_MAX_SECONDS'], key: 'audio.maxSeconds', default: '60', meaning: 'the longest clip a request may send, in seconds' },
+  { area: 'audio', names: ['HEARTH_AUDIO_VERIFY_THRESHOLD'], key: 'audio.verifyThreshold', default: '0.25', meaning: "/v1/audio/verify's cosine score above which two clips are the same speaker" },
 ];
 
 /** Each variable as a help item: its names, and what it does with its default and config key. */

@@ -85,6 +85,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     pool: { ...(file.pool as object | undefined), ...poolEnv },
     memory: { dataDir: join(home, 'memory'), ...fileMemory, ...memoryEnv, index: { ...fileMemory.index, ...indexEnv } },
     jobs: { ...(file.jobs as object | undefined), ...pruneUndefined({ redisUrl: env.HEARTH_REDIS_URL || undefined, concurrency: env.HEARTH_JOBS_CONCURRENCY, ingestRoots: env.HEARTH_INGEST_ROOTS ? splitList(env.HEARTH_INGEST_ROOTS) : undefined }) },
+    audio: { ...(file.audio as object | undefined), ...pruneUndefined({ maxSeconds: env.HEARTH_AUDIO_MAX_SECONDS, verifyThreshold: env.HEARTH_AUDIO_VERIFY_THRESHOLD }) },
     ...overrides,
   };
   if (file.hubCache && !env.HF_HUB_CACHE) merged.hubCache = resolve(expandHome(String(file.hubCache), env));

@@ -178,6 +178,14 @@ export const configSchema = z.object({
       ingestRoots: z.array(z.string().min(1)).default([]),
     })
     .default({ ingestRoots: [] }),
+  audio: z
+    .object({
+      /** The longest clip a request may send, in seconds (after decoding); longer is AUDIO_TOO_LONG. */
+      maxSeconds: z.coerce.number().positive().max(3600).default(60),
+      /** /v1/audio/verify's decision: the same speaker when the cosine score is above this (SpeechBrain's default). */
+      verifyThreshold: z.coerce.number().min(-1).max(1).default(0.25),
+    })
+    .default({ maxSeconds: 60, verifyThreshold: 0.25 }),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { LlamaBackend } from '../runtime/llama/llama-backend.js';
 import { onnxRuntimeVersion } from '../runtime/onnx/onnx-build.js';
 import { OnnxBackend } from '../runtime/onnx/onnx-backend.js';
+import { SpeakerBackend } from '../runtime/audio/speaker-backend.js';
 import { bindingVersion } from '../runtime/llama/llama-runtime.js';
 import { defaultMemoryBudget, machineKey, usableCpus } from '../runtime/machine.js';
 import { missingRuntimeEnv } from '../runtime/runtime-env.js';
@@ -18,7 +19,7 @@ export interface CreatePoolOptions {
   store: Store;
   logger: Logger;
   clock?: Clock;
-  /** Defaults to llama.cpp (GGUF) and ONNX Runtime (encoders); tests pass their own. */
+  /** Defaults to llama.cpp (GGUF), ONNX Runtime (encoders) and SpeechBrain speaker repos; tests pass their own. */
   backends?: Backend[];
 }
 
@@ -33,6 +34,7 @@ export function createPool(options: CreatePoolOptions): ModelPool {
   const backends = options.backends ?? [
     new LlamaBackend({ device: config.pool.device, logger, cpuVariant: config.pool.cpuVariant }),
     new OnnxBackend({ logger, batch: { maxTokens: config.pool.encoderBatchTokens, maxRows: config.pool.encoderBatchRows } }),
+    new SpeakerBackend({ logger, maxRows: config.pool.encoderBatchRows }),
   ];
   const tuner = new Tuner({
     dir: join(config.home, 'tuning'),

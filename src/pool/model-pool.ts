@@ -323,7 +323,8 @@ export class ModelPool {
     try {
       const model = entry.model!;
       const kind = kindOf(entry);
-      if (this.options.tuner && this.options.config.threads === undefined) {
+      // Speaker models keep the embedding default (1 thread per session, a session per core) until the tuner measures audio.
+      if (this.options.tuner && this.options.config.threads === undefined && kind !== 'speaker') {
         entry.tuning = await this.options.tuner.tune(model, entry.resolved.primary.digest, kind, signal);
       }
       throwIfAborted(signal);

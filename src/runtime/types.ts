@@ -35,7 +35,8 @@ export interface ModelInfo {
   /** Encoder-only models embed; decoders generate (and can embed too). */
   /** 'tools' when the chat template has a tool format (it renders `tools`), as Ollama decides it. */
   /** 'insert' when the vocabulary has fill-in-the-middle tokens (Ollama's name for a `suffix`-capable model). */
-  capabilities: Array<'embedding' | 'generation' | 'tools' | 'insert'>;
+  /** 'speaker-embedding' when it embeds voices from audio (embedAudio), not text. */
+  capabilities: Array<'embedding' | 'generation' | 'tools' | 'insert' | 'speaker-embedding'>;
   trainContextSize: number;
   fileBytes: number;
   /** Bytes of RAM a load with the default context is expected to take, from file metadata alone. */
@@ -103,6 +104,27 @@ export interface EmbedResult {
   vectors: Float32Array[];
   /** Tokens evaluated per input, after truncation. */
   tokens: number[];
+}
+
+/** Decoded audio: one array of samples per channel, all of one length, at `sampleRate`. */
+export interface AudioInput {
+  sampleRate: number;
+  channels: Float32Array[];
+}
+
+export interface AudioEmbedOptions {
+  /** Subtract the model's global embedding mean (SpeechBrain's encode_batch(normalize=True)). */
+  normalize?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** What a speaker model takes and gives. */
+export interface SpeakerFacts {
+  /** The rate the model's features are computed at; other rates are resampled to it. */
+  sampleRate: number;
+  /** The shortest clip the network can take, in samples at `sampleRate`. */
+  minSamples: number;
+  dims: number;
 }
 
 export interface ChatMessage {
@@ -215,6 +237,10 @@ export interface LoadedModel {
   /** Tokens the model's own tokenizer makes of `text`, without the special tokens embed() adds. Synchronous: tokenizers run on the calling thread. */
   countTokens(text: string): number;
   embed(inputs: readonly EmbedInput[], options?: EmbedOptions): Promise<EmbedResult>;
+  /** Speaker models only (capability 'speaker-embedding'): one embedding per clip, in order. */
+  embedAudio?(clips: readonly AudioInput[], options?: AudioEmbedOptions): Promise<Float32Array[]>;
+  /** Speaker models only. */
+  readonly speaker?: SpeakerFacts | undefined;
   generate(request: GenerateRequest): AsyncIterable<GenerateEvent>;
   /** Rebuilds contexts with new thread and parallelism settings, keeping the weights. */
   configure(parallelism: Parallelism): Promise<void>;

@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health.js';
 import { ollamaEmbeddings } from './routes/ollama/embed.js';
 import { ollamaGeneration } from './routes/ollama/generate.js';
 import { ollamaDefinitions } from './routes/ollama/definitions.js';
+import { audioRoutes } from './routes/audio.js';
 import { jobRoutes } from './routes/jobs.js';
 import { ollamaModels } from './routes/ollama/models.js';
 import { openAiGeneration } from './routes/openai/chat.js';
@@ -119,6 +120,7 @@ export async function createServer(deps: ServerDeps): Promise<HearthServer> {
   spaceRoutes(app, context);
   collectionRoutes(app, context);
   jobRoutes(app, context);
+  await audioRoutes(app, context);
   void access.names.index().catch((error: unknown) => deps.logger.warn({ err: (error as Error).message }, 'cannot list the store for model names'));
   // While draining, responses close their connection, so keep-alive clients do not hold the close open.
   app.addHook('onSend', async (_request, reply) => {

@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { digestKind, hashFile } from './digest.js';
 import { copyFileAtomic, ensureDir, fsError, isDiskFull, linkOrCopy, moveFile, pathExists, writeFileAtomic } from './fs-utils.js';
 import { blobLinkTarget, blobPath, hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
-import { selectModelFiles } from './model-files.js';
+import { selectSafeModelFiles } from './select-model.js';
 import { registerPull } from './pull-markers.js';
 import { stampOf, type CompletionRecord, type Records } from './records.js';
 import { assertSafeRepoPath, assertSafeRevision, isCommitHash, parseRef } from './ref.js';
@@ -256,7 +256,7 @@ function selectionOf(model: Manifest['models'][number]): Pick<CompletionRecord, 
   if (ref.kind !== 'hf-repo' && ref.kind !== 'hf-quant') return undefined;
   const tag = ref.kind === 'hf-quant' ? ref.quant : undefined;
   const byPath = new Map(model.files.map((f) => [f.path, f]));
-  const selection = selectModelFiles([...byPath.keys()], tag, model.ref);
+  const selection = selectSafeModelFiles([...byPath.keys()], tag, model.ref);
   if (selection.files.length !== byPath.size) throw new HearthError('BUNDLE_INVALID', `${model.ref}: the bundle's files are not the ones this model selects`);
   return { tag, kind: selection.format, files: selection.files.map((p) => ({ path: p, digest: byPath.get(p)!.digest, size: byPath.get(p)!.size })) };
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError, isHearthError } from '../errors/index.js';
 import { hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
-import { selectModelFiles, type ModelSelection } from './model-files.js';
+import { selectSafeModelFiles, type ModelSelection } from './select-model.js';
 import { Records } from './records.js';
 import { isCommitHash, type HubRef, type ModelRef } from './ref.js';
 import { readSnapshot, snapshotFile, type SnapshotFile } from './scan.js';
@@ -82,7 +82,7 @@ async function selectionFiles(ref: Exclude<HubRef, { kind: 'hf-file' }>, dir: Re
 export async function foreignSelection(what: string, tag: string | undefined, snapshot: SnapshotInHand): Promise<StoredFile[] | undefined> {
   let selection: ModelSelection;
   try {
-    selection = selectModelFiles(snapshot.files.map((f) => f.path), tag, what);
+    selection = selectSafeModelFiles(snapshot.files.map((f) => f.path), tag, what);
   } catch (error) {
     // From a cache, a model that is absent means "not cached", not "does not exist".
     if (isHearthError(error, 'MODEL_NOT_FOUND')) return undefined;

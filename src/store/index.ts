@@ -1,7 +1,6 @@
 export { Store, createStore, type StoreOptions, type OperationOptions } from './store.js';
 export { parseRef, tryParseRef, type ModelRef, type ParseOptions } from './ref.js';
 export { deriveName, normalizeName, NameIndex, type DerivedName } from './model-names.js';
-export { isExternalData, onnxVariant } from './model-files.js';
 export { sha256File } from './digest.js';
 export type { IntegrityReport, ModelStatus, PullEvent, PullOutcome, PullResult, ResolvedModel, StoredFile, StoreEntry } from './types.js';
 export type { StoreHooks } from './pull.js';

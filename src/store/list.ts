@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { foreignSelection, snapshotInHand } from './cache-resolve.js';
-import { onnxVariant } from './model-files.js';
-import { quantTag } from './quant.js';
+import { onnxVariant } from '../formats/model-files.js';
+import { quantTag } from '../formats/quant.js';
 import type { BlobRecord, Records } from './records.js';
 import { revisionsOf, scanHubCache, scanUrlNamespace, type ScannedRepo, type SnapshotFile } from './scan.js';
 import type { StoreEntry, StoredFile } from './types.js';

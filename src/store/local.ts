@@ -2,7 +2,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { HearthError } from '../errors/index.js';
 import { sha256File } from './digest.js';
-import { selectModelFiles } from './model-files.js';
+import { selectSafeModelFiles } from './select-model.js';
 import type { LocalFileRecord, LocalRecord, Records } from './records.js';
 import type { PullEvent, PullOutcome, PullResult, StoredFile } from './types.js';
 
@@ -53,7 +53,7 @@ export function recordedFiles(record: LocalRecord): StoredFile[] {
 
 async function registerDirectory(root: string, ctx: LocalContext): Promise<PullResult> {
   const entries = await walkModelDir(root);
-  const selection = selectModelFiles([...entries.keys()], undefined, `local directory ${root}`);
+  const selection = selectSafeModelFiles([...entries.keys()], undefined, `local directory ${root}`);
   for (const path of selection.files) {
     const target = entries.get(path);
     if (target !== undefined) {
@@ -102,7 +102,7 @@ export async function peekLocal(path: string): Promise<{ size: number; primary: 
   if (info?.isFile()) return { size: info.size, primary: path, modifiedAt: info.mtime };
   if (!info?.isDirectory()) return undefined;
   try {
-    const selection = selectModelFiles([...(await walkModelDir(path)).keys()], undefined, `local directory ${path}`);
+    const selection = selectSafeModelFiles([...(await walkModelDir(path)).keys()], undefined, `local directory ${path}`);
     const sizes = await Promise.all(selection.files.map(async (f) => (await stat(join(path, f))).size));
     return { size: sizes.reduce((a, b) => a + b, 0), primary: join(path, selection.files[0]!), modifiedAt: info.mtime };
   } catch {

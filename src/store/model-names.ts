@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
-import { quantTag } from './quant.js';
+import { quantTag } from '../formats/quant.js';
 import { tryParseRef, type ModelRef } from './ref.js';
 
 /**

@@ -9,7 +9,7 @@ import { linkOrCopy, writeFileAtomic } from './fs-utils.js';
 import type { FileMetadata, HubClient } from './hub-client.js';
 import { blobLinkTarget, hubRepoDir, refPath, snapshotPath, urlRepoDir, type RepoDir } from './layout.js';
 import { registerLocal } from './local.js';
-import { selectModelFiles, type ModelSelection } from './model-files.js';
+import { selectSafeModelFiles, type ModelSelection } from './select-model.js';
 import { registerPull } from './pull-markers.js';
 import { stampOf, type CompletionRecord, type Records } from './records.js';
 import { isCommitHash, type HubRef, type ModelRef } from './ref.js';
@@ -210,12 +210,12 @@ async function planHubPull(ref: HubRef, ctx: PullContext): Promise<HubPlan> {
   const tag = ref.kind === 'hf-quant' ? ref.quant : undefined;
   const list = (revision: string) => retrying(ctx, `listing of ${ref.repo}`, () => ctx.client.listTree(ref.repo, revision, ctx.signal));
   let listing = await list(ref.revision);
-  let selection = selectModelFiles(listing.files.map((e) => e.path), tag, ref.text);
+  let selection = selectSafeModelFiles(listing.files.map((e) => e.path), tag, ref.text);
   let first = await head(ref.revision, selection.primary);
   const listedAt = listing.commit ?? (isCommitHash(ref.revision) ? ref.revision : undefined);
   if (listedAt !== first.commit) {
     listing = await list(first.commit);
-    const again = selectModelFiles(listing.files.map((e) => e.path), tag, ref.text);
+    const again = selectSafeModelFiles(listing.files.map((e) => e.path), tag, ref.text);
     if (again.primary !== selection.primary) first = await head(first.commit, again.primary);
     selection = again;
   }

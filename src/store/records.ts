@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { ModelSelection } from '../formats/index.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { errnoOf, isUnwritable, writeFileAtomic } from './fs-utils.js';
 import { assertSafeRepoPath, isCommitHash } from './ref.js';
@@ -78,7 +79,7 @@ export interface CompletionRecord {
   commit: string;
   /** undefined for `hf:<owner>/<repo>`; the `:<tag>` otherwise, as the user spelled it. */
   tag: string | undefined;
-  kind: 'onnx' | 'gguf';
+  kind: ModelSelection['format'];
   /** Every selected file, primary first. */
   files: Array<{ path: string; digest: string; size: number }>;
   completedAt: string;

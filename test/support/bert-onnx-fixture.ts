@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize as normalizePath } from 'node:path';
-import { ELEM, GraphBuilder, float, floatTensor, int, int64Tensor, int8Tensor, ints } from './onnx-writer.js';
+import { ELEM, GraphBuilder, float, floatTensor, int, int64Tensor, int8Tensor, ints } from '../../src/formats/onnx/onnx-writer.js';
 import { buildVocab, specialTokensMapJson, tokenizerConfigJson, tokenizerJson, vocabTxt } from './wordpiece-tokenizer.js';
 import { tensorSeed } from './tensor-seed.js';
 

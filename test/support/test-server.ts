@@ -24,13 +24,14 @@ export interface TestServer {
  * real pool with both backends, and generated fixture models under the
  * aliases `tiny-llama`, `tiny-llama-tools`, `tiny-llama-fim`, `tiny-bert`, `tiny-bert-cls` and `tiny-onnx` (an ONNX
  * sentence-transformers directory) (plus `stories`
- * when HEARTH_TEST_MODEL is set). Threads are fixed to skip tuning.
+ * when HEARTH_TEST_MODEL is set, and `ecapa`, a SpeechBrain speaker repo, when HEARTH_TEST_ECAPA is). Threads are fixed to skip tuning.
  */
 export async function startTestServer(options: { env?: Record<string, string>; endpoint?: string; logger?: Logger } = {}): Promise<TestServer> {
   const fixtures = await createModelFixtures();
   const box = await createSandbox(options.endpoint);
   const aliases: Record<string, string> = { 'tiny-llama': fixtures.llama, 'tiny-llama-tools': fixtures.llamaTools, 'tiny-llama-fim': fixtures.llamaFim, 'tiny-bert': fixtures.bert, 'tiny-bert-cls': fixtures.bertCls, 'tiny-onnx': fixtures.onnxBert };
   if (process.env.HEARTH_TEST_MODEL) aliases.stories = process.env.HEARTH_TEST_MODEL;
+  if (process.env.HEARTH_TEST_ECAPA) aliases.ecapa = process.env.HEARTH_TEST_ECAPA;
   const config = loadConfig(box.env({ HEARTH_THREADS: '1', HEARTH_PORT: '0', ...options.env }), { aliases });
   const logger = options.logger ?? silentLogger;
   const store = createStore({ config, logger });

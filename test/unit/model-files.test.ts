@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { onnxFileName, onnxVariant, selectModelFiles } from '../../src/store/model-files.js';
+import { onnxFileName, onnxVariant, selectModelFiles } from '../../src/formats/model-files.js';
+import { selectSafeModelFiles } from '../../src/store/select-model.js';
 import { throwsCode } from '../support/assertions.js';
 
 const WHAT = 'hf:owner/repo';
@@ -197,7 +198,25 @@ describe('ONNX variant names', () => {
   });
 
   test('a selected path that is unsafe on disk is refused', () => {
-    throwsCode(() => selectModelFiles(['onnx/model_a\\b.onnx'], 'a\\b', WHAT), 'REF_UNSAFE');
-    assert.deepEqual(selectModelFiles(['model.onnx', '../config.json'], undefined, WHAT).files, ['model.onnx'], 'unselected names are ignored');
+    throwsCode(() => selectSafeModelFiles(['onnx/model_a\\b.onnx'], 'a\\b', WHAT), 'REF_UNSAFE');
+    assert.deepEqual(selectSafeModelFiles(['model.onnx', '../config.json'], undefined, WHAT).files, ['model.onnx'], 'unselected names are ignored');
+  });
+});
+
+describe('SpeechBrain repos', () => {
+  // speechbrain/spkrec-ecapa-voxceleb's listing on the hub.
+  const listing = ['.gitattributes', 'README.md', 'classifier.ckpt', 'embedding_model.ckpt', 'example1.wav', 'example2.flac', 'hyperparams.yaml', 'label_encoder.txt', 'mean_var_norm_emb.ckpt'];
+
+  test('hyperparams.yaml with root checkpoints selects the recipe, every checkpoint and the label encoder', () => {
+    assert.deepEqual(selectModelFiles(listing, undefined, WHAT), {
+      format: 'speechbrain',
+      primary: 'hyperparams.yaml',
+      files: ['hyperparams.yaml', 'classifier.ckpt', 'embedding_model.ckpt', 'mean_var_norm_emb.ckpt', 'label_encoder.txt'],
+    });
+  });
+
+  test('a recipe without checkpoints, or checkpoints in folders only, is not a SpeechBrain model', () => {
+    throwsCode(() => selectModelFiles(['hyperparams.yaml', 'README.md'], undefined, WHAT), 'MODEL_NOT_FOUND');
+    throwsCode(() => selectModelFiles(['hyperparams.yaml', 'save/CKPT/model.ckpt'], undefined, WHAT), 'MODEL_NOT_FOUND');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { throwsCode } from '../support/assertions.js';
-import { quantTag, selectQuantFiles } from '../../src/store/quant.js';
+import { quantTag, selectQuantFiles } from '../../src/formats/quant.js';
 
 const REPO = 'hf:owner/repo:test';
 

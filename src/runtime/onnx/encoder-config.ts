@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { HearthError } from '../../errors/index.js';
-import { onnxVariant, type ResolvedModel, type StoredFile } from '../../store/index.js';
+import { onnxVariant } from '../../formats/index.js';
+import type { ResolvedModel, StoredFile } from '../../store/index.js';
 import type { TokenPooling } from './pooling.js';
 
 /** What an ONNX encoder repo says about itself, read from its files (never guessed). */

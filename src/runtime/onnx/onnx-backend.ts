@@ -1,5 +1,6 @@
 import type { Logger } from '../../log/logger.js';
-import { isExternalData, type ResolvedModel } from '../../store/index.js';
+import { isExternalData } from '../../formats/index.js';
+import type { ResolvedModel } from '../../store/index.js';
 import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo } from '../types.js';
 import type { BatchLimits } from './batch-plan.js';
 import { readEncoderConfig, type EncoderConfig } from './encoder-config.js';

@@ -1,9 +1,10 @@
 import { HearthError } from '../../errors/index.js';
 import type { BatchObserver, CpuGate, EmbedInput, EmbedOptions, EmbedResult, GenerateEvent, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity } from '../types.js';
 import { checkedVector } from '../vector.js';
-import { BatchScheduler } from './batch-scheduler.js';
-import type { BatchLimits } from './batch-plan.js';
+import { BatchScheduler } from '../batch-scheduler.js';
+import { planBatches, type BatchLimits } from './batch-plan.js';
 import type { EncoderConfig } from './encoder-config.js';
+import { startAll } from '../worker-thread.js';
 import { SessionWorker } from './session-worker.js';
 import type { TextTokenizer } from './text-tokenizer.js';
 
@@ -27,7 +28,7 @@ export interface OnnxModelSettings extends Parallelism {
 export class OnnxLoadedModel implements LoadedModel {
   #settings: OnnxModelSettings;
   #workers: SessionWorker[];
-  #scheduler: BatchScheduler;
+  #scheduler: BatchScheduler<SessionWorker, number[], Float32Array>;
   #disposed: Promise<void> | undefined;
 
   private constructor(
@@ -110,8 +111,25 @@ export class OnnxLoadedModel implements LoadedModel {
     return this.#disposed;
   }
 
-  #schedulerFor(workers: SessionWorker[]): BatchScheduler {
-    return new BatchScheduler(workers, { ...this.#settings.limits, pooling: this.config.pooling, padId: this.tokenizer.padId, onBatch: this.#settings.onBatch, cpu: this.#settings.cpu, threads: this.#settings.threads });
+  #schedulerFor(workers: SessionWorker[]): BatchScheduler<SessionWorker, number[], Float32Array> {
+    const { limits, onBatch, cpu, threads } = this.#settings;
+    const { pooling } = this.config;
+    const padId = this.tokenizer.padId;
+    return new BatchScheduler<SessionWorker, number[], Float32Array>(workers, {
+      maxRows: limits.maxRows,
+      sizeOf: (ids) => ids.length,
+      plan: (lengths, maxRows) => planBatches(lengths, { maxTokens: limits.maxTokens, maxRows }),
+      run: async (worker, sequences) => {
+        const seqLen = Math.max(...sequences.map((ids) => ids.length));
+        const ids = new Int32Array(sequences.length * seqLen).fill(padId);
+        sequences.forEach((seq, row) => ids.set(seq, row * seqLen));
+        const lengths = sequences.map((seq) => seq.length);
+        const release = await cpu.acquire(threads);
+        const { vectors, hidden } = await worker.run({ ids, rows: sequences.length, seqLen, lengths, pooling }).finally(release);
+        onBatch?.({ rows: sequences.length, tokens: lengths.reduce((a, b) => a + b, 0), paddedTokens: sequences.length * seqLen });
+        return sequences.map((_, row) => vectors.slice(row * hidden, (row + 1) * hidden));
+      },
+    });
   }
 
   #assertLive(): void {
@@ -119,15 +137,6 @@ export class OnnxLoadedModel implements LoadedModel {
   }
 }
 
-async function startWorkers(settings: OnnxModelSettings, signal?: AbortSignal): Promise<SessionWorker[]> {
-  const started = await Promise.allSettled(
-    Array.from({ length: settings.parallel }, () => SessionWorker.start({ modelPath: settings.modelPath, threads: settings.threads }, settings.ref, signal)),
-  );
-  const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
-    await Promise.all(workers.map((w) => w.dispose()));
-    throw failed.reason;
-  }
-  return workers;
+function startWorkers(settings: OnnxModelSettings, signal?: AbortSignal): Promise<SessionWorker[]> {
+  return startAll(settings.parallel, () => SessionWorker.start({ modelPath: settings.modelPath, threads: settings.threads }, settings.ref, signal));
 }

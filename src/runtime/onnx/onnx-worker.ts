@@ -1,17 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { serveThread, type ThreadReply } from '../worker-thread.js';
 import { poolTokens } from './pooling.js';
-import type { BatchRequest, SessionShape, WorkerReply, WorkerRequest, WorkerSetup } from './worker-protocol.js';
+import type { BatchRequest, BatchResult, SessionShape, WorkerSetup } from './worker-protocol.js';
 
 /**
- * One ONNX Runtime session on its own thread. onnxruntime-node runs
- * inferences synchronously on the calling thread, so on the main thread a
- * batch would stall every HTTP request (health checks included) for its
- * whole duration. Pooling happens here too, so only [rows, hidden] travels back.
+ * One ONNX Runtime session on its own thread (see WorkerThread for why).
+ * Pooling happens here too, so only [rows, hidden] travels back.
  */
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
-const post = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
+const post = (reply: ThreadReply<SessionShape, BatchResult>) => port.postMessage(reply);
 
 /** Token-state outputs in the names Optimum and sentence-transformers exports use. */
 const OUTPUT_NAMES = ['last_hidden_state', 'token_embeddings'];
@@ -28,17 +27,15 @@ async function main(): Promise<void> {
   });
   const shape = describe(session);
   const int64 = session.inputMetadata.some((m) => m.isTensor && m.type === 'int64');
-  post({ type: 'ready', ...shape });
-  port.on('message', (message: WorkerRequest) => {
-    if (message.type === 'dispose') {
-      void session.release().finally(() => process.exit(0));
-      return;
-    }
-    run(session, shape, int64, message).then(
-      ({ vectors, hidden }) => post({ type: 'result', id: message.id, vectors, hidden }, [vectors.buffer as ArrayBuffer]),
-      (error: unknown) => post({ type: 'failed', id: message.id, message: (error as Error).message }),
-    );
-  });
+  serveThread<BatchRequest, BatchResult>(
+    port,
+    async (batch) => {
+      const value = await run(session, shape, int64, batch);
+      return { value, transfer: [value.vectors.buffer as ArrayBuffer] };
+    },
+    () => session.release(),
+  );
+  post({ type: 'ready', info: shape });
 }
 
 function describe(session: ort.InferenceSession): SessionShape {
@@ -58,7 +55,7 @@ function rankOf(session: ort.InferenceSession, name: string): number | undefined
   return meta?.isTensor ? meta.shape.length : undefined;
 }
 
-async function run(session: ort.InferenceSession, shape: SessionShape, int64: boolean, batch: BatchRequest): Promise<{ vectors: Float32Array; hidden: number }> {
+async function run(session: ort.InferenceSession, shape: SessionShape, int64: boolean, batch: BatchRequest): Promise<BatchResult> {
   const { rows, seqLen, lengths } = batch;
   const dims = [rows, seqLen];
   const tensor = (values: Int32Array) => (int64 ? new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims) : new ort.Tensor('int32', values, dims));
@@ -90,4 +87,4 @@ async function run(session: ort.InferenceSession, shape: SessionShape, int64: bo
   }
 }
 
-main().catch((error: unknown) => post({ type: 'failed', id: undefined, message: (error as Error).message }));
+main().catch((error: unknown) => post({ type: 'failed', id: undefined, message: `cannot load the model: ${(error as Error).message}` }));

@@ -8,8 +8,6 @@ export interface WorkerSetup {
 
 /** One padded batch: row-major ids [rows, seqLen], right-padded; `lengths` are the real row lengths. */
 export interface BatchRequest {
-  type: 'run';
-  id: number;
   ids: Int32Array;
   rows: number;
   seqLen: number;
@@ -17,7 +15,11 @@ export interface BatchRequest {
   pooling: TokenPooling;
 }
 
-export type WorkerRequest = BatchRequest | { type: 'dispose' };
+/** Pooled vectors, row-major [rows, hidden]. */
+export interface BatchResult {
+  vectors: Float32Array;
+  hidden: number;
+}
 
 export interface SessionShape {
   inputs: string[];
@@ -25,8 +27,3 @@ export interface SessionShape {
   /** The output's last dimension, when the graph states it. */
   hidden: number | undefined;
 }
-
-export type WorkerReply =
-  | ({ type: 'ready' } & SessionShape)
-  | { type: 'result'; id: number; vectors: Float32Array; hidden: number }
-  | { type: 'failed'; id: number | undefined; message: string };

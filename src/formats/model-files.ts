@@ -1,11 +1,10 @@
 import { HearthError, isHearthError } from '../errors/index.js';
 import { quantTag, selectQuantFiles } from './quant.js';
-import { assertSafeRepoPath } from './ref.js';
 
 /** The files one model needs out of a repo (or a local directory), primary first. */
 export interface ModelSelection {
-  format: 'onnx' | 'gguf';
-  /** The file a loader opens: the ONNX graph, or the first part of a GGUF. */
+  format: 'onnx' | 'gguf' | 'speechbrain';
+  /** The file a loader opens: the ONNX graph, the first part of a GGUF, or a SpeechBrain repo's hyperparams.yaml. */
   primary: string;
   /** Every selected path, repo-relative, `primary` first. */
   files: string[];
@@ -47,16 +46,16 @@ export function selectModelFiles(paths: readonly string[], variant: string | und
   const onnx = onnxCandidates(paths);
   const gguf = paths.filter((p) => p.toLowerCase().endsWith('.gguf'));
   let selection: ModelSelection;
-  if (variant !== undefined && gguf.length > 0) selection = ggufSelection(selectQuantFiles(paths, variant, what));
+  if (variant === undefined && isSpeechBrainRepo(paths)) selection = selectSpeechBrain(paths);
+  else if (variant !== undefined && gguf.length > 0) selection = ggufSelection(selectQuantFiles(paths, variant, what));
   else if (onnx.length > 0) selection = selectOnnx(paths, onnx, variant, what);
   else if (variant === undefined && gguf.length > 0) selection = ggufSelection(defaultGguf(paths, what));
   else {
     throw new HearthError('MODEL_NOT_FOUND', `${what}: no model file found (looked for onnx/*.onnx, model*.onnx and *.gguf)`, {
       details: { looked: ['onnx/*.onnx', 'model*.onnx', '*.gguf'], quant: variant, available: [] },
-      hint: 'hearth loads ONNX and GGUF models; name a file (hf:<owner>/<repo>/<file>) to fetch anything else',
+      hint: 'hearth loads ONNX and GGUF models and SpeechBrain repos (hyperparams.yaml with *.ckpt); name a file (hf:<owner>/<repo>/<file>) to fetch anything else',
     });
   }
-  for (const path of selection.files) assertSafeRepoPath(path, what);
   return selection;
 }
 
@@ -95,6 +94,27 @@ function selectOnnx(paths: readonly string[], candidates: string[], variant: str
   external.sort((a, b) => dataIndex(a, primary) - dataIndex(b, primary) || (a < b ? -1 : 1));
   const support = paths.filter((p) => (ONNX_SUPPORT_FILES as readonly string[]).includes(p) || MODULE_CONFIG.test(p)).sort();
   return { format: 'onnx', primary, files: [primary, ...external, ...support] };
+}
+
+/** SpeechBrain's inference layout (`speechbrain/spkrec-ecapa-voxceleb`): a HyperPyYAML recipe beside its checkpoints. */
+export const SPEECHBRAIN_RECIPE = 'hyperparams.yaml';
+const SPEECHBRAIN_SUPPORT = ['label_encoder.txt'];
+
+function isSpeechBrainRepo(paths: readonly string[]): boolean {
+  return paths.includes(SPEECHBRAIN_RECIPE) && paths.some(isRootCheckpoint);
+}
+
+/** A checkpoint at the repo root: the files a recipe's pretrainer names with `<pretrained_path>/<file>`. */
+function isRootCheckpoint(path: string): boolean {
+  return !path.includes('/') && path.toLowerCase().endsWith('.ckpt');
+}
+
+// The recipe says which checkpoints it loads, but it is not read until the files are here; every root
+// checkpoint is taken (the hub repos hold only the pretrainer's), and example audio and docs are left.
+function selectSpeechBrain(paths: readonly string[]): ModelSelection {
+  const checkpoints = paths.filter(isRootCheckpoint).sort();
+  const support = paths.filter((p) => SPEECHBRAIN_SUPPORT.includes(p));
+  return { format: 'speechbrain', primary: SPEECHBRAIN_RECIPE, files: [SPEECHBRAIN_RECIPE, ...checkpoints, ...support] };
 }
 
 /** True when `path` holds external weights of the ONNX graph `primary`: `<graph>_data`, `<graph>.data` or `<graph>_data_<n>`. */

@@ -1,5 +1,6 @@
 /**
- * Minimal ONNX model writer over onnx-proto (the file format only; model builders are in bert-onnx-fixture.ts).
+ * Minimal ONNX model writer over onnx-proto (the file format only). The test fixtures build BERT encoders with it
+ * (test/support/bert-onnx-fixture.ts) and the audio runtime builds ECAPA-TDNN graphs from SpeechBrain checkpoints.
  *
  * A `GraphBuilder` collects nodes and initializers in insertion order, which must already be topological (ONNX
  * requires it), and encodes an IR-8 model importing the default domain at opset 17. Tensors are stored as
