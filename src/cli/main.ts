@@ -19,11 +19,12 @@ import { rmCommand } from './commands/rm.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { spaceCommand } from './commands/space/index.js';
+import { speakerCommand } from './commands/speaker/index.js';
 import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
 import { createCliContext, type CliContext } from './context.js';
 
-const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, audioCommand, enrichCommand, ingestCommand, pullCommand, lsCommand, rmCommand, createCommand, copyCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, memoryCommand, workerCommand, doctorCommand];
+const commands: CommandFactory[] = [serveCommand, psCommand, runCommand, embedCommand, audioCommand, speakerCommand, enrichCommand, ingestCommand, pullCommand, lsCommand, rmCommand, createCommand, copyCommand, verifyCommand, gcCommand, exportCommand, importCommand, spaceCommand, memoryCommand, workerCommand, doctorCommand];
 
 /** Runs the CLI and returns the exit code; never calls process.exit, so it is testable in-process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {

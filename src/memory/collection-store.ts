@@ -42,6 +42,13 @@ export interface Hit {
   metadata: Record<string, unknown>;
 }
 
+export interface DocumentSummary {
+  docId: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface CollectionCounts {
   documents: number;
   chunks: number;
@@ -176,6 +183,16 @@ export class CollectionStore {
       mean: num(row!.mean),
       atLeast: { '0.3': Number(row!.a3), '0.5': Number(row!.a5), '0.7': Number(row!.a7), '0.9': Number(row!.a9) },
     };
+  }
+
+  /** Documents in id order, without their chunks: ids, metadata and when they were written. */
+  async documents(collection: Collection, options: { limit: number; after?: string | undefined }): Promise<DocumentSummary[]> {
+    const rows = await this.engine.query<{ doc_id: string; metadata: Record<string, unknown>; created_at: Date | string; updated_at: Date | string }>(
+      `SELECT doc_id, metadata, created_at, updated_at FROM hearth_documents
+       WHERE collection_id = $1 AND ($2::text IS NULL OR doc_id > $2) ORDER BY doc_id LIMIT $3`,
+      [collection.id, options.after ?? null, options.limit],
+    );
+    return rows.map((r) => ({ docId: r.doc_id, metadata: r.metadata, createdAt: new Date(r.created_at).toISOString(), updatedAt: new Date(r.updated_at).toISOString() }));
   }
 
   /** Whether the collection has at least `n` chunks: reads at most n rows, where a count would read them all (once per add). */

@@ -1,8 +1,9 @@
 import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Lease } from '../pool/model-pool.js';
+import type { AudioEmbedOptions, AudioInput } from '../runtime/types.js';
 import type { CheckReport, Spaces } from '../spaces/index.js';
-import { assertVector, collectionExists, CollectionStore, deleteDocuments, type Collection, type CollectionCounts, type Hit, type SimilarityDistribution } from './collection-store.js';
+import { assertVector, collectionExists, CollectionStore, deleteDocuments, type Collection, type CollectionCounts, type DocumentSummary, type Hit, type SimilarityDistribution } from './collection-store.js';
 import type { DocumentInput } from './document-input.js';
 import { DocumentWriter, withSpaceLease, type AddReport } from './document-writer.js';
 import { DeadLetters, type DeadLetter } from './dead-letters.js';
@@ -258,6 +259,22 @@ export class Memory {
       if (targets.shadow) await deleteDocuments(tx, targets.shadow, docIds);
       return deleteDocuments(tx, targets.live, docIds);
     });
+  }
+
+  /** Speaker embeddings of clips by the collection's model, under its space's guard (a speaker collection's space is of audio probes). */
+  async embedAudio(name: string, clips: readonly AudioInput[], options: AudioEmbedOptions = {}): Promise<Float32Array[]> {
+    const collection = await this.get(name);
+    return withSpaceLease(this.options.spaces, collection, options.signal, async (lease) => {
+      if (!lease.model.embedAudio) {
+        throw new HearthError('MODEL_UNSUPPORTED', `collection "${name}" is in the space of ${lease.resolved.ref}, which embeds text, not audio`, { details: { collection: name } });
+      }
+      return lease.model.embedAudio(clips, options);
+    });
+  }
+
+  /** Documents in id order, a page at a time (`after`: the last id of the previous page). */
+  async documents(name: string, options: { limit?: number | undefined; after?: string | undefined } = {}): Promise<DocumentSummary[]> {
+    return this.store.documents(await this.get(name), { limit: options.limit ?? 100, after: options.after });
   }
 
   /** Nearest chunks to a text (embedded under the space's guard) or to a vector. */

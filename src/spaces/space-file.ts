@@ -1,6 +1,8 @@
 import { HearthError } from '../errors/index.js';
 import { decodeVectorBytes, encodeVectorBytes, modelFingerprint, probesFingerprint, runtimeFingerprint } from './fingerprint.js';
-import { PROBE_SET_DIGEST, PROBE_SET_ID, PROBES } from './probe-set.js';
+import { AUDIO_PROBE_SET_ID } from './audio-probe-set.js';
+import { PROBE_SET_ID } from './probe-set.js';
+import { probeCount } from './probe-sets.js';
 import { assertSpaceName } from './space-name.js';
 import { spaceFileSchema, type SpaceRecord } from './space-record.js';
 
@@ -31,11 +33,12 @@ export function decodeSpace(text: string, source: string): SpaceRecord {
   }
   const file = parsed.data;
   assertSpaceName(file.name);
-  if (file.probeSet.id !== PROBE_SET_ID || file.probeSet.digest !== PROBE_SET_DIGEST) {
-    throw invalid(source, `its probe set ${file.probeSet.id} is not ${PROBE_SET_ID}, the one this hearth checks with`);
+  const probes = probeCount(file.probeSet);
+  if (probes === undefined) {
+    throw invalid(source, `its probe set ${file.probeSet.id} is not one this hearth checks with (${PROBE_SET_ID} for text, ${AUDIO_PROBE_SET_ID} for speaker models), or its content differs`);
   }
-  if (file.probeVectors.length !== PROBES.length) {
-    throw invalid(source, `it holds ${file.probeVectors.length} probe vectors; the probe set has ${PROBES.length}`);
+  if (file.probeVectors.length !== probes) {
+    throw invalid(source, `it holds ${file.probeVectors.length} probe vectors; the probe set has ${probes}`);
   }
   const probeVectors = file.probeVectors.map((b64, i) => {
     const bytes = Buffer.from(b64, 'base64');

@@ -82,7 +82,8 @@ export const spaceFileSchema = z.object({
     pooling: z.enum(['none', 'mean', 'cls', 'last', 'rank']).nullable(),
     normalize: z.boolean(),
     dimensions: z.number().int().positive(),
-    maxTokens: z.number().int().positive(),
+    // 0 for a speaker model: its input is audio, not tokens.
+    maxTokens: z.number().int().nonnegative(),
   }),
   runtime: z.object({
     engine: z.string().min(1),

@@ -7,7 +7,7 @@ import { compareProbes, type ProbeAgreement } from './compare.js';
 import { diffFields, judge, TOLERANCE, type FieldDiff, type Verdict } from './contract.js';
 import { modelFacts, runtimeFacts } from './facts.js';
 import { modelFingerprint, probesFingerprint, runtimeFingerprint } from './fingerprint.js';
-import { PROBE_SET_DIGEST, PROBE_SET_ID, PROBES } from './probe-set.js';
+import { embedProbeSet, probeSetFor, type ProbeSetRef } from './probe-sets.js';
 import { decodeSpace, encodeSpace } from './space-file.js';
 import { assertSpaceName } from './space-name.js';
 import type { SpaceModel, SpaceRecord, SpaceRuntime } from './space-record.js';
@@ -85,10 +85,10 @@ export class Spaces {
     const lease = await this.options.acquire(model, options);
     let record: SpaceRecord;
     try {
-      const vectors = await this.#embedProbes(lease, options.signal);
+      const probeSet = probeSetFor(lease.model);
+      const vectors = await this.#embedProbes(lease, probeSet, options.signal);
       const facts = await modelFacts(lease.resolved, lease.model, vectors[0]!.length, options.signal);
       const runtime = runtimeFacts(lease.model);
-      const probeSet = { id: PROBE_SET_ID, digest: PROBE_SET_DIGEST };
       record = {
         format: 'hearth-space',
         version: 1,
@@ -222,15 +222,15 @@ export class Spaces {
 
   async #measure(record: SpaceRecord, lease: Lease, signal: AbortSignal): Promise<CheckReport> {
     const started = performance.now();
-    const vectors = await this.#embedProbes(lease, signal);
+    const vectors = await this.#embedProbes(lease, record.probeSet, signal);
     const model = await modelFacts(lease.resolved, lease.model, vectors[0]!.length, signal);
     return report(record, { model, runtime: runtimeFacts(lease.model) }, vectors, started);
   }
 
   /** The probes' vectors; a NaN or zero vector fails loudly (SPACE_PROBE_INVALID) and is never stored or compared. */
-  async #embedProbes(lease: Lease, signal: AbortSignal | undefined): Promise<Float32Array[]> {
+  async #embedProbes(lease: Lease, probeSet: ProbeSetRef, signal: AbortSignal | undefined): Promise<Float32Array[]> {
     try {
-      const { vectors } = await lease.model.embed(PROBES, { truncate: true, signal });
+      const vectors = await embedProbeSet(lease.model, probeSet, lease.resolved.ref, signal);
       // Engines refuse such vectors themselves; checked again here because a space must never store or compare one.
       vectors.forEach((vector, i) => {
         if (vector.length === 0 || !vector.every(Number.isFinite) || vector.every((v) => v === 0)) {

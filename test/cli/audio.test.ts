@@ -56,4 +56,23 @@ describe('hearth audio embed', { skip: ECAPA_SKIP }, () => {
     const missing = await runHearth(['audio', 'embed', '-m', ECAPA_DIR!, join(box.root, 'nope.wav')], env);
     assert.equal(missing.code, 64, missing.stderr);
   });
+
+  test('speaker enroll, identify, ls and rm keep voiceprints in the embedded memory', async () => {
+    const [a1, a2, a3] = ecapaClips();
+    const first = await runHearth(['speaker', 'enroll', 'alice', a1!.wavPath], env);
+    assert.equal(first.code, 66, `the first enrollment names the model\n${first.stderr}`);
+    ok(await runHearth(['speaker', 'enroll', 'alice', a1!.wavPath, '-m', ECAPA_DIR!], env));
+    ok(await runHearth(['speaker', 'enroll', 'bob', a2!.wavPath, a3!.wavPath], env));
+    const listed = JSON.parse((await runHearth(['speaker', 'ls', '--json'], env)).stdout) as Array<{ name: string; clips: number }>;
+    assert.deepEqual(listed.map((s) => [s.name, s.clips]), [['alice', 1], ['bob', 2]]);
+    const found = await runHearth(['speaker', 'identify', a1!.wavPath, '--json'], env);
+    ok(found);
+    const result = JSON.parse(found.stdout) as { speaker: string | null; matches: Array<{ name: string; score: number }> };
+    assert.equal(result.speaker, 'alice');
+    assert.ok(Math.abs(result.matches[0]!.score - 1) < 1e-5);
+    ok(await runHearth(['speaker', 'rm', 'bob'], env));
+    const gone = await runHearth(['speaker', 'rm', 'bob'], env);
+    assert.equal(gone.code, 66, gone.stderr);
+    assert.match(gone.stderr, /SPEAKER_NOT_FOUND/);
+  });
 });

@@ -7,6 +7,7 @@ import type { AudioInput, LoadedModel } from '../../runtime/types.js';
 import { cosine } from '../../runtime/vector.js';
 import { clipsOf, parseAudioFields, readAudioUpload } from '../audio-request.js';
 import type { ServerContext } from '../context.js';
+import { speakerRoutes } from './speakers.js';
 import { stringifyWithVectors } from '../vector-json.js';
 
 const embeddingFields = z.object({
@@ -22,8 +23,8 @@ const verifyFields = z.object({
 
 /**
  * Speaker embeddings from audio (SpeechBrain ECAPA-TDNN repos):
- * POST /v1/audio/embeddings and POST /v1/audio/verify, each taking a
- * multipart upload or JSON with base64 WAV.
+ * POST /v1/audio/embeddings and POST /v1/audio/verify, and the enrolled
+ * speakers (speakers.ts), each taking a multipart upload or JSON with base64 WAV.
  */
 export async function audioRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const { maxSeconds, verifyThreshold } = ctx.config.audio;
@@ -67,6 +68,8 @@ export async function audioRoutes(app: FastifyInstance, ctx: ServerContext): Pro
       const threshold = req.threshold ?? verifyThreshold;
       return { model: req.model, score, threshold, same_speaker: score > threshold };
     });
+
+    speakerRoutes(scope, ctx, limits);
   });
 }
 

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { HearthError, toHearthError } from '../../../errors/index.js';
-import { readClip } from '../../../runtime/audio/read-clip.js';
+import { HearthError } from '../../../errors/index.js';
 import { l2norm } from '../../../runtime/vector.js';
+import { readAudioFiles } from '../../audio-files.js';
 import type { CommandFactory } from '../../command.js';
 import { interruptSignal } from '../../command.js';
 import { writeJson } from '../../format.js';
@@ -16,7 +15,7 @@ export const embedCommand: CommandFactory = (run) =>
     .option('--full', 'include the vectors themselves')
     .action(
       run(async (ctx, files: string[], options: { model: string; normalize?: boolean; full?: boolean }) => {
-        const clips = await Promise.all(files.map(async (file) => readClip(await readAudioFile(file), { maxSeconds: ctx.config.audio.maxSeconds }, file)));
+        const clips = await readAudioFiles(files, ctx.config.audio.maxSeconds);
         const interrupt = interruptSignal();
         const pool = await ctx.pool();
         try {
@@ -43,11 +42,3 @@ export const embedCommand: CommandFactory = (run) =>
         }
       }),
     );
-
-async function readAudioFile(file: string): Promise<Uint8Array> {
-  try {
-    return await readFile(file);
-  } catch (error) {
-    throw new HearthError('USAGE', `cannot read ${file}: ${toHearthError(error).message}`, { cause: error });
-  }
-}
