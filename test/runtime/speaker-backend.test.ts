@@ -1,27 +1,62 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isHearthError } from '../../src/errors/index.js';
+import type { EcapaShape } from '../../src/formats/speechbrain/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { SpeakerBackend } from '../../src/runtime/audio/speaker-backend.js';
 import { groupEqual } from '../../src/runtime/audio/speaker-model.js';
 import { backendConformance } from '../support/backend-conformance.js';
-import { ECAPA_DIR, ECAPA_SKIP } from '../support/ecapa-reference.js';
-import { createSandbox } from '../support/sandbox.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { speechBrainHyperparams, writeSpeechBrainRepo } from '../support/speechbrain-fixture.js';
 
-backendConformance(
-  'speechbrain (ECAPA-TDNN on ONNX Runtime)',
-  async () => {
-    const box = await createSandbox();
-    const embedding = await box.store().resolve(ECAPA_DIR!);
-    return {
-      backend: new SpeakerBackend({ logger: silentLogger, maxRows: 16 }),
-      embedding,
-      input: 'audio',
-      weightsDigest: embedding.files.find((f) => f.path === 'embedding_model.ckpt')!.digest,
-      cleanup: () => box.cleanup(),
-    };
-  },
-  { skip: ECAPA_SKIP },
-);
+const SHAPE: EcapaShape = { inputSize: 80, channels: [64, 64, 64, 64, 192], kernelSizes: [5, 3, 3, 3, 1], dilations: [1, 2, 3, 4, 1], attentionChannels: 16, res2netScale: 8, seChannels: 32, linNeurons: 48, globalContext: true };
+const newBackend = () => new SpeakerBackend({ logger: silentLogger, maxRows: 16 });
+
+backendConformance('speechbrain (ECAPA-TDNN on ONNX Runtime)', async () => {
+  const repo = await mkdtemp(join(tmpdir(), 'hearth-sb-'));
+  await writeSpeechBrainRepo(repo, { shape: SHAPE, seed: 3 });
+  const box = await createSandbox();
+  const embedding = await box.store().resolve(repo);
+  return {
+    backend: newBackend(),
+    embedding,
+    input: 'audio',
+    weightsDigest: embedding.files.find((f) => f.path === 'embedding_model.ckpt')!.digest,
+    cleanup: async () => {
+      await box.cleanup();
+      await rm(repo, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SpeechBrain repos hearth cannot build are refused, naming why', () => {
+  let box: Sandbox;
+  let repo: string;
+  before(async () => {
+    box = await createSandbox();
+    repo = await mkdtemp(join(tmpdir(), 'hearth-sb-'));
+    await writeSpeechBrainRepo(repo, { shape: SHAPE, seed: 4 });
+  });
+  after(async () => {
+    await box.cleanup();
+    await rm(repo, { recursive: true, force: true });
+  });
+
+  test('a checkpoint of another shape than its recipe: MODEL_UNSUPPORTED naming the tensor', async () => {
+    await writeFile(join(repo, 'hyperparams.yaml'), speechBrainHyperparams({ ...SHAPE, channels: [128, 128, 128, 128, 384] }, 10));
+    const model = await box.store().resolve(repo);
+    await assert.rejects(newBackend().load(model, { threads: 1, parallel: 1 }), (e: unknown) => isHearthError(e, 'MODEL_UNSUPPORTED') && /blocks\.0/.test(e.message));
+  });
+
+  test('a module hearth cannot build: MODEL_UNSUPPORTED naming its class, before any checkpoint is read', async () => {
+    await writeFile(join(repo, 'hyperparams.yaml'), speechBrainHyperparams(SHAPE, 10).replace('speechbrain.lobes.models.ECAPA_TDNN.ECAPA_TDNN', 'speechbrain.lobes.models.Xvector.Xvector'));
+    const model = await box.store().resolve(repo);
+    await assert.rejects(newBackend().inspect(model), (e: unknown) => isHearthError(e, 'MODEL_UNSUPPORTED') && /Xvector/.test(e.message));
+  });
+});
 
 describe('speaker batches', () => {
   test('only clips of equal length share a batch, oldest first, at most maxRows each', () => {
