@@ -23,6 +23,8 @@ export const ONNX_SUPPORT_FILES = [
   'modules.json',
   'sentence_bert_config.json',
   'config_sentence_transformers.json',
+  // A speaker-embedding export's feature settings (speaker-export.ts).
+  'hearth-speaker.json',
 ] as const;
 
 /** A sentence-transformers module folder's config, e.g. "1_Pooling/config.json". */

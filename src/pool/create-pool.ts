@@ -33,8 +33,8 @@ export function createPool(options: CreatePoolOptions): ModelPool {
   }
   const backends = options.backends ?? [
     new LlamaBackend({ device: config.pool.device, logger, cpuVariant: config.pool.cpuVariant }),
-    new OnnxBackend({ logger, batch: { maxTokens: config.pool.encoderBatchTokens, maxRows: config.pool.encoderBatchRows } }),
     new SpeakerBackend({ logger, maxRows: config.pool.encoderBatchRows }),
+    new OnnxBackend({ logger, batch: { maxTokens: config.pool.encoderBatchTokens, maxRows: config.pool.encoderBatchRows } }),
   ];
   const tuner = new Tuner({
     dir: join(config.home, 'tuning'),

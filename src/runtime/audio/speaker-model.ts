@@ -2,20 +2,14 @@ import { HearthError } from '../../errors/index.js';
 import { BatchScheduler } from '../batch-scheduler.js';
 import type { AudioEmbedOptions, AudioInput, BatchObserver, CpuGate, EmbedResult, GenerateEvent, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity, SpeakerFacts } from '../types.js';
 import { checkedVector } from '../vector.js';
-import { HOP_LENGTH } from './fbank.js';
+import { FBANK_SAMPLE_RATE, HOP_LENGTH } from './fbank.js';
 import { resampledLength } from './resample.js';
-import type { SpeakerBatch, SpeakerBatchResult, SpeakerReady } from './speaker-protocol.js';
+import type { SpeakerBatch, SpeakerBatchResult, SpeakerReady, SpeakerSetup } from './speaker-protocol.js';
+import type { SpeakerSource } from './speaker-source.js';
 import { startAll, WorkerThread } from '../worker-thread.js';
 
 export interface SpeakerModelSettings extends Parallelism {
   ref: string;
-  graph: Uint8Array;
-  /** sha256 of the embedding model's checkpoint: what the vectors come from. */
-  digest: string | undefined;
-  sentenceNorm: boolean;
-  /** mean_var_norm_emb's global mean, subtracted when a caller asks for normalize. */
-  embeddingMean: Float32Array | undefined;
-  facts: SpeakerFacts;
   maxRows: number;
   onBatch: BatchObserver | undefined;
   cpu: CpuGate;
@@ -35,22 +29,34 @@ type SpeakerThread = WorkerThread<SpeakerReady, SpeakerBatch, SpeakerBatchResult
  */
 export class SpeakerLoadedModel implements LoadedModel {
   #settings: SpeakerModelSettings;
+  readonly #facts: SpeakerFacts;
   #threads: SpeakerThread[];
   #scheduler: BatchScheduler<SpeakerThread, AudioInput, Float32Array>;
   #disposed: Promise<void> | undefined;
 
   private constructor(
-    readonly info: ModelInfo,
+    private readonly source: SpeakerSource,
     settings: SpeakerModelSettings,
     threads: SpeakerThread[],
   ) {
     this.#settings = settings;
     this.#threads = threads;
+    this.#facts = { sampleRate: FBANK_SAMPLE_RATE, minSamples: source.minSamples, dims: threads[0]!.info.dims };
     this.#scheduler = this.#schedulerFor(threads);
   }
 
-  static async create(info: ModelInfo, settings: SpeakerModelSettings, signal?: AbortSignal): Promise<SpeakerLoadedModel> {
-    return new SpeakerLoadedModel(info, settings, await startThreads(settings, signal));
+  static async create(source: SpeakerSource, settings: SpeakerModelSettings, signal?: AbortSignal): Promise<SpeakerLoadedModel> {
+    const threads = await startThreads(source, settings, signal);
+    const dims = threads[0]!.info.dims;
+    if (source.embeddingMean !== undefined && source.embeddingMean.length !== dims) {
+      await Promise.all(threads.map((t) => t.dispose()));
+      throw new HearthError('MODEL_UNSUPPORTED', `${settings.ref}: the embedding mean has ${source.embeddingMean.length} values and the embeddings ${dims}`);
+    }
+    return new SpeakerLoadedModel(source, settings, threads);
+  }
+
+  get info(): ModelInfo {
+    return this.source.info;
   }
 
   get identity(): RuntimeIdentity {
@@ -60,7 +66,7 @@ export class SpeakerLoadedModel implements LoadedModel {
       binding: `onnxruntime-node@${this.#settings.engineVersion}`,
       device: 'cpu',
       cpuVariant: this.#settings.cpuVariant,
-      digest: this.#settings.digest,
+      digest: this.source.digest,
       threads: this.#settings.threads,
       parallel: this.#settings.parallel,
       contextSize: 0,
@@ -70,7 +76,7 @@ export class SpeakerLoadedModel implements LoadedModel {
   }
 
   get speaker(): SpeakerFacts {
-    return this.#settings.facts;
+    return this.#facts;
   }
 
   get maxInputTokens(): number {
@@ -98,9 +104,9 @@ export class SpeakerLoadedModel implements LoadedModel {
     this.#assertLive();
     for (const [index, clip] of clips.entries()) this.#checkLength(clip, index);
     const vectors = await this.#scheduler.submit(clips, options.signal);
-    const mean = options.normalize ? this.#settings.embeddingMean : undefined;
+    const mean = options.normalize ? this.source.embeddingMean : undefined;
     if (options.normalize && !mean) {
-      throw new HearthError('MODEL_UNSUPPORTED', `${this.#settings.ref} has no mean_var_norm_emb checkpoint, so it cannot normalize embeddings`);
+      throw new HearthError('MODEL_UNSUPPORTED', `${this.#settings.ref} has no embedding mean (mean_var_norm_emb), so it cannot normalize embeddings`);
     }
     return vectors.map((v) => checkedVector(mean ? v.map((x, i) => x - mean[i]!) : v, false));
   }
@@ -110,7 +116,7 @@ export class SpeakerLoadedModel implements LoadedModel {
     this.#assertLive();
     if (parallelism.threads === this.#settings.threads && parallelism.parallel === this.#settings.parallel) return;
     const settings = { ...this.#settings, ...parallelism };
-    const threads = await startThreads(settings);
+    const threads = await startThreads(this.source, settings);
     const old = this.#threads;
     this.#scheduler.close();
     this.#settings = settings;
@@ -128,7 +134,7 @@ export class SpeakerLoadedModel implements LoadedModel {
   }
 
   #checkLength(clip: AudioInput, index: number): void {
-    const { sampleRate, minSamples } = this.#settings.facts;
+    const { sampleRate, minSamples } = this.#facts;
     const samples = resampledLength(clip.channels[0]?.length ?? 0, clip.sampleRate, sampleRate);
     if (samples < minSamples) {
       throw new HearthError('AUDIO_TOO_SHORT', `clip ${index} lasts ${(samples / sampleRate).toFixed(3)} s; ${this.#settings.ref} needs at least ${(minSamples / sampleRate).toFixed(3)} s`, {
@@ -138,7 +144,8 @@ export class SpeakerLoadedModel implements LoadedModel {
   }
 
   #schedulerFor(threads: SpeakerThread[]): BatchScheduler<SpeakerThread, AudioInput, Float32Array> {
-    const { maxRows, cpu, onBatch, facts } = this.#settings;
+    const { maxRows, cpu, onBatch } = this.#settings;
+    const facts = this.#facts;
     return new BatchScheduler<SpeakerThread, AudioInput, Float32Array>(threads, {
       maxRows,
       sizeOf: (clip) => 1 + Math.floor(resampledLength(clip.channels[0]!.length, clip.sampleRate, facts.sampleRate) / HOP_LENGTH),
@@ -178,8 +185,8 @@ export function groupEqual(sizes: readonly number[], maxRows: number): number[][
   return order;
 }
 
-function startThreads(settings: SpeakerModelSettings, signal?: AbortSignal): Promise<SpeakerThread[]> {
-  const setup = { graph: settings.graph, threads: settings.threads, sentenceNorm: settings.sentenceNorm };
+function startThreads(source: SpeakerSource, settings: SpeakerModelSettings, signal?: AbortSignal): Promise<SpeakerThread[]> {
+  const setup: SpeakerSetup = { graph: source.graph, names: source.names, threads: settings.threads, sentenceNorm: source.sentenceNorm };
   const entry = new URL('./speaker-thread', import.meta.url);
   return startAll(settings.parallel, () => WorkerThread.start<SpeakerReady, SpeakerBatch, SpeakerBatchResult>(entry, setup, `${settings.ref}: ONNX Runtime`, signal));
 }

@@ -1,9 +1,11 @@
 import type { AudioInput } from '../types.js';
+import type { SpeakerGraphNames } from './speaker-source.js';
 
 /** What the main thread tells a speaker thread at start. */
 export interface SpeakerSetup {
-  /** The ECAPA-TDNN graph, built in memory from the checkpoint. */
-  graph: Uint8Array;
+  /** The graph: built in memory from a checkpoint, or an exported file's path. */
+  graph: Uint8Array | string;
+  names: SpeakerGraphNames;
   threads: number;
   /** Per-utterance mean normalization of the features (the recipe's mean_var_norm). */
   sentenceNorm: boolean;

@@ -15,17 +15,21 @@ const setup = workerData as SpeakerSetup;
 const post = (reply: ThreadReply<SpeakerReady, SpeakerBatchResult>) => port.postMessage(reply);
 
 async function main(): Promise<void> {
-  const session = await ort.InferenceSession.create(setup.graph, {
+  const options: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: setup.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     enableCpuMemArena: true,
     enableMemPattern: true,
-  });
-  const meta = session.outputMetadata.find((m) => m.name === 'embedding');
+  };
+  const session = typeof setup.graph === 'string' ? await ort.InferenceSession.create(setup.graph, options) : await ort.InferenceSession.create(setup.graph, options);
+  const { features, lengths, output } = setup.names;
+  const missing = [features, ...(lengths === undefined ? [] : [lengths])].filter((name) => !session.inputNames.includes(name));
+  if (missing.length > 0) throw new Error(`the graph has no input ${missing.join(', ')} (its inputs are ${session.inputNames.join(', ')})`);
+  const meta = session.outputMetadata.find((m) => m.name === output);
   const dims = meta?.isTensor ? meta.shape.at(-1) : undefined;
-  if (typeof dims !== 'number') throw new Error('the graph has no embedding output of a fixed size');
+  if (typeof dims !== 'number') throw new Error(`the graph has no output ${output} whose last dimension is fixed (its outputs are ${session.outputNames.join(', ')})`);
   serveThread<SpeakerBatch, SpeakerBatchResult>(
     port,
     async ({ clips }) => {
@@ -45,12 +49,16 @@ async function run(session: ort.InferenceSession, clips: SpeakerBatch['clips'], 
   features.forEach((f, row) => feats.set(f.data, row * frames * bins));
   // Every row is whole (relative length 1): clips are batched only with clips of their own length,
   // so an embedding never depends on what else was in its batch.
-  const lengths = new Float32Array(clips.length).fill(1);
-  const outputs = await session.run({ feats: new ort.Tensor('float32', feats, [clips.length, frames, bins]), lengths: new ort.Tensor('float32', lengths, [clips.length]) });
+  const { names } = setup;
+  const feeds: Record<string, ort.Tensor> = { [names.features]: new ort.Tensor('float32', feats, [clips.length, frames, bins]) };
+  if (names.lengths !== undefined) feeds[names.lengths] = new ort.Tensor('float32', new Float32Array(clips.length).fill(1), [clips.length]);
+  const outputs = await session.run(feeds, [names.output]);
   try {
-    const embedding = outputs.embedding!;
-    if (embedding.type !== 'float32' || embedding.dims.length !== 2 || embedding.dims[0] !== clips.length || embedding.dims[1] !== dims) {
-      throw new Error(`embedding came back as ${embedding.type} [${embedding.dims.join(', ')}], expected float32 [${clips.length}, ${dims}]`);
+    const embedding = outputs[names.output]!;
+    // Exports keep SpeechBrain's [batch, 1, dims] or flatten it to [batch, dims]; the values are the same.
+    const shapeOk = embedding.dims[0] === clips.length && embedding.dims.at(-1) === dims && embedding.dims.length <= 3 && embedding.data.length === clips.length * dims;
+    if (embedding.type !== 'float32' || !shapeOk) {
+      throw new Error(`${names.output} came back as ${embedding.type} [${embedding.dims.join(', ')}], expected float32 [${clips.length}, ${dims}]`);
     }
     return { vectors: (embedding.data as Float32Array).slice(), dims };
   } finally {

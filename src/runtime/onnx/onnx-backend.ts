@@ -1,5 +1,5 @@
 import type { Logger } from '../../log/logger.js';
-import { isExternalData } from '../../formats/index.js';
+import { isExternalData, SPEAKER_SIDECAR } from '../../formats/index.js';
 import type { ResolvedModel } from '../../store/index.js';
 import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo } from '../types.js';
 import type { BatchLimits } from './batch-plan.js';
@@ -29,8 +29,9 @@ export class OnnxBackend implements Backend {
 
   constructor(private readonly options: OnnxBackendOptions) {}
 
+  /** Any .onnx graph except a speaker-embedding export (its sidecar says so), which the speaker backend serves. */
   accepts(model: ResolvedModel): boolean {
-    return model.primary.path.toLowerCase().endsWith('.onnx');
+    return model.primary.path.toLowerCase().endsWith('.onnx') && !model.files.some((f) => f.path === SPEAKER_SIDECAR || f.path.endsWith(`/${SPEAKER_SIDECAR}`));
   }
 
   async inspect(model: ResolvedModel): Promise<ModelInfo> {
