@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { openSession } from '../onnx/open-session.js';
 import { serveThread, type ThreadReply } from '../worker-thread.js';
 import { features as featuresOf } from './front-end.js';
 import { toMono16k } from './resample.js';
@@ -15,15 +16,7 @@ const setup = workerData as SpeakerSetup;
 const post = (reply: ThreadReply<SpeakerReady, SpeakerBatchResult>) => port.postMessage(reply);
 
 async function main(): Promise<void> {
-  const options: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: setup.threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    enableCpuMemArena: true,
-    enableMemPattern: true,
-  };
-  const session = typeof setup.graph === 'string' ? await ort.InferenceSession.create(setup.graph, options) : await ort.InferenceSession.create(setup.graph, options);
+  const session = await openSession(setup.graph, setup.threads);
   const { features, lengths, output } = setup.names;
   const missing = [features, ...(lengths === undefined ? [] : [lengths])].filter((name) => !session.inputNames.includes(name));
   if (missing.length > 0) throw new Error(`the graph has no input ${missing.join(', ')} (its inputs are ${session.inputNames.join(', ')})`);

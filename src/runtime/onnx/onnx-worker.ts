@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { serveThread, type ThreadReply } from '../worker-thread.js';
+import { openSession } from './open-session.js';
 import { poolTokens } from './pooling.js';
 import type { BatchRequest, BatchResult, SessionShape, WorkerSetup } from './worker-protocol.js';
 
@@ -17,14 +18,7 @@ const OUTPUT_NAMES = ['last_hidden_state', 'token_embeddings'];
 const KNOWN_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids', 'position_ids']);
 
 async function main(): Promise<void> {
-  const session = await ort.InferenceSession.create(setup.modelPath, {
-    intraOpNumThreads: setup.threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    enableCpuMemArena: true,
-    enableMemPattern: true,
-  });
+  const session = await openSession(setup.modelPath, setup.threads);
   const shape = describe(session);
   const int64 = session.inputMetadata.some((m) => m.isTensor && m.type === 'int64');
   serveThread<BatchRequest, BatchResult>(
