@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { a1 } from './a1.js';
 import { e1 } from './e1.js';
 import { e2 } from './e2.js';
 import { e3 } from './e3.js';
@@ -20,4 +21,4 @@ import { t1 } from './t1.js';
 import { v1 } from './v1.js';
 
 /** Every scenario, in run order (E2, H1 and T1 reuse E1's server session). */
-export const SCENARIOS: Scenario[] = [e1, e2, h1, h2, t1, e3, g1, g2, g3, s1, p1, v1, sp1, sp2, m1, m2, m3, j1, j2];
+export const SCENARIOS: Scenario[] = [e1, e2, h1, h2, t1, e3, g1, g2, g3, s1, p1, v1, sp1, sp2, m1, m2, m3, j1, j2, a1];

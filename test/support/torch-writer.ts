@@ -1,9 +1,10 @@
 /**
- * Writes `torch.save` checkpoints (the zip format of torch >= 1.6, pickle protocol 2) the way torch 2.x lays them
- * out, so tests and benchmarks can make SpeechBrain repos without Python: every record STORED under `<stem>/`, the
- * data of each starting on a 64-byte boundary (padded by an `FB` extra field in the local header, as torch's
- * writer does), sizes and CRCs in data descriptors and the central directory, DOS time and date 0. Nothing in the
- * output depends on the clock or the host, so the same input gives the same bytes.
+ * Writes `torch.save` checkpoints (the zip format of torch >= 1.6, pickle protocol 2) byte for byte as torch 2.x
+ * lays them out, so tests and benchmarks can make SpeechBrain repos without Python: every record STORED under
+ * `<stem>/`, the data of each on a 64-byte boundary (padded by an `FB` extra field in the local header, as torch's
+ * writer does), CRCs and sizes in data descriptors and the central directory, DOS time and date 0, and the ZIP64
+ * end record and locator torch always writes before the classic end record. Nothing depends on the clock or the
+ * host, so the same input gives the same bytes.
  */
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -18,13 +19,16 @@ export interface TorchWriteOptions {
   container?: 'ordered' | 'plain';
   /** `state_dict()._metadata` (module prefix → version), set on the OrderedDict by BUILD as torch pickles it. */
   metadata?: ReadonlyMap<string, number>;
+  /** `.data/serialization_id`'s text; torch draws it at random, so by default it is a digest of the content. */
+  serializationId?: string;
 }
 
 const ALIGNMENT = 64;
 const LOCAL_HEADER = 30;
 const CENTRAL_HEADER = 46;
 const DESCRIPTOR = 16;
-const END_RECORD = 22;
+/** ZIP64 end record (56), its locator (20) and the classic end record (22). */
+const END_RECORDS = 56 + 20 + 22;
 /** pickle's _BATCHSIZE: SETITEMS carries at most this many pairs. */
 const BATCH = 1000;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -51,9 +55,8 @@ export function torchCheckpointBytes(entries: ReadonlyMap<string, TorchEntry>, s
     ...storages.map((data, i): [string, Uint8Array] => [`data/${i}`, data]),
     ['version', text('3\n')],
   ];
-  // torch draws this id at random; here it is a digest of the content, so equal inputs give equal files.
   const crcs = records.map(([, data]) => crc32(data));
-  records.push(['.data/serialization_id', text(serializationId(pkl, crcs))]);
+  records.push(['.data/serialization_id', text(options.serializationId ?? serializationId(pkl, crcs))]);
   crcs.push(crc32(records.at(-1)![1]));
   return zip(records.map(([name, data], i) => ({ name: Buffer.from(`${stem}/${name}`), data, crc: crcs[i]! })));
 }
@@ -96,50 +99,34 @@ function zip(records: ZipRecord[]): Uint8Array {
   }
   const centralOffset = cursor;
   const centralSize = records.reduce((n, r) => n + CENTRAL_HEADER + r.name.length, 0);
-  const total = centralOffset + centralSize + END_RECORD;
-  if (centralOffset + centralSize >= 0xffffffff || records.length >= 0xffff) throw new Error(`a ${total}-byte checkpoint needs ZIP64, which this writer does not write`);
+  const total = centralOffset + centralSize + END_RECORDS;
+  if (centralOffset + centralSize >= 0xffffffff || records.length >= 0xffff) throw new Error(`a ${total}-byte checkpoint needs ZIP64 entry fields, which this writer does not write`);
   const out = Buffer.alloc(total);
+  const put = (at: number, ...fields: Array<[value: number, bytes: 2 | 4 | 8]>): number =>
+    fields.reduce((to, [value, bytes]) => (bytes === 2 ? out.writeUInt16LE(value, to) : bytes === 4 ? out.writeUInt32LE(value, to) : out.writeBigUInt64LE(BigInt(value), to)), at);
   records.forEach((r, i) => {
-    let at = offsets[i]!;
     const pad = pads[i]!;
-    at = out.writeUInt32LE(0x04034b50, at);
-    at = out.writeUInt16LE(0, at); // version needed, as torch writes it
-    at = out.writeUInt16LE(0x0808, at); // data descriptor follows; UTF-8 names
-    at += 2 + 4 + 4 + 4 + 4; // method 0 (stored), DOS time and date 0, and CRC and sizes left 0: they are in the descriptor
-    at = out.writeUInt16LE(r.name.length, at);
-    at = out.writeUInt16LE(4 + pad, at);
+    // Version needed 0 and flags 0808 (data descriptor follows, UTF-8 names) as torch writes them; method 0 (stored),
+    // DOS time and date 0, CRC and sizes 0 here because they are in the descriptor.
+    let at = put(offsets[i]!, [0x04034b50, 4], [0, 2], [0x0808, 2], [0, 2], [0, 2], [0, 2], [0, 4], [0, 4], [0, 4], [r.name.length, 2], [4 + pad, 2]);
     at += r.name.copy(out, at);
-    at = out.writeUInt16LE(0x4246, at); // "FB"
-    at = out.writeUInt16LE(pad, at);
-    out.fill(0x5a, at, at + pad); // "Z"
-    at += pad;
-    out.set(r.data, at);
-    at += r.data.length;
-    at = out.writeUInt32LE(0x08074b50, at);
-    at = out.writeUInt32LE(r.crc, at);
-    at = out.writeUInt32LE(r.data.length, at);
-    out.writeUInt32LE(r.data.length, at);
+    at = put(at, [0x4246, 2], [pad, 2]); // "FB", then "Z" padding
+    out.fill(0x5a, at, at + pad);
+    out.set(r.data, at + pad);
+    put(at + pad + r.data.length, [0x08074b50, 4], [r.crc, 4], [r.data.length, 4], [r.data.length, 4]);
   });
   let at = centralOffset;
   records.forEach((r, i) => {
-    at = out.writeUInt32LE(0x02014b50, at);
-    at += 2 + 2; // made by, needed: 0
-    at = out.writeUInt16LE(0x0808, at);
-    at += 2 + 2 + 2; // method, time, date: 0
-    at = out.writeUInt32LE(r.crc, at);
-    at = out.writeUInt32LE(r.data.length, at);
-    at = out.writeUInt32LE(r.data.length, at);
-    at = out.writeUInt16LE(r.name.length, at);
-    at += 2 + 2 + 2 + 2 + 4; // extra, comment, disk, internal and external attributes: 0
-    at = out.writeUInt32LE(offsets[i]!, at);
+    // Made by and needed 0; no extra field, comment or attributes.
+    at = put(at, [0x02014b50, 4], [0, 2], [0, 2], [0x0808, 2], [0, 2], [0, 2], [0, 2], [r.crc, 4], [r.data.length, 4], [r.data.length, 4], [r.name.length, 2], [0, 2], [0, 2], [0, 2], [0, 2], [0, 4], [offsets[i]!, 4]);
     at += r.name.copy(out, at);
   });
-  at = out.writeUInt32LE(0x06054b50, at);
-  at += 2 + 2; // this disk, the central directory's disk
-  at = out.writeUInt16LE(records.length, at);
-  at = out.writeUInt16LE(records.length, at);
-  at = out.writeUInt32LE(centralSize, at);
-  out.writeUInt32LE(centralOffset, at);
+  const zip64End = at;
+  // ZIP64 end record (44 bytes follow its size field; made by UNIX 3.0 and needing 4.5, as miniz writes it), its
+  // locator, then the classic end record.
+  at = put(at, [0x06064b50, 4], [44, 8], [0x031e, 2], [45, 2], [0, 4], [0, 4], [records.length, 8], [records.length, 8], [centralSize, 8], [centralOffset, 8]);
+  at = put(at, [0x07064b50, 4], [0, 4], [zip64End, 8], [1, 4]);
+  put(at, [0x06054b50, 4], [0, 2], [0, 2], [records.length, 2], [records.length, 2], [centralSize, 4], [centralOffset, 4], [0, 2]);
   return out;
 }
 
@@ -280,17 +267,21 @@ class Pickler {
   #get(key: string): boolean {
     const slot = this.#memo.get(key);
     if (slot === undefined) return false;
-    if (slot < 256) this.#op(0x68, slot);
-    else this.#op(0x6a, slot & 0xff, (slot >>> 8) & 0xff, (slot >>> 16) & 0xff, slot >>> 24);
+    this.#slot(0x68, 0x6a, slot);
     return true;
   }
 
   /** Memoizes the top of the stack into the next slot, as the pickler does for every object it may meet again. */
   #put(): number {
     const slot = this.#nextMemo++;
-    if (slot < 256) this.#op(0x71, slot);
-    else this.#op(0x72, slot & 0xff, (slot >>> 8) & 0xff, (slot >>> 16) & 0xff, slot >>> 24);
+    this.#slot(0x71, 0x72, slot);
     return slot;
+  }
+
+  /** A memo opcode with a one-byte slot below 256, else its four-byte (LONG_) form. */
+  #slot(short: number, long: number, slot: number): void {
+    if (slot < 256) this.#op(short, slot);
+    else this.#op(long, slot & 0xff, (slot >>> 8) & 0xff, (slot >>> 16) & 0xff, slot >>> 24);
   }
 
   #op(...bytes: number[]): void {
