@@ -323,8 +323,7 @@ export class ModelPool {
     try {
       const model = entry.model!;
       const kind = kindOf(entry);
-      // Speaker models keep the embedding default (1 thread per session, a session per core) until the tuner measures audio.
-      if (this.options.tuner && this.options.config.threads === undefined && kind !== 'speaker') {
+      if (this.options.tuner && this.options.config.threads === undefined) {
         entry.tuning = await this.options.tuner.tune(model, entry.resolved.primary.digest, kind, signal);
       }
       throwIfAborted(signal);

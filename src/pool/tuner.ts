@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { throwIfAborted } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { writeFileAtomic } from '../store/fs-utils.js';
-import type { LoadedModel, Parallelism } from '../runtime/types.js';
+import type { AudioInput, LoadedModel, Parallelism } from '../runtime/types.js';
+
+/** What a model is tuned for: embedding texts, generating, or embedding clips (a speaker model). */
+export type TuneKind = 'embedding' | 'generation' | 'speaker';
 
 export interface Measurement extends Parallelism {
   rate: number;
@@ -11,7 +14,7 @@ export interface Measurement extends Parallelism {
 
 export interface TuneResult {
   choice: Parallelism;
-  unit: 'texts/s' | 'tokens/s';
+  unit: 'texts/s' | 'tokens/s' | 'clips/s';
   measurements: Measurement[];
   measuredAt: string;
   /** True when read from an earlier run on this machine instead of measured now. */
@@ -54,7 +57,7 @@ export class Tuner {
     this.#now = options.now ?? (() => performance.now());
   }
 
-  candidates(kind: 'embedding' | 'generation'): Parallelism[] {
+  candidates(kind: TuneKind): Parallelism[] {
     const { cpus, numParallel } = this.options;
     const threads = [...new Set([1, 2, 4, 8, 16, 32, cpus].filter((t) => t <= cpus))].sort((a, b) => a - b);
     if (kind === 'generation') return threads.map((t) => ({ threads: t, parallel: numParallel }));
@@ -65,7 +68,7 @@ export class Tuner {
     return out;
   }
 
-  async cached(digest: string, kind: 'embedding' | 'generation'): Promise<TuneResult | undefined> {
+  async cached(digest: string, kind: TuneKind): Promise<TuneResult | undefined> {
     try {
       const stored = JSON.parse(await readFile(this.#file(digest, kind), 'utf8')) as TuneResult;
       return { ...stored, cached: true, complete: true };
@@ -74,7 +77,7 @@ export class Tuner {
     }
   }
 
-  async tune(model: LoadedModel, digest: string | undefined, kind: 'embedding' | 'generation', signal?: AbortSignal): Promise<TuneResult> {
+  async tune(model: LoadedModel, digest: string | undefined, kind: TuneKind, signal?: AbortSignal): Promise<TuneResult> {
     const previous = digest ? await this.cached(digest, kind) : undefined;
     if (previous) {
       await model.configure(previous.choice);
@@ -93,15 +96,15 @@ export class Tuner {
       await model.configure(candidate);
       // What is left of the budget, shared by the candidates still to measure.
       const until = this.#now() + (deadline - this.#now()) / (candidates.length - index);
-      const rate = kind === 'embedding' ? await measureEmbedding(model, candidate, until, this.#now, signal) : await measureGeneration(model, until, this.#now, signal);
+      const rate = kind === 'generation' ? await measureGeneration(model, until, this.#now, signal) : await measureEmbedding(model, kind, candidate, until, this.#now, signal);
       measurements.push({ ...candidate, rate });
       this.options.logger.debug({ ...candidate, rate, kind }, 'tuning candidate measured');
     }
-    const best = kind === 'embedding' ? pick(measurements) : fastest(measurements);
+    const best = kind === 'generation' ? fastest(measurements) : pick(measurements);
     const choice = { threads: best.threads, parallel: best.parallel };
     await model.configure(choice);
     const complete = measurements.length === candidates.length;
-    const result: TuneResult = { choice, unit: kind === 'embedding' ? 'texts/s' : 'tokens/s', measurements, measuredAt: new Date().toISOString(), cached: false, complete };
+    const result: TuneResult = { choice, unit: kind === 'generation' ? 'tokens/s' : kind === 'speaker' ? 'clips/s' : 'texts/s', measurements, measuredAt: new Date().toISOString(), cached: false, complete };
     if (digest && complete) {
       // The pick is an optimisation: a home that cannot be written (read-only, full) costs a re-tune next start, not the load.
       await writeFileAtomic(this.#file(digest, kind), JSON.stringify({ ...result, cached: undefined }, null, 2)).catch((error: unknown) =>
@@ -145,26 +148,47 @@ export function fastest(measurements: readonly Measurement[]): Measurement {
   return measurements.reduce((a, b) => (b.rate > a.rate ? b : a));
 }
 
-/** Embedding rate until `until` (a time on `now`); the untimed first batch is not counted. */
-async function measureEmbedding(model: LoadedModel, candidate: Parallelism, until: number, now: () => number, signal?: AbortSignal): Promise<number> {
-  // Concurrent callers of 8 texts each, as under load: a candidate with parallel contexts or
+/** Two seconds of a voiced, syllabic signal at 16 kHz: what a speaker model is fed, at a typical length. */
+function sampleClip(seed: number): AudioInput {
+  const rate = 16000;
+  const wave = Float32Array.from({ length: 2 * rate }, (_, i) => {
+    const t = i / rate;
+    const f0 = 110 + 40 * seed;
+    return 0.2 * (0.6 - 0.4 * Math.cos(2 * Math.PI * 4 * t)) * (Math.sin(2 * Math.PI * f0 * t) + 0.5 * Math.sin(4 * Math.PI * f0 * t));
+  });
+  return { sampleRate: rate, channels: [wave] };
+}
+
+/** Embedding rate (texts or clips a second) until `until` (a time on `now`); the untimed first batch is not counted. */
+async function measureEmbedding(model: LoadedModel, kind: 'embedding' | 'speaker', candidate: Parallelism, until: number, now: () => number, signal?: AbortSignal): Promise<number> {
+  // Concurrent callers of 8 texts (or 4 clips) each, as under load: a candidate with parallel contexts or
   // sessions, or a backend that batches across callers (ONNX), is measured doing so.
   const callers = Math.max(2, candidate.parallel);
-  const batch = Array.from({ length: 8 }, (_, i) => SAMPLE_TEXTS[i % SAMPLE_TEXTS.length]!);
+  const run = kind === 'speaker' ? speakerRun(model, signal) : textRun(model, signal);
   // Builds the contexts, and runs the full batch shape once untimed: a fresh ONNX session grows its
   // memory arena on its first batch of each size, which would otherwise be charged to the candidate.
-  await Promise.all(Array.from({ length: callers }, () => model.embed(batch, { signal })));
-  let texts = 0;
+  await Promise.all(Array.from({ length: callers }, run));
+  let inputs = 0;
   const start = now();
   await Promise.all(
     Array.from({ length: callers }, async () => {
-      do {
-        await model.embed(batch, { signal });
-        texts += batch.length;
-      } while (now() < until);
+      do inputs += await run();
+      while (now() < until);
     }),
   );
-  return texts / (Math.max(1e-3, now() - start) / 1000);
+  return inputs / (Math.max(1e-3, now() - start) / 1000);
+}
+
+/** One caller's batch of 8 texts; resolves to how many it embedded. */
+function textRun(model: LoadedModel, signal: AbortSignal | undefined): () => Promise<number> {
+  const batch = Array.from({ length: 8 }, (_, i) => SAMPLE_TEXTS[i % SAMPLE_TEXTS.length]!);
+  return async () => (await model.embed(batch, { signal })).vectors.length;
+}
+
+/** One caller's batch of 4 clips of equal length, which a speaker model batches together. */
+function speakerRun(model: LoadedModel, signal: AbortSignal | undefined): () => Promise<number> {
+  const clips = Array.from({ length: 4 }, (_, i) => sampleClip(i));
+  return async () => (await model.embedAudio!(clips, { signal })).length;
 }
 
 async function measureGeneration(model: LoadedModel, until: number, now: () => number, signal?: AbortSignal): Promise<number> {

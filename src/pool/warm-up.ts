@@ -1,9 +1,9 @@
 import { HearthError } from '../errors/index.js';
 import type { LoadedModel, Parallelism } from '../runtime/types.js';
 import type { PoolEntry } from './pool-entry.js';
-import type { Tuner } from './tuner.js';
+import type { Tuner, TuneKind } from './tuner.js';
 
-export type ModelKind = 'embedding' | 'generation' | 'speaker';
+export type ModelKind = TuneKind;
 
 export function kindOf(entry: PoolEntry): ModelKind {
   const capabilities = entry.info?.capabilities ?? [];
@@ -23,7 +23,7 @@ export async function initialParallelism(
 ): Promise<Parallelism> {
   const { threads, numParallel, cpus } = config;
   if (threads !== undefined) return { threads, parallel: kind === 'generation' ? numParallel : Math.max(1, Math.floor(cpus / threads)) };
-  const cached = digest && kind !== 'speaker' ? await tuner?.cached(digest, kind) : undefined;
+  const cached = digest ? await tuner?.cached(digest, kind) : undefined;
   if (cached) return cached.choice;
   return kind === 'generation' ? { threads: cpus, parallel: numParallel } : { threads: 1, parallel: cpus };
 }

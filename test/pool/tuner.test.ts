@@ -4,10 +4,15 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { silentLogger } from '../../src/log/logger.js';
 import { pick, Tuner } from '../../src/pool/tuner.js';
+import type { EcapaShape } from '../../src/formats/speechbrain/index.js';
+import { SpeakerBackend } from '../../src/runtime/audio/speaker-backend.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import type { Parallelism } from '../../src/runtime/types.js';
 import { ChargedBackend, ChargedClock } from '../support/charged-backend.js';
 import { poolBed } from '../support/pool-bed.js';
+import { writeSpeechBrainRepo } from '../support/speechbrain-fixture.js';
+
+const SMALL_ECAPA: EcapaShape = { inputSize: 80, channels: [64, 64, 64, 64, 192], kernelSizes: [5, 3, 3, 3, 1], dilations: [1, 2, 3, 4, 1], attentionChannels: 16, res2netScale: 8, seChannels: 32, linNeurons: 48, globalContext: true };
 
 /**
  * The tuner measures on time charged by the test (see ChargedBackend): the
@@ -58,6 +63,22 @@ describe('tuner', () => {
     assert.equal(again.cached, true);
     assert.deepEqual(again.choice, tuning.choice);
     assert.deepEqual(again.measurements, tuning.measurements);
+  });
+
+  test('a speaker model is tuned on clips, in clips/s, by the same rule', async () => {
+    const repo = join(bed.box.root, 'speaker-repo');
+    await writeSpeechBrainRepo(repo, { shape: SMALL_ECAPA, seed: 9 });
+    const clock = new ChargedClock();
+    const tuner = new Tuner({ dir: join(bed.box.root, 'tuning-speaker'), cpus: 2, numParallel: 2, budgetMs: 20_000, machine: 'test-machine', logger: silentLogger, now: clock.now });
+    // 4 clips cost 400 ms with one session and 220 ms with two: parallel sessions win.
+    const cost = (s: Parallelism, clips: number) => (clips / 4) * (s.parallel === 1 ? 400 : 220);
+    const pool = bed.pool({ threads: undefined }, { tuner, backends: [new ChargedBackend(new SpeakerBackend({ logger: silentLogger, maxRows: 16 }), clock, cost)] });
+    await pool.preload([repo]);
+    const tuning = pool.list()[0]!.tuning!;
+    assert.equal(tuning.unit, 'clips/s');
+    assert.equal(tuning.complete, true);
+    assert.equal(tuning.measurements.length, 4);
+    assert.deepEqual(tuning.choice, { threads: 1, parallel: 2 });
   });
 
   test('a tuning result that cannot be saved (an unwritable home) costs a re-tune next start, not the load', async () => {

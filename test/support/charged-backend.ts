@@ -9,7 +9,7 @@ export class ChargedClock {
 
 /**
  * A real backend whose every embedding call is charged to a ChargedClock at
- * a cost the test chooses per setting (threads × parallel): the work still
+ * a cost the test chooses per setting (threads × parallel) and input (a text or a clip): the work still
  * runs for real; only its duration is the test's.
  */
 export class ChargedBackend extends WrappedBackend {
@@ -30,6 +30,14 @@ export class ChargedBackend extends WrappedBackend {
       this.clock.ms += this.cost(settings, inputs.length);
       return result;
     };
+    const embedAudio = loaded.embedAudio?.bind(loaded);
+    if (embedAudio) {
+      loaded.embedAudio = async (clips, audioOptions) => {
+        const result = await embedAudio(clips, audioOptions);
+        this.clock.ms += this.cost(settings, clips.length);
+        return result;
+      };
+    }
     loaded.configure = async (next: Parallelism) => {
       await configure(next);
       settings = next;
