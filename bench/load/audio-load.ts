@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { pcm16Wav } from '../../test/support/wav-writer.js';
 import { speechClips, type SpeechClipOptions } from '../speech-clips.js';
 import { busyCores, hostCpu } from '../proc/host-cpu.js';
-import { percentile } from '../stats.js';
+import { closedLoop } from './closed-loop.js';
 import { get, keepAliveAgent, type HttpReply } from './http-client.js';
 
 /**
@@ -49,54 +49,42 @@ export async function audioLoad(spec: AudioLoadSpec): Promise<AudioLoadResult> {
   const agent = keepAliveAgent(spec.concurrency);
   const endpoint = `${spec.url}/v1/audio/embeddings`;
   let next = 0;
-  const one = () => postMultipart(agent, endpoint, bodies[next++ % bodies.length]!);
-  await Promise.all(
-    Array.from({ length: spec.concurrency }, async (_, i) => {
-      for (let r = i; r < spec.warmupRequests; r += spec.concurrency) await one();
-    }),
-  );
-  const before = await serverCounters(agent, spec.url);
-  const hostBefore = hostCpu();
-  const latencies: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
   let dims: number | undefined;
-  let started = 0;
-  const start = performance.now();
-  const deadline = start + spec.timeLimitMs;
-  const client = async () => {
-    while (started < spec.requests && performance.now() < deadline) {
-      started++;
-      const t0 = performance.now();
-      const reply = await one().catch((e: Error) => ({ status: 0, body: e.message }));
-      latencies.push(performance.now() - t0);
-      const problem = reply.status === 200 ? checkReply(reply.body) : `${reply.status} ${reply.body.slice(0, 200)}`;
-      if (typeof problem === 'number') dims = problem;
-      else {
-        errors++;
-        firstError ??= problem;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: spec.concurrency }, client));
-  const elapsedMs = performance.now() - start;
-  const hostAfter = hostCpu();
-  const after = await serverCounters(agent, spec.url);
+  let before: ServerCounters | undefined;
+  let after: ServerCounters | undefined;
+  let hostBefore: ReturnType<typeof hostCpu> | undefined;
+  let hostAfter: ReturnType<typeof hostCpu> | undefined;
+  const one = () => postMultipart(agent, endpoint, bodies[next++ % bodies.length]!);
+  const result = await closedLoop(
+    { ...spec, maxRequests: spec.requests },
+    one,
+    (body) => {
+      const problem = checkReply(body);
+      if (typeof problem === 'string') return problem;
+      dims = problem;
+      return undefined;
+    },
+    {
+      before: async () => {
+        before = await serverCounters(agent, spec.url);
+        hostBefore = hostCpu();
+      },
+      after: async () => {
+        hostAfter = hostCpu();
+        after = await serverCounters(agent, spec.url);
+      },
+    },
+  );
   agent.destroy();
-  const ok = latencies.length - errors;
+  const ok = result.requests - result.errors;
+  const cpuSeconds = after!.cpuSeconds - before!.cpuSeconds;
   return {
-    requests: latencies.length,
-    errors,
-    firstError,
-    elapsedMs,
-    rate: ok / (elapsedMs / 1000),
-    latencyP50Ms: percentile(latencies, 50),
-    latencyP99Ms: percentile(latencies, 99),
+    ...result,
     dims,
-    cpuMsPerClip: ((after.cpuSeconds - before.cpuSeconds) * 1000) / ok,
-    meanBatchRows: (after.batchRows - before.batchRows) / Math.max(1, after.batches - before.batches),
-    serverCores: (after.cpuSeconds - before.cpuSeconds) / (elapsedMs / 1000),
-    hostCores: busyCores(hostBefore, hostAfter, availableParallelism()),
+    cpuMsPerClip: (cpuSeconds * 1000) / ok,
+    meanBatchRows: (after!.batchRows - before!.batchRows) / Math.max(1, after!.batches - before!.batches),
+    serverCores: cpuSeconds / (result.elapsedMs / 1000),
+    hostCores: busyCores(hostBefore!, hostAfter!, availableParallelism()),
   };
 }
 
@@ -133,7 +121,13 @@ function postMultipart(agent: Agent, url: string, body: Buffer): Promise<HttpRep
 }
 
 /** The server process's CPU seconds (prom-client's default process metrics) and its batch histogram's totals. */
-async function serverCounters(agent: Agent, url: string): Promise<{ cpuSeconds: number; batches: number; batchRows: number }> {
+interface ServerCounters {
+  cpuSeconds: number;
+  batches: number;
+  batchRows: number;
+}
+
+async function serverCounters(agent: Agent, url: string): Promise<ServerCounters> {
   const reply = await get(agent, `${url}/metrics`);
   if (reply.status !== 200) throw new Error(`GET /metrics answered ${reply.status}`);
   const value = (name: string): number => {

@@ -1,5 +1,6 @@
 import type { Agent } from 'node:http';
 import { median, percentile } from '../stats.js';
+import { closedLoop } from './closed-loop.js';
 import { get, keepAliveAgent, postJson } from './http-client.js';
 
 /** Closed-loop embedding load: `concurrency` clients, one text per request, bounded by count and time. */
@@ -30,51 +31,19 @@ export async function embedLoad(spec: EmbedLoadSpec): Promise<EmbedLoadResult> {
   const agent = keepAliveAgent(spec.concurrency);
   const endpoint = `${spec.url}/v1/embeddings`;
   let next = 0;
-  const one = async () => postJson(agent, endpoint, { model: spec.model, input: spec.texts[next++ % spec.texts.length], encoding_format: 'float' });
-  // Warm-up: opens every keep-alive socket and lets the server settle.
-  await Promise.all(Array.from({ length: spec.concurrency }, async (_, i) => {
-    for (let r = i; r < spec.warmupRequests; r += spec.concurrency) await one();
-  }));
-  const latencies: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
   let tokens = 0;
   let tokenReplies = 0;
-  let started = 0;
-  const start = performance.now();
-  const deadline = start + spec.timeLimitMs;
-  const client = async () => {
-    while (started < spec.maxRequests && performance.now() < deadline) {
-      started++;
-      const t0 = performance.now();
-      const reply = await one().catch((e: Error) => ({ status: 0, body: e.message }));
-      latencies.push(performance.now() - t0);
-      if (reply.status !== 200) {
-        errors++;
-        firstError ??= `${reply.status} ${reply.body.slice(0, 200)}`;
-        continue;
-      }
-      const usage = (JSON.parse(reply.body) as { usage?: { prompt_tokens?: number } }).usage;
-      if (usage?.prompt_tokens) {
-        tokens += usage.prompt_tokens;
-        tokenReplies++;
-      }
+  const one = async () => postJson(agent, endpoint, { model: spec.model, input: spec.texts[next++ % spec.texts.length], encoding_format: 'float' });
+  const result = await closedLoop(spec, one, (body) => {
+    const usage = (JSON.parse(body) as { usage?: { prompt_tokens?: number } }).usage;
+    if (usage?.prompt_tokens) {
+      tokens += usage.prompt_tokens;
+      tokenReplies++;
     }
-  };
-  await Promise.all(Array.from({ length: spec.concurrency }, client));
-  const elapsedMs = performance.now() - start;
+    return undefined;
+  });
   agent.destroy();
-  const ok = latencies.length - errors;
-  return {
-    requests: latencies.length,
-    errors,
-    firstError,
-    elapsedMs,
-    rate: ok / (elapsedMs / 1000),
-    latencyP50Ms: percentile(latencies, 50),
-    latencyP99Ms: percentile(latencies, 99),
-    tokensPerText: tokenReplies > 0 ? tokens / tokenReplies : undefined,
-  };
+  return { ...result, tokensPerText: tokenReplies > 0 ? tokens / tokenReplies : undefined };
 }
 
 /** One request carrying many texts (E2), timed `calls` times after one warm-up call; the median time wins. */
