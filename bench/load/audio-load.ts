@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { pcm16Wav } from '../../test/support/wav-writer.js';
 import { speechClips, type SpeechClipOptions } from '../speech-clips.js';
 import { busyCores, hostCpu } from '../proc/host-cpu.js';
-import { closedLoop } from './closed-loop.js';
+import { closedLoop, type ClosedLoopResult } from './closed-loop.js';
 import { get, keepAliveAgent, type HttpReply } from './http-client.js';
 
 /**
@@ -23,15 +23,7 @@ export interface AudioLoadSpec {
   timeLimitMs: number;
 }
 
-export interface AudioLoadResult {
-  requests: number;
-  errors: number;
-  firstError: string | undefined;
-  elapsedMs: number;
-  /** Clips embedded per second. */
-  rate: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
+export interface AudioLoadResult extends ClosedLoopResult {
   dims: number | undefined;
   /** Server process CPU (user + system) over the window, per embedded clip. */
   cpuMsPerClip: number;

@@ -1,6 +1,6 @@
 import type { Agent } from 'node:http';
 import { median, percentile } from '../stats.js';
-import { closedLoop } from './closed-loop.js';
+import { closedLoop, type ClosedLoopResult } from './closed-loop.js';
 import { get, keepAliveAgent, postJson } from './http-client.js';
 
 /** Closed-loop embedding load: `concurrency` clients, one text per request, bounded by count and time. */
@@ -14,15 +14,7 @@ export interface EmbedLoadSpec {
   timeLimitMs: number;
 }
 
-export interface EmbedLoadResult {
-  requests: number;
-  errors: number;
-  firstError: string | undefined;
-  elapsedMs: number;
-  /** Texts embedded per second. */
-  rate: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
+export interface EmbedLoadResult extends ClosedLoopResult {
   /** Mean prompt tokens per text, from the server's usage (when reported). */
   tokensPerText: number | undefined;
 }

@@ -8,20 +8,9 @@ import { isHearthError } from '../../src/errors/index.js';
 import { buildEcapaGraph, ecapaMinFrames, type EcapaShape } from '../../src/runtime/audio/ecapa-graph.js';
 import { EcapaEmitter } from '../../src/runtime/audio/ecapa-blocks.js';
 import { ecapaParameters, randomEcapaState } from '../../src/runtime/audio/ecapa-state.js';
+import { REFERENCE_ECAPA } from '../support/speechbrain-fixture.js';
 import { ECAPA_DIR, ECAPA_SKIP, ECAPA_TOLERANCE, ecapaClips, maxAbsDiff, referenceF32 } from '../support/ecapa-reference.js';
 
-/** The reference repo's model (its hyperparams.yaml), small enough for tests. */
-const SMALL: EcapaShape = {
-  inputSize: 80,
-  channels: [256, 256, 256, 256, 768],
-  kernelSizes: [5, 3, 3, 3, 1],
-  dilations: [1, 2, 3, 4, 1],
-  attentionChannels: 64,
-  res2netScale: 8,
-  seChannels: 128,
-  linNeurons: 192,
-  globalContext: true,
-};
 const WHAT = 'test-ecapa';
 
 const session = (bytes: Uint8Array): Promise<ort.InferenceSession> =>
@@ -60,13 +49,13 @@ function convReach(shape: EcapaShape): number {
 }
 
 test('randomEcapaState has exactly the parameters the graph reads, and builds a runnable deterministic graph', async () => {
-  const state = randomEcapaState(SMALL, 1);
-  const params = ecapaParameters(SMALL);
+  const state = randomEcapaState(REFERENCE_ECAPA, 1);
+  const params = ecapaParameters(REFERENCE_ECAPA);
   const bnCount = params.filter((p) => p.kind === 'bn.running_var').length;
   assert.equal(state.size, params.length + bnCount); // + one num_batches_tracked per BatchNorm, as torch saves
-  const bytes = buildEcapaGraph(state, SMALL, WHAT);
-  assert.deepEqual(buildEcapaGraph(randomEcapaState(SMALL, 1), SMALL, WHAT), bytes);
-  assert.notDeepEqual(buildEcapaGraph(randomEcapaState(SMALL, 2), SMALL, WHAT), bytes);
+  const bytes = buildEcapaGraph(state, REFERENCE_ECAPA, WHAT);
+  assert.deepEqual(buildEcapaGraph(randomEcapaState(REFERENCE_ECAPA, 1), REFERENCE_ECAPA, WHAT), bytes);
+  assert.notDeepEqual(buildEcapaGraph(randomEcapaState(REFERENCE_ECAPA, 2), REFERENCE_ECAPA, WHAT), bytes);
 
   const s = await session(bytes);
   const { data, dims } = await embed(s, randomFeats(2 * 300 * 80, 7), 2, Float32Array.of(1, 0.5));
@@ -77,28 +66,28 @@ test('randomEcapaState has exactly the parameters the graph reads, and builds a 
 });
 
 test('a missing or misshapen tensor is MODEL_UNSUPPORTED naming the key', () => {
-  const missing = randomEcapaState(SMALL, 1);
+  const missing = randomEcapaState(REFERENCE_ECAPA, 1);
   missing.delete('blocks.2.res2net_block.blocks.6.norm.norm.running_var');
   assert.throws(
-    () => buildEcapaGraph(missing, SMALL, WHAT),
+    () => buildEcapaGraph(missing, REFERENCE_ECAPA, WHAT),
     (e) => isHearthError(e, 'MODEL_UNSUPPORTED') && /^test-ecapa: .*blocks\.2\.res2net_block\.blocks\.6\.norm\.norm\.running_var/.test(e.message) && e.details.key === 'blocks.2.res2net_block.blocks.6.norm.norm.running_var',
   );
-  const wrong = randomEcapaState(SMALL, 1);
+  const wrong = randomEcapaState(REFERENCE_ECAPA, 1);
   wrong.set('fc.conv.weight', { dtype: 'float32', shape: [192, 1536], data: new Float32Array(192 * 1536) });
   assert.throws(
-    () => buildEcapaGraph(wrong, SMALL, WHAT),
+    () => buildEcapaGraph(wrong, REFERENCE_ECAPA, WHAT),
     (e) => isHearthError(e, 'MODEL_UNSUPPORTED') && e.message.includes('fc.conv.weight') && /\[192, 1536, 1\]/.test(e.message),
   );
   // A checkpoint for other sizes fails on its first layer, not deep inside ONNX Runtime.
   assert.throws(
-    () => buildEcapaGraph(randomEcapaState(SMALL, 1), { ...SMALL, channels: [512, 512, 512, 512, 1536] }, WHAT),
+    () => buildEcapaGraph(randomEcapaState(REFERENCE_ECAPA, 1), { ...REFERENCE_ECAPA, channels: [512, 512, 512, 512, 1536] }, WHAT),
     (e) => isHearthError(e, 'MODEL_UNSUPPORTED') && e.message.includes('blocks.0.conv.conv.weight'),
   );
-  assert.throws(() => buildEcapaGraph(randomEcapaState(SMALL, 1), { ...SMALL, kernelSizes: [4, 3, 3, 3, 1] }, WHAT), (e) => isHearthError(e, 'MODEL_UNSUPPORTED') && /odd/.test(e.message));
+  assert.throws(() => buildEcapaGraph(randomEcapaState(REFERENCE_ECAPA, 1), { ...REFERENCE_ECAPA, kernelSizes: [4, 3, 3, 3, 1] }, WHAT), (e) => isHearthError(e, 'MODEL_UNSUPPORTED') && /odd/.test(e.message));
 });
 
 test('channel changes between blocks get the shortcut conv SpeechBrain adds; global_context false drops the stats', async () => {
-  const shape: EcapaShape = { ...SMALL, channels: [64, 32, 48, 40, 120], attentionChannels: 16, seChannels: 8, linNeurons: 24, res2netScale: 4, globalContext: false };
+  const shape: EcapaShape = { ...REFERENCE_ECAPA, channels: [64, 32, 48, 40, 120], attentionChannels: 16, seChannels: 8, linNeurons: 24, res2netScale: 4, globalContext: false };
   const state = randomEcapaState(shape, 3);
   for (const i of [1, 2, 3]) assert.ok(state.has(`blocks.${i}.shortcut.conv.weight`), `blocks.${i}`);
   assert.deepEqual((state.get('asp.tdnn.conv.conv.weight') as { shape: number[] }).shape, [16, 120, 1]);
@@ -134,12 +123,12 @@ test('the frame mask is length_to_mask(lengths * T, max_len=T) in float32: t < f
 });
 
 test('padding beyond the convolutions’ reach is ignored; within it, it leaks in as in SpeechBrain', async () => {
-  const s = await session(buildEcapaGraph(randomEcapaState(SMALL, 1), SMALL, WHAT));
-  const reach = convReach(SMALL);
+  const s = await session(buildEcapaGraph(randomEcapaState(REFERENCE_ECAPA, 1), REFERENCE_ECAPA, WHAT));
+  const reach = convReach(REFERENCE_ECAPA);
   assert.equal(reach, 65);
-  assert.equal(ecapaMinFrames(SMALL), 5);
+  assert.equal(ecapaMinFrames(REFERENCE_ECAPA), 5);
   // Shorter, reflect padding has nothing to mirror: ONNX Runtime refuses, as torch's F.pad does (callers check first).
-  const quiet = await ort.InferenceSession.create(buildEcapaGraph(randomEcapaState(SMALL, 1), SMALL, WHAT), { intraOpNumThreads: 1, logSeverityLevel: 4 });
+  const quiet = await ort.InferenceSession.create(buildEcapaGraph(randomEcapaState(REFERENCE_ECAPA, 1), REFERENCE_ECAPA, WHAT), { intraOpNumThreads: 1, logSeverityLevel: 4 });
   await assert.rejects(embed(quiet, randomFeats(4 * 80, 3), 1, Float32Array.of(1)), /Pad/);
   assert.ok((await embed(quiet, randomFeats(5 * 80, 3), 1, Float32Array.of(1))).data.every(Number.isFinite));
   await quiet.release();
@@ -171,11 +160,11 @@ test('padding beyond the convolutions’ reach is ignored; within it, it leaks i
 test('the reference checkpoint through ONNX Runtime matches SpeechBrain per clip', { skip: ECAPA_SKIP }, async (t) => {
   const state: StateDict = await readTorchCheckpoint(join(ECAPA_DIR!, 'embedding_model.ckpt'));
   // The derived key set is exactly torch's module tree: every saved tensor is a parameter we read or a BN counter.
-  const expected = new Set(ecapaParameters(SMALL).map((p) => p.key));
+  const expected = new Set(ecapaParameters(REFERENCE_ECAPA).map((p) => p.key));
   for (const [key, value] of state) {
     assert.ok(expected.has(key) || (key.endsWith('.num_batches_tracked') && isTorchTensor(value) && value.dtype === 'int64'), `unexpected key ${key}`);
   }
-  const s = await session(buildEcapaGraph(state, SMALL, WHAT));
+  const s = await session(buildEcapaGraph(state, REFERENCE_ECAPA, WHAT));
   const clips = ecapaClips();
   const feats = clips.map((c) => referenceF32(`${c.name}.norm.f32`));
   for (const [i, c] of clips.entries()) {

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { readTorchCheckpoint } from '../../src/formats/torch/index.js';
-import { buildEcapaGraph, type EcapaShape } from '../../src/runtime/audio/ecapa-graph.js';
+import { buildEcapaGraph } from '../../src/runtime/audio/ecapa-graph.js';
 import { fbank, sentenceNormalize, validFrameCount } from '../../src/runtime/audio/fbank.js';
+import { REFERENCE_ECAPA } from '../support/speechbrain-fixture.js';
 import { ECAPA_DIR, ECAPA_SKIP, ECAPA_TOLERANCE, ecapaClips, ecapaManifest, maxAbsDiff, referenceF32 } from '../support/ecapa-reference.js';
 
-const SMALL: EcapaShape = { inputSize: 80, channels: [256, 256, 256, 256, 768], kernelSizes: [5, 3, 3, 3, 1], dilations: [1, 2, 3, 4, 1], attentionChannels: 64, res2netScale: 8, seChannels: 128, linNeurons: 192, globalContext: true };
 
 /**
  * hearth never pads a batch (it batches clips of equal length), but the
@@ -30,7 +30,7 @@ test("SpeechBrain's padded batch, reproduced from the waves: every row within th
   const frames = rows[0]!.frames;
   const feats = new Float32Array(rows.length * frames * 80);
   rows.forEach((row, i) => feats.set(row.data, i * frames * 80));
-  const graph = buildEcapaGraph(await readTorchCheckpoint(join(ECAPA_DIR!, 'embedding_model.ckpt')), SMALL, 'reference');
+  const graph = buildEcapaGraph(await readTorchCheckpoint(join(ECAPA_DIR!, 'embedding_model.ckpt')), REFERENCE_ECAPA, 'reference');
   const session = await ort.InferenceSession.create(graph, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   try {
     const out = await session.run({ feats: new ort.Tensor('float32', feats, [rows.length, frames, 80]), lengths: new ort.Tensor('float32', wavLens, [rows.length]) });

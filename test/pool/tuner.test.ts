@@ -4,15 +4,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { silentLogger } from '../../src/log/logger.js';
 import { pick, Tuner } from '../../src/pool/tuner.js';
-import type { EcapaShape } from '../../src/formats/speechbrain/index.js';
 import { SpeakerBackend } from '../../src/runtime/audio/speaker-backend.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import type { Parallelism } from '../../src/runtime/types.js';
 import { ChargedBackend, ChargedClock } from '../support/charged-backend.js';
 import { poolBed } from '../support/pool-bed.js';
-import { writeSpeechBrainRepo } from '../support/speechbrain-fixture.js';
+import { TINY_ECAPA, writeSpeechBrainRepo } from '../support/speechbrain-fixture.js';
 
-const SMALL_ECAPA: EcapaShape = { inputSize: 80, channels: [64, 64, 64, 64, 192], kernelSizes: [5, 3, 3, 3, 1], dilations: [1, 2, 3, 4, 1], attentionChannels: 16, res2netScale: 8, seChannels: 32, linNeurons: 48, globalContext: true };
 
 /**
  * The tuner measures on time charged by the test (see ChargedBackend): the
@@ -67,7 +65,7 @@ describe('tuner', () => {
 
   test('a speaker model is tuned on clips, in clips/s, by the same rule', async () => {
     const repo = join(bed.box.root, 'speaker-repo');
-    await writeSpeechBrainRepo(repo, { shape: SMALL_ECAPA, seed: 9 });
+    await writeSpeechBrainRepo(repo, { shape: TINY_ECAPA, seed: 9 });
     const clock = new ChargedClock();
     const tuner = new Tuner({ dir: join(bed.box.root, 'tuning-speaker'), cpus: 2, numParallel: 2, budgetMs: 20_000, machine: 'test-machine', logger: silentLogger, now: clock.now });
     // 4 clips cost 400 ms with one session and 220 ms with two: parallel sessions win.

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
-import type { EcapaShape } from '../../src/formats/speechbrain/index.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { buildEcapaGraph } from '../../src/runtime/audio/ecapa-graph.js';
 import { randomEcapaState } from '../../src/runtime/audio/ecapa-state.js';
@@ -13,15 +12,14 @@ import { OnnxBackend } from '../../src/runtime/onnx/onnx-backend.js';
 import { groupEqual } from '../../src/runtime/audio/speaker-model.js';
 import { backendConformance } from '../support/backend-conformance.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
-import { speechBrainHyperparams, writeSpeechBrainRepo } from '../support/speechbrain-fixture.js';
+import { TINY_ECAPA, speechBrainHyperparams, writeSpeechBrainRepo } from '../support/speechbrain-fixture.js';
 import { tone } from '../support/wav-writer.js';
 
-const SHAPE: EcapaShape = { inputSize: 80, channels: [64, 64, 64, 64, 192], kernelSizes: [5, 3, 3, 3, 1], dilations: [1, 2, 3, 4, 1], attentionChannels: 16, res2netScale: 8, seChannels: 32, linNeurons: 48, globalContext: true };
 const newBackend = () => new SpeakerBackend({ logger: silentLogger, maxRows: 16 });
 
 backendConformance('speechbrain (ECAPA-TDNN on ONNX Runtime)', async () => {
   const repo = await mkdtemp(join(tmpdir(), 'hearth-sb-'));
-  await writeSpeechBrainRepo(repo, { shape: SHAPE, seed: 3 });
+  await writeSpeechBrainRepo(repo, { shape: TINY_ECAPA, seed: 3 });
   const box = await createSandbox();
   const embedding = await box.store().resolve(repo);
   return {
@@ -42,7 +40,7 @@ describe('SpeechBrain repos hearth cannot build are refused, naming why', () => 
   before(async () => {
     box = await createSandbox();
     repo = await mkdtemp(join(tmpdir(), 'hearth-sb-'));
-    await writeSpeechBrainRepo(repo, { shape: SHAPE, seed: 4 });
+    await writeSpeechBrainRepo(repo, { shape: TINY_ECAPA, seed: 4 });
   });
   after(async () => {
     await box.cleanup();
@@ -50,13 +48,13 @@ describe('SpeechBrain repos hearth cannot build are refused, naming why', () => 
   });
 
   test('a checkpoint of another shape than its recipe: MODEL_UNSUPPORTED naming the tensor', async () => {
-    await writeFile(join(repo, 'hyperparams.yaml'), speechBrainHyperparams({ ...SHAPE, channels: [128, 128, 128, 128, 384] }, 10));
+    await writeFile(join(repo, 'hyperparams.yaml'), speechBrainHyperparams({ ...TINY_ECAPA, channels: [128, 128, 128, 128, 384] }, 10));
     const model = await box.store().resolve(repo);
     await assert.rejects(newBackend().load(model, { threads: 1, parallel: 1 }), (e: unknown) => isHearthError(e, 'MODEL_UNSUPPORTED') && /blocks\.0/.test(e.message));
   });
 
   test('a module hearth cannot build: MODEL_UNSUPPORTED naming its class, before any checkpoint is read', async () => {
-    await writeFile(join(repo, 'hyperparams.yaml'), speechBrainHyperparams(SHAPE, 10).replace('speechbrain.lobes.models.ECAPA_TDNN.ECAPA_TDNN', 'speechbrain.lobes.models.Xvector.Xvector'));
+    await writeFile(join(repo, 'hyperparams.yaml'), speechBrainHyperparams(TINY_ECAPA, 10).replace('speechbrain.lobes.models.ECAPA_TDNN.ECAPA_TDNN', 'speechbrain.lobes.models.Xvector.Xvector'));
     const model = await box.store().resolve(repo);
     await assert.rejects(newBackend().inspect(model), (e: unknown) => isHearthError(e, 'MODEL_UNSUPPORTED') && /Xvector/.test(e.message));
   });
@@ -71,8 +69,8 @@ describe('a ready-made ONNX speaker export with hearth-speaker.json', () => {
     box = await createSandbox();
     repo = await mkdtemp(join(tmpdir(), 'hearth-sb-'));
     exported = await mkdtemp(join(tmpdir(), 'hearth-export-'));
-    await writeSpeechBrainRepo(repo, { shape: SHAPE, seed: 6 });
-    await writeFile(join(exported, 'model.onnx'), buildEcapaGraph(randomEcapaState(SHAPE, 6), SHAPE, 'export'));
+    await writeSpeechBrainRepo(repo, { shape: TINY_ECAPA, seed: 6 });
+    await writeFile(join(exported, 'model.onnx'), buildEcapaGraph(randomEcapaState(TINY_ECAPA, 6), TINY_ECAPA, 'export'));
   });
   after(async () => {
     await box.cleanup();
@@ -95,7 +93,7 @@ describe('a ready-made ONNX speaker export with hearth-speaker.json', () => {
       const [a] = await fromExport.embedAudio!([clip]);
       const [b] = await fromRepo.embedAudio!([clip]);
       assert.deepEqual(Array.from(a!), Array.from(b!));
-      assert.equal(fromExport.speaker!.dims, SHAPE.linNeurons);
+      assert.equal(fromExport.speaker!.dims, TINY_ECAPA.linNeurons);
       await assert.rejects(fromExport.embedAudio!([clip], { normalize: true }), (e: unknown) => isHearthError(e, 'MODEL_UNSUPPORTED'));
     } finally {
       await fromExport.dispose();

@@ -3,15 +3,13 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { EcapaShape } from '../../src/formats/speechbrain/index.js';
 import { startFakeHub, type FakeFile, type FakeHub } from '../support/fake-hub.js';
 import { fixtureBytes } from '../support/sandbox.js';
-import { writeSpeechBrainRepo } from '../support/speechbrain-fixture.js';
+import { TINY_ECAPA, writeSpeechBrainRepo } from '../support/speechbrain-fixture.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { pcm16Wav, tone } from '../support/wav-writer.js';
 
 /** A small ECAPA of the real layout: enough to pull, load and embed in a test. */
-const SHAPE: EcapaShape = { inputSize: 80, channels: [64, 64, 64, 64, 192], kernelSizes: [5, 3, 3, 3, 1], dilations: [1, 2, 3, 4, 1], attentionChannels: 16, res2netScale: 8, seChannels: 32, linNeurons: 48, globalContext: true };
 const REF = 'hf:speechbrain/spkrec-ecapa-voxceleb';
 const SELECTED = ['hyperparams.yaml', 'classifier.ckpt', 'embedding_model.ckpt', 'mean_var_norm_emb.ckpt', 'label_encoder.txt'];
 
@@ -27,7 +25,7 @@ describe('a SpeechBrain repo pulled from the hub and served offline', () => {
 
   before(async () => {
     repo = await mkdtemp(join(tmpdir(), 'hearth-sb-'));
-    await writeSpeechBrainRepo(repo, { shape: SHAPE, seed: 5 });
+    await writeSpeechBrainRepo(repo, { shape: TINY_ECAPA, seed: 5 });
     const files: FakeFile[] = await Promise.all((await readdir(repo)).map(async (path) => ({ path, content: await readFile(join(repo, path)), lfs: path.endsWith('.ckpt') })));
     files.push({ path: 'README.md', content: Buffer.from('# spkrec-ecapa-voxceleb\n') }, { path: 'example1.wav', content: fixtureBytes(4000, 1), lfs: true });
     hub = await startFakeHub();
@@ -56,7 +54,7 @@ describe('a SpeechBrain repo pulled from the hub and served offline', () => {
     const response = await fetch(`${server.url}/v1/audio/embeddings`, { method: 'POST', body: form });
     const body = (await response.json()) as { dims: number; data: Array<{ embedding: number[] }> };
     assert.equal(response.status, 200, JSON.stringify(body));
-    assert.equal(body.dims, SHAPE.linNeurons);
+    assert.equal(body.dims, TINY_ECAPA.linNeurons);
     assert.ok(body.data[0]!.embedding.every(Number.isFinite));
     const verify = await fetch(`${server.url}/v1/audio/verify`, {
       method: 'POST',

@@ -11,6 +11,12 @@ import { randomEcapaState } from '../../src/runtime/audio/ecapa-state.js';
 import { tensorSeed } from './tensor-seed.js';
 import { writeTorchCheckpoint, type TorchEntry } from './torch-writer.js';
 
+/** A narrow ECAPA of the real layout (channels divisible by res2net's 8, MFA sizes adding up): quick to write, load and run in tests. */
+export const TINY_ECAPA: EcapaShape = { inputSize: 80, channels: [64, 64, 64, 64, 192], kernelSizes: [5, 3, 3, 3, 1], dilations: [1, 2, 3, 4, 1], attentionChannels: 16, res2netScale: 8, seChannels: 32, linNeurons: 48, globalContext: true };
+
+/** The reference repo's model: `../shared/audio/ecapa-small`'s hyperparams.yaml over ECAPA_TDNN's defaults. */
+export const REFERENCE_ECAPA: EcapaShape = { ...TINY_ECAPA, channels: [256, 256, 256, 256, 768], attentionChannels: 64, seChannels: 128, linNeurons: 192 };
+
 export interface SpeechBrainRepoOptions {
   shape: EcapaShape;
   seed: number;

@@ -1,5 +1,6 @@
 import { HearthError } from '../../errors/index.js';
 import type { SchedulerOptions } from '../batch-scheduler.js';
+import { onnxEngineIdentity } from '../onnx/onnx-build.js';
 import { SessionSet } from '../session-set.js';
 import type { AudioEmbedOptions, AudioInput, BatchObserver, CpuGate, EmbedResult, GenerateEvent, LoadedModel, ModelInfo, Parallelism, RuntimeIdentity, SpeakerFacts } from '../types.js';
 import { checkedVector } from '../vector.js';
@@ -64,11 +65,7 @@ export class SpeakerLoadedModel implements LoadedModel {
 
   get identity(): RuntimeIdentity {
     return {
-      engine: 'onnxruntime',
-      engineVersion: `onnxruntime@${this.settings.engineVersion}`,
-      binding: `onnxruntime-node@${this.settings.engineVersion}`,
-      device: 'cpu',
-      cpuVariant: this.settings.cpuVariant,
+      ...onnxEngineIdentity(this.settings.engineVersion, this.settings.cpuVariant),
       digest: this.source.digest,
       ...this.sessions.parallelism,
       contextSize: 0,

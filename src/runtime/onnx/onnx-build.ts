@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch } from 'node:os';
+import type { RuntimeIdentity } from '../types.js';
 
 const require = createRequire(import.meta.url);
 
@@ -27,4 +28,9 @@ export function mlasKernelVariant(cpuinfoPath = '/proc/cpuinfo'): string {
   }
   const present = MLAS_FEATURES.filter((f) => flags.has(f)).reverse();
   return [`mlas:${arch()}`, ...present].join('+');
+}
+
+/** The part of a runtime identity every ONNX Runtime model shares: the engine, its build and the kernels it dispatches to. */
+export function onnxEngineIdentity(engineVersion: string, cpuVariant: string): Pick<RuntimeIdentity, 'engine' | 'engineVersion' | 'binding' | 'device' | 'cpuVariant'> {
+  return { engine: 'onnxruntime', engineVersion: `onnxruntime@${engineVersion}`, binding: `onnxruntime-node@${engineVersion}`, device: 'cpu', cpuVariant };
 }

@@ -5,6 +5,7 @@ import type { BatchObserver, CpuGate, EmbedInput, EmbedOptions, EmbedResult, Gen
 import { checkedVector } from '../vector.js';
 import { startAll } from '../worker-thread.js';
 import { planBatches, type BatchLimits } from './batch-plan.js';
+import { onnxEngineIdentity } from './onnx-build.js';
 import type { EncoderConfig } from './encoder-config.js';
 import { SessionWorker } from './session-worker.js';
 import type { TextTokenizer } from './text-tokenizer.js';
@@ -49,11 +50,7 @@ export class OnnxLoadedModel implements LoadedModel {
 
   get identity(): RuntimeIdentity {
     return {
-      engine: 'onnxruntime',
-      engineVersion: `onnxruntime@${this.settings.engineVersion}`,
-      binding: `onnxruntime-node@${this.settings.engineVersion}`,
-      device: 'cpu',
-      cpuVariant: this.settings.cpuVariant,
+      ...onnxEngineIdentity(this.settings.engineVersion, this.settings.cpuVariant),
       digest: this.settings.digest,
       ...this.sessions.parallelism,
       contextSize: this.config.maxTokens,
