@@ -9,6 +9,7 @@ import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
 import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { waitFor } from '../support/wait.js';
+import { pcm16Wav, tone } from '../support/wav-writer.js';
 
 /**
  * Every id hearth lists is a model name that works in every API: a preload
@@ -71,6 +72,12 @@ describe('model names over HTTP', { timeout: 300_000 }, () => {
         assert.equal(chat.choices.length, 1, name);
         const generated = await ollama.generate({ model: name, prompt: 'hi', options: { num_predict: 2 } });
         assert.equal(generated.done, true, name);
+      } else if (shown.capabilities.includes('speaker-embedding')) {
+        const form = new FormData();
+        form.append('model', name);
+        form.append('file', new Blob([pcm16Wav([tone(0.5, 16000)], 16000)]), 'hi.wav');
+        const response = await fetch(`${s.url}/v1/audio/embeddings`, { method: 'POST', body: form });
+        assert.equal(response.status, 200, `${name}: ${await response.clone().text()}`);
       } else {
         const embedded = await openai.embeddings.create({ model: name, input: 'hi' });
         assert.equal(embedded.data.length, 1, name);

@@ -51,6 +51,9 @@ interface ChildData {
  * arrival. A cancelled job is flagged in Redis: children not yet started
  * fail at once, running ones are aborted where this process runs them.
  */
+/** How often a watcher re-reads its job's state besides BullMQ's events (see watch). */
+const WATCH_POLL_MS = 2000;
+
 export class BullmqExecutor implements JobExecutor {
   readonly kind = 'bullmq' as const;
   readonly #connection: Redis;
@@ -229,6 +232,11 @@ export class BullmqExecutor implements JobExecutor {
     const stop = AbortSignal.any([this.#closing.signal, ...(signal ? [signal] : [])]);
     // Listening before the first read, so a change between the two is never missed.
     const changes = on(this.#changes, id, { signal: stop });
+    // QueueEvents reads its stream from "$" until it has seen an event of its own, and again after a
+    // reconnect: an event written while Redis restarts can be missed, and a watcher would wait for ever.
+    // A slow re-read bounds that to one period; between events it costs one read a period.
+    const poll = setInterval(() => this.#changes.emit(id), WATCH_POLL_MS);
+    poll.unref();
     let last = '';
     const fresh = async () => {
       const status = await this.get(id);
@@ -238,10 +246,10 @@ export class BullmqExecutor implements JobExecutor {
       last = key;
       return { status, changed };
     };
-    let { status } = await fresh();
-    yield status;
-    if (isTerminal(status.state)) return;
     try {
+      let { status } = await fresh();
+      yield status;
+      if (isTerminal(status.state)) return;
       for await (const _ of changes) {
         const next = await fresh();
         if (!next.changed) continue;
@@ -251,6 +259,10 @@ export class BullmqExecutor implements JobExecutor {
       }
     } catch (error) {
       if (!stop.aborted) throw error;
+    } finally {
+      clearInterval(poll);
+      // An early return (a terminal first read, a consumer that stops) leaves the loop unstarted: detach it here.
+      await changes.return?.();
     }
   }
 
@@ -268,7 +280,7 @@ export class BullmqExecutor implements JobExecutor {
     this.#disposed ??= (async () => {
       this.#closing.abort(new HearthError('SHUTTING_DOWN', 'the job executor is closing'));
       for (const worker of this.#workers) worker.cancelAllJobs('the worker is closing');
-      await Promise.allSettled(this.#workers.map((w) => w.close()));
+      await Promise.allSettled(this.#workers.map(closeWorker));
       await Promise.allSettled([...this.#events.values()].map((e) => e.close()));
       await Promise.allSettled([...this.#queues.values()].flatMap((q) => [q.parent.close(), q.children.close(), q.gate.close()]));
       await this.#flows.close().catch(() => undefined);
@@ -395,4 +407,23 @@ function decode(reason: string): JobError {
     // Not one of hearth's: BullMQ's own reason.
   }
   return { code: 'JOB_FAILED', message: reason };
+}
+
+/** How long a worker gets to close gracefully before its connections are cut (see closeWorker). */
+const WORKER_CLOSE_MS = 10_000;
+
+/**
+ * Worker.close() waits for its blocking connection's 'end' event, and ioredis never emits one for a
+ * connection caught between two reconnect attempts (after a Redis restart), so close() can wait for
+ * ever. Past a bound, the worker's connections are cut instead; its jobs were cancelled already.
+ */
+async function closeWorker(worker: Worker): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), WORKER_CLOSE_MS);
+    timer.unref();
+  });
+  const outcome = await Promise.race([worker.close().then(() => 'closed' as const), bound]).finally(() => clearTimeout(timer));
+  // disconnect() can wait on the same missing event, so it is not awaited either.
+  if (outcome === 'late') void worker.disconnect().catch(() => undefined);
 }

@@ -41,6 +41,9 @@ export async function createLlamaRuntime(device: DeviceRequest, logger: Logger, 
     const initialise = () => getLlama({
       gpu: device === 'auto' ? 'auto' : device === 'cpu' ? false : device,
       build: 'never',
+      // With gpu "auto", node-llama-cpp tests each prebuilt GPU binary and writes to the console when one cannot run
+      // here ("falling back to using no GPU"); hearth reports the device it got instead (identity, /health).
+      progressLogs: false,
       // Debug level would name the CPU variant, but once an instance is disposed node-llama-cpp
       // prints later instances' debug logs to the console; the variant is read from /proc instead.
       logLevel: LlamaLogLevel.warn,
