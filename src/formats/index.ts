@@ -4,4 +4,4 @@
  */
 export { selectModelFiles, onnxFileName, onnxVariant, isExternalData, DEFAULT_GGUF_QUANT, ONNX_SUPPORT_FILES, SPEECHBRAIN_RECIPE, type ModelSelection } from './model-files.js';
 export { quantTag, selectQuantFiles } from './quant.js';
-export { parseSpeakerSidecar, SPEAKER_SIDECAR, type SpeakerSidecar } from './speaker-export.js';
+export { isSpeakerExport, parseSpeakerSidecar, SPEAKER_SIDECAR, type SpeakerSidecar } from './speaker-export.js';

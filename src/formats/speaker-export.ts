@@ -8,6 +8,11 @@ import { HearthError } from '../errors/index.js';
  */
 export const SPEAKER_SIDECAR = 'hearth-speaker.json';
 
+/** True when a model's files (repo-relative paths) are an ONNX graph with the speaker sidecar beside it. */
+export function isSpeakerExport(primary: string, paths: readonly string[]): boolean {
+  return primary.toLowerCase().endsWith('.onnx') && paths.some((p) => p === SPEAKER_SIDECAR || p.endsWith(`/${SPEAKER_SIDECAR}`));
+}
+
 const sidecarSchema = z
   .object({
     format: z.literal('hearth-speaker'),

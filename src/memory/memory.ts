@@ -1,6 +1,7 @@
 import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Lease } from '../pool/model-pool.js';
+import { asSpeakerModel } from '../runtime/audio/speaker-guard.js';
 import type { AudioEmbedOptions, AudioInput } from '../runtime/types.js';
 import type { CheckReport, Spaces } from '../spaces/index.js';
 import { assertVector, collectionExists, CollectionStore, deleteDocuments, type Collection, type CollectionCounts, type DocumentSummary, type Hit, type SimilarityDistribution } from './collection-store.js';
@@ -264,12 +265,9 @@ export class Memory {
   /** Speaker embeddings of clips by the collection's model, under its space's guard (a speaker collection's space is of audio probes). */
   async embedAudio(name: string, clips: readonly AudioInput[], options: AudioEmbedOptions = {}): Promise<Float32Array[]> {
     const collection = await this.get(name);
-    return withSpaceLease(this.options.spaces, collection, options.signal, async (lease) => {
-      if (!lease.model.embedAudio) {
-        throw new HearthError('MODEL_UNSUPPORTED', `collection "${name}" is in the space of ${lease.resolved.ref}, which embeds text, not audio`, { details: { collection: name } });
-      }
-      return lease.model.embedAudio(clips, options);
-    });
+    return withSpaceLease(this.options.spaces, collection, options.signal, (lease) =>
+      asSpeakerModel(lease.model, lease.resolved.ref, `collection "${name}" is in its space`).embedAudio(clips, options),
+    );
   }
 
   /** Documents in id order, a page at a time (`after`: the last id of the previous page). */

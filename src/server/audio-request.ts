@@ -75,11 +75,26 @@ export function clipsOf(upload: AudioUpload, field: string, limits: ClipLimits):
   return raw.map((bytes, i) => readClip(bytes, limits, raw.length === 1 ? field : `${field}[${i}]`));
 }
 
-/** Multipart fields arrive as text: "true", "0.5"; JSON sends the values themselves. */
+/**
+ * Multipart fields arrive as text ("true", "0.5"); JSON sends the values themselves. A text is read as a
+ * number or a boolean only where the schema wants one, so a speaker named "007" stays a name.
+ */
 export function parseAudioFields<S extends z.ZodObject>(schema: S, fields: Record<string, unknown>, multipart: boolean): z.output<S> {
   if (!multipart) return parseBody(schema, fields);
-  const coerced = Object.fromEntries(
-    Object.entries(fields).map(([k, v]) => [k, v === 'true' ? true : v === 'false' ? false : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) && k !== 'model' ? Number(v) : v]),
-  );
+  const coerced = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, fromText(value, kindOf(schema.shape[key]))]));
   return parseBody(schema, coerced);
+}
+
+/** The type a field's schema wants, under its optional and default wrappers. */
+function kindOf(field: z.ZodType | undefined): string | undefined {
+  let type = field as { def: { type: string; innerType?: unknown } } | undefined;
+  while (type?.def.innerType !== undefined) type = type.def.innerType as typeof type;
+  return type?.def.type;
+}
+
+function fromText(value: unknown, kind: string | undefined): unknown {
+  if (typeof value !== 'string') return value;
+  if (kind === 'boolean') return value === 'true' ? true : value === 'false' ? false : value;
+  if (kind === 'number' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
+  return value;
 }

@@ -36,9 +36,9 @@ export async function modelFacts(resolved: ResolvedModel, model: LoadedModel, di
     format: model.info.format,
     architecture: model.info.architecture,
     quantization: model.info.quantization ?? null,
-    // The primary file is the weights, except for a SpeechBrain repo, whose primary is its recipe: there
-    // the weights are the file the runtime names as the vectors' source.
-    weights: (digests.find((d) => d.file.digest !== undefined && d.file.digest === identity.digest && model.info.format === 'speechbrain') ?? digests.find((d) => d.file === resolved.primary)!).sha256,
+    // The weights are the file the runtime names as the vectors' source: the primary file of a GGUF or an
+    // ONNX model, a checkpoint beside the recipe of a SpeechBrain repo.
+    weights: (digests.find((d) => d.file.digest !== undefined && d.file.digest === identity.digest) ?? digests.find((d) => d.file === resolved.primary)!).sha256,
     tokenizer: model.info.format === 'gguf' ? null : (tokenizer?.sha256 ?? null),
     files: digests.map((d) => d.sha256).sort(),
     pooling: identity.pooling ?? null,

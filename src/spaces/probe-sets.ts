@@ -1,4 +1,5 @@
 import { HearthError } from '../errors/index.js';
+import { asSpeakerModel } from '../runtime/audio/speaker-guard.js';
 import type { LoadedModel } from '../runtime/types.js';
 import { AUDIO_PROBE_SET_ID, audioProbes, audioProbeSetDigest } from './audio-probe-set.js';
 import { PROBE_SET_DIGEST, PROBE_SET_ID, PROBES } from './probe-set.js';
@@ -24,8 +25,7 @@ export function probeCount(set: ProbeSetRef): number | undefined {
 /** The probes' vectors as `model` makes them; a space of clips needs a model that embeds audio, and text one that embeds text. */
 export async function embedProbeSet(model: LoadedModel, set: ProbeSetRef, ref: string, signal: AbortSignal | undefined): Promise<Float32Array[]> {
   if (set.id === AUDIO_PROBE_SET_ID) {
-    if (!model.embedAudio) throw new HearthError('MODEL_UNSUPPORTED', `${ref} does not embed audio, and this space's probes are audio clips (${set.id})`);
-    return model.embedAudio(audioProbes(), { signal });
+    return asSpeakerModel(model, ref, `this space's probes are audio clips (${set.id})`).embedAudio(audioProbes(), { signal });
   }
   if (model.embedAudio) throw new HearthError('MODEL_UNSUPPORTED', `${ref} embeds audio, and this space's probes are texts (${set.id})`);
   return (await model.embed(PROBES, { truncate: true, signal })).vectors;

@@ -99,6 +99,23 @@ describe('/v1/speakers on a SpeechBrain ECAPA repo', { skip: ECAPA_SKIP }, () =>
     assert.equal(none.body.error!.code, 'usage');
   });
 
+  test('multipart: a name that looks like a number stays a name; top_k and threshold are read as numbers', async () => {
+    const form = new FormData();
+    form.append('name', '007');
+    form.append('file', new Blob([Buffer.from(b64('a3_fr_m'), 'base64')]), 'a3.wav');
+    const enrolled = await fetch(`${server.url}/v1/speakers`, { method: 'POST', body: form });
+    assert.equal(enrolled.status, 201, await enrolled.clone().text());
+    assert.equal(((await enrolled.json()) as { name: string }).name, '007');
+    const query = new FormData();
+    query.append('top_k', '1');
+    query.append('threshold', '0.5');
+    query.append('file', new Blob([Buffer.from(b64('a3_fr_m'), 'base64')]), 'a3.wav');
+    const found = (await (await fetch(`${server.url}/v1/speakers/identify`, { method: 'POST', body: query })).json()) as Identification;
+    assert.deepEqual(found.matches.map((m) => m.name), ['007']);
+    assert.equal(found.threshold, 0.5);
+    assert.equal(found.speaker, '007');
+  });
+
   test('a collection in a text model\'s space refuses audio', async () => {
     assert.equal((await call('POST', '/v1/collections', { name: 'notes', model: 'tiny-onnx' })).status, 201);
     const refused = await call('POST', '/v1/speakers', { name: 'erin', collection: 'notes', input: b64('a1_enus_m') });

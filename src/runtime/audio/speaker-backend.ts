@@ -2,7 +2,7 @@ import type { Logger } from '../../log/logger.js';
 import type { ResolvedModel } from '../../store/index.js';
 import { mlasKernelVariant, onnxRuntimeVersion } from '../onnx/onnx-build.js';
 import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo } from '../types.js';
-import { isSpeakerExport, onnxExportInspect, onnxExportSource } from './onnx-export-source.js';
+import { isOnnxSpeakerExport, onnxExportInspect, onnxExportSource } from './onnx-export-source.js';
 import { SpeakerLoadedModel } from './speaker-model.js';
 import { isSpeechBrainRepo, speechBrainInspect, speechBrainSource } from './speechbrain-source.js';
 
@@ -26,7 +26,7 @@ export class SpeakerBackend implements Backend {
   constructor(private readonly options: SpeakerBackendOptions) {}
 
   accepts(model: ResolvedModel): boolean {
-    return isSpeechBrainRepo(model) || isSpeakerExport(model);
+    return isSpeechBrainRepo(model) || isOnnxSpeakerExport(model);
   }
 
   inspect(model: ResolvedModel): Promise<ModelInfo> {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log/logger.js';
-import { isExternalData, SPEAKER_SIDECAR } from '../../formats/index.js';
+import { isExternalData, isSpeakerExport } from '../../formats/index.js';
 import type { ResolvedModel } from '../../store/index.js';
 import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo } from '../types.js';
 import type { BatchLimits } from './batch-plan.js';
@@ -31,7 +31,7 @@ export class OnnxBackend implements Backend {
 
   /** Any .onnx graph except a speaker-embedding export (its sidecar says so), which the speaker backend serves. */
   accepts(model: ResolvedModel): boolean {
-    return model.primary.path.toLowerCase().endsWith('.onnx') && !model.files.some((f) => f.path === SPEAKER_SIDECAR || f.path.endsWith(`/${SPEAKER_SIDECAR}`));
+    return model.primary.path.toLowerCase().endsWith('.onnx') && !isSpeakerExport(model.primary.path, model.files.map((f) => f.path));
   }
 
   async inspect(model: ResolvedModel): Promise<ModelInfo> {

@@ -1,9 +1,10 @@
 import multipart from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HearthError } from '../../errors/index.js';
 import type { Lease } from '../../pool/model-pool.js';
-import type { AudioInput, LoadedModel } from '../../runtime/types.js';
+import { asSpeakerModel, type SpeakerModel } from '../../runtime/audio/speaker-guard.js';
+import type { AudioInput } from '../../runtime/types.js';
 import { cosine } from '../../runtime/vector.js';
 import { clipsOf, parseAudioFields, readAudioUpload } from '../audio-request.js';
 import type { ServerContext } from '../context.js';
@@ -73,19 +74,11 @@ export async function audioRoutes(app: FastifyInstance, ctx: ServerContext): Pro
   });
 }
 
-type SpeakerModel = LoadedModel & Required<Pick<LoadedModel, 'embedAudio'>>;
-
-async function withSpeakerModel<T>(ctx: ServerContext, name: string, request: Parameters<ServerContext['inflight']['signal']>[0], reply: Parameters<ServerContext['inflight']['signal']>[1], run: (model: SpeakerModel, signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withSpeakerModel<T>(ctx: ServerContext, name: string, request: FastifyRequest, reply: FastifyReply, run: (model: SpeakerModel, signal: AbortSignal) => Promise<T>): Promise<T> {
   const signal = ctx.inflight.signal(request, reply);
   const lease: Lease = await ctx.access.lease(name, { signal });
   try {
-    const { model } = lease;
-    if (!model.embedAudio) {
-      throw new HearthError('MODEL_UNSUPPORTED', `${name} does not embed audio (it can: ${model.info.capabilities.join(', ')}); use a SpeechBrain speaker repo such as hf:speechbrain/spkrec-ecapa-voxceleb`, {
-        details: { model: name, capabilities: model.info.capabilities },
-      });
-    }
-    return await run(model as SpeakerModel, signal);
+    return await run(asSpeakerModel(lease.model, name), signal);
   } finally {
     lease.release();
   }

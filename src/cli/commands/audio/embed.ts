@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { HearthError } from '../../../errors/index.js';
+import { asSpeakerModel } from '../../../runtime/audio/speaker-guard.js';
 import { l2norm } from '../../../runtime/vector.js';
 import { readAudioFiles } from '../../audio-files.js';
 import type { CommandFactory } from '../../command.js';
@@ -20,8 +20,7 @@ export const embedCommand: CommandFactory = (run) =>
         const pool = await ctx.pool();
         try {
           await pool.use(options.model, { signal: interrupt.signal }, async (loaded) => {
-            if (!loaded.embedAudio) throw new HearthError('MODEL_UNSUPPORTED', `${options.model} does not embed audio (it can: ${loaded.info.capabilities.join(', ')})`);
-            const vectors = await loaded.embedAudio(clips, { normalize: options.normalize ?? false, signal: interrupt.signal });
+            const vectors = await asSpeakerModel(loaded, options.model).embedAudio(clips, { normalize: options.normalize ?? false, signal: interrupt.signal });
             const { engine, engineVersion, device, cpuVariant, digest, threads, parallel } = loaded.identity;
             writeJson(ctx.stdout, {
               model: options.model,
