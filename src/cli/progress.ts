@@ -155,10 +155,12 @@ export interface IngestView {
 }
 
 export function createIngestView(stream: NodeJS.WriteStream): IngestView {
-  const started = Date.now();
+  const started = performance.now();
   const rates = (files: number, totalFiles: number, chunks: number) => {
-    const seconds = (Date.now() - started) / 1000;
-    if (seconds * 1000 < MIN_SAMPLE_MS || files === 0) return { rate: `${UNMEASURED} files/s ${UNMEASURED} chunks/s`, remaining: files >= totalFiles ? 'done' : `ETA ${UNMEASURED}` };
+    const seconds = (performance.now() - started) / 1000;
+    // A short sample is noise while running; the last line reports the whole run, however short.
+    const measured = files > 0 && seconds > 0 && (seconds * 1000 >= MIN_SAMPLE_MS || files >= totalFiles);
+    if (!measured) return { rate: `${UNMEASURED} files/s ${UNMEASURED} chunks/s`, remaining: files >= totalFiles ? 'done' : `ETA ${UNMEASURED}` };
     const filesPerSecond = files / seconds;
     return {
       rate: `${filesPerSecond.toFixed(1)} files/s ${(chunks / seconds).toFixed(1)} chunks/s`,

@@ -172,8 +172,12 @@ async function measureEmbedding(model: LoadedModel, kind: 'embedding' | 'speaker
   const start = now();
   await Promise.all(
     Array.from({ length: callers }, async () => {
-      do inputs += await run();
-      while (now() < until);
+      // Awaited before the add: `inputs += await run()` reads `inputs` before the await, and
+      // concurrent callers would then overwrite each other's counts.
+      do {
+        const embedded = await run();
+        inputs += embedded;
+      } while (now() < until);
     }),
   );
   return inputs / (Math.max(1e-3, now() - start) / 1000);

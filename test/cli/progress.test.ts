@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { createProgressView, transferText } from '../../src/cli/progress.js';
+import { createIngestView, createProgressView, transferText } from '../../src/cli/progress.js';
 
 /** A stream that claims to be a terminal, with the cursor calls cli-progress makes, and keeps what is written. */
 function fakeTerminal(): Writable & { text: () => string } {
@@ -49,5 +49,31 @@ describe('pull progress bar', () => {
     assert.deepEqual(transferText({ elapsedMs: 5, moved: 0, completed: 1000, total: 1000 }), { speed: '…', remaining: 'done' }, 'already there: nothing measured');
     assert.equal(transferText({ elapsedMs: 1000, moved: 1000, completed: 1000, total: 3_601_000 }).remaining, 'ETA 1h00m');
     assert.equal(transferText({ elapsedMs: 1000, moved: 1000, completed: 1000, total: 7_199_000 }).remaining, 'ETA 1h59m', 'never 1h60m');
+  });
+});
+
+describe('ingest progress lines', () => {
+  function logStream(): Writable & { text: () => string } {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer | string, _encoding, callback) {
+        chunks.push(chunk.toString());
+        callback();
+      },
+    });
+    return Object.assign(stream, { isTTY: false, text: () => chunks.join('') });
+  }
+
+  test('a run shorter than one sample still ends on measured rates', async () => {
+    const stream = logStream();
+    const view = createIngestView(stream as unknown as NodeJS.WriteStream);
+    view.update({ files: 0, totalFiles: 2, chunks: 0 });
+    // Elapsed time must be above zero for a rate; the wait is a floor, not a timing assumption.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    view.update({ files: 2, totalFiles: 2, chunks: 3 });
+    view.stop();
+    const lines = stream.text().trim().split('\n');
+    assert.match(lines[0]!, /ingesting: 0\/2 files, 0 chunks, … files\/s … chunks\/s, ETA …/);
+    assert.match(lines.at(-1)!, /ingesting: 2\/2 files, 3 chunks, [\d.]+ files\/s [\d.]+ chunks\/s, done/);
   });
 });
