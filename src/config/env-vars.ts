@@ -41,6 +41,8 @@ export const ENV_VARS: readonly EnvVar[] = [
   { area: 'store', names: ['HEARTH_OFFLINE', 'HF_HUB_OFFLINE'], key: 'offline', default: 'false', meaning: 'no network at all; uncached models fail' },
   { area: 'store', names: ['HEARTH_PULL_RETRIES'], key: 'pull.retries', default: '5', meaning: 'retries per hub request' },
   { area: 'store', names: ['HEARTH_PULL_TIMEOUT'], key: 'pull.timeout', default: '30s', meaning: 'idle time before a stalled transfer is retried' },
+  { area: 'store', names: ['HEARTH_PULL_CONNECTIONS'], key: 'pull.connections', default: '8', meaning: 'parallel range requests for a file larger than one piece; 1 pulls every file as one stream' },
+  { area: 'store', names: ['HEARTH_PULL_PIECE_SIZE'], key: 'pull.pieceBytes', default: '16MiB', meaning: 'the byte ranges a large file is cut into (at least 64KiB)' },
   { area: 'store', names: ['HEARTH_DISK_RESERVE'], key: 'pull.reserveBytes', default: '268435456', meaning: 'free bytes kept on the disk beyond the file itself' },
   { area: 'store', names: ['HEARTH_GC_GRACE'], key: 'gc.grace', default: '1h', meaning: 'hearth gc leaves anything younger than this' },
   { area: 'store', names: ['HEARTH_VERIFY_ON_LOAD'], key: 'verify.onLoad', default: 'auto', meaning: "before a model's first load: auto (re-hash changed or stale files), always, or never" },

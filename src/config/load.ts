@@ -31,6 +31,8 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     retries: env.HEARTH_PULL_RETRIES,
     timeout: env.HEARTH_PULL_TIMEOUT,
     reserveBytes: env.HEARTH_DISK_RESERVE,
+    connections: env.HEARTH_PULL_CONNECTIONS,
+    pieceBytes: env.HEARTH_PULL_PIECE_SIZE,
   });
   const serverEnv = pruneUndefined({
     host: env.HEARTH_HOST,

@@ -15,6 +15,10 @@ function parsedWith<T>(parse: (value: string | number) => T) {
   });
 }
 
+/** Chosen by measurement: BENCHMARKS.md, P1. */
+export const DEFAULT_PULL_CONNECTIONS = 8;
+export const DEFAULT_PULL_PIECE_BYTES = 16 * 2 ** 20;
+
 const duration = parsedWith(parseDuration);
 const bytes = parsedWith(parseBytes);
 /** A duration that must be positive: a zero or negative timeout would fire at once. */
@@ -53,8 +57,12 @@ export const configSchema = z.object({
       timeout: timeout(1000).default(30_000),
       /** Extra free space kept on the disk beyond the file itself. */
       reserveBytes: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
+      /** Parallel range requests for a file larger than one piece (1: one stream); see BENCHMARKS.md, P1. */
+      connections: z.coerce.number().int().min(1).max(64).default(DEFAULT_PULL_CONNECTIONS),
+      /** The byte ranges a large file is cut into. */
+      pieceBytes: bytes.pipe(z.number().int().min(64 * 1024)).default(DEFAULT_PULL_PIECE_BYTES),
     })
-    .default({ retries: 5, timeout: 30_000, reserveBytes: 256 * 1024 * 1024 }),
+    .default({ retries: 5, timeout: 30_000, reserveBytes: 256 * 1024 * 1024, connections: DEFAULT_PULL_CONNECTIONS, pieceBytes: DEFAULT_PULL_PIECE_BYTES }),
   gc: z.object({ grace: duration.default(3_600_000) }).default({ grace: 3_600_000 }),
   verify: z
     .object({

@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { HearthError } from '../errors/index.js';
 import { raceAbort } from '../lifecycle/abortable.js';
+import { spawnWorker } from '../lifecycle/spawn-worker.js';
 
 /**
  * The messages an engine thread sends back: `ready` once, with what it loaded;
@@ -43,7 +44,7 @@ export class WorkerThread<Ready, Request, Result> {
 
   /** Starts `entry` (a module next to the caller, named without extension) and waits for its `ready`. */
   static async start<Ready, Request, Result>(entry: URL, setup: unknown, label: string, signal?: AbortSignal): Promise<WorkerThread<Ready, Request, Result>> {
-    const worker = spawn(entry, setup);
+    const worker = spawnWorker(entry, setup);
     let onMessage!: (reply: ThreadReply<Ready, Result>) => void;
     let onError!: (error: Error) => void;
     let onExit!: (code: number) => void;
@@ -123,21 +124,6 @@ export async function startAll<T extends { dispose(): Promise<void> }>(count: nu
     throw failed.reason;
   }
   return ok;
-}
-
-/**
- * From dist the worker is plain JavaScript. From source (tests, `node --import
- * tsx`), a worker does not inherit tsx's loader, so it registers tsx first,
- * found from this file, so hearth runs from source in any current folder.
- */
-function spawn(entry: URL, setup: unknown): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const file = new URL(`${entry.href}${fromSource ? '.ts' : '.js'}`);
-  if (!fromSource) return new Worker(file, { workerData: setup });
-  // Resolved here: an eval'd worker would resolve the bare name from the current folder, not from hearth's.
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(file.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: setup });
 }
 
 /** The thread side: answers `run` requests with `handle`, in arrival order of completion, until `dispose`. */

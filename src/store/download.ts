@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, stat, statfs, truncate as truncateFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HearthError, isHearthError, toHearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
@@ -9,7 +9,9 @@ import type { HubClient } from './hub-client.js';
 import { blobPath, lockPath, partialName, parsePartialName, type RepoDir } from './layout.js';
 import { ensureDir, fsyncDir, isDiskFull } from './fs-utils.js';
 import { readIdleBody } from './idle-body.js';
-import { withRetry } from './retry.js';
+import { readPieceRecord, recordPath, removePieceRecord } from './pieces.js';
+import { RangedFetch } from './ranged-download.js';
+import { isRetryable, withRetry } from './retry.js';
 
 /** One blob to fetch. `expected` is its digest when known up front (hub files, pinned URLs). */
 export interface BlobSource {
@@ -28,6 +30,10 @@ export interface DownloadContext {
   retries: number;
   idleTimeoutMs: number;
   reserveBytes: number;
+  /** Parallel range requests for a blob larger than one piece; 1 downloads every blob as one stream. */
+  connections: number;
+  /** The size of the byte ranges a large blob is cut into. */
+  pieceBytes: number;
   signal?: AbortSignal | undefined;
   onProgress?: ((completed: number, total: number | undefined) => void) | undefined;
   onWait?: (() => void) | undefined;
@@ -83,6 +89,7 @@ async function completeBlob(dir: RepoDir, source: BlobSource): Promise<DownloadR
 class BlobDownload {
   #partial = '';
   #received = 0;
+  #ranged: RangedFetch | undefined;
   /** The server's validator for If-Range, learned from this process's own responses. */
   #validator: string | undefined;
 
@@ -95,10 +102,23 @@ class BlobDownload {
   async run(): Promise<DownloadResult> {
     const { source, ctx } = this;
     this.#partial = await this.#claimPartial();
+    const size = source.size;
+    const ranged = size !== undefined && ctx.connections > 1 && size > ctx.pieceBytes;
+    if (ranged) this.#ranged = new RangedFetch(this.#partial, { location: source.location, kind: source.kind, size, label: source.label }, ctx);
     try {
-      return await withRetry(() => this.#attempt(), { retries: ctx.retries, signal: ctx.signal, logger: ctx.logger, what: `download of ${source.label}` });
+      return await withRetry(() => (this.#ranged ? this.#rangedAttempt(this.#ranged) : this.#attempt()), {
+        retries: ctx.retries,
+        signal: ctx.signal,
+        logger: ctx.logger,
+        what: `download of ${source.label}`,
+        // Each range retries its own failures; what is left for the whole blob is a start over (bytes that hash wrong, a file that changed).
+        retryable: (error) => isRetryable(error) && (!ranged || isHearthError(error, 'DIGEST_MISMATCH') || (error as HearthError).details.restart === true),
+      });
     } catch (error) {
-      if (isHearthError(error, 'DIGEST_MISMATCH')) await unlink(this.#partial).catch(() => undefined);
+      if (isHearthError(error, 'DIGEST_MISMATCH')) {
+        await unlink(this.#partial).catch(() => undefined);
+        await removePieceRecord(this.#partial);
+      }
       if (isDiskFull(error)) {
         throw new HearthError('DISK_FULL', `disk full while downloading ${source.label} into ${this.dir.blobs}`, {
           cause: error,
@@ -123,12 +143,17 @@ class BlobDownload {
     const names = await readdir(this.dir.blobs).catch(() => [] as string[]);
     const candidates = await Promise.all(
       names
-        .filter((name) => parsePartialName(name)?.etag === this.source.key)
+        .filter((name) => {
+          const parsed = parsePartialName(name);
+          return parsed?.etag === this.source.key && parsed.part === 'bytes';
+        })
         .map(async (name) => ({ name, size: (await stat(join(this.dir.blobs, name)).catch(() => undefined))?.size ?? -1 })),
     );
     for (const candidate of candidates.sort((a, b) => b.size - a.size)) {
       try {
         await rename(join(this.dir.blobs, candidate.name), mine);
+        // Its piece record, if it was written in ranges; a record left without its partial is swept by gc.
+        await rename(recordPath(join(this.dir.blobs, candidate.name)), recordPath(mine)).catch(() => undefined);
         this.ctx.logger.info({ file: this.source.label, bytes: candidate.size }, 'resuming partial download');
         return mine;
       } catch {
@@ -138,8 +163,33 @@ class BlobDownload {
     return mine;
   }
 
+  /** A large blob over parallel ranges (ranged-download.ts); the bytes are verified and published here as for one stream. */
+  async #rangedAttempt(ranged: RangedFetch): Promise<DownloadResult> {
+    // Not append mode: pieces land at their own offsets.
+    const handle = await open(this.#partial, 'r+').catch(async () => open(this.#partial, 'w+'));
+    try {
+      // Allocated blocks, not the length: a ranged partial is sparse until its gaps fill.
+      const info = await handle.stat();
+      await this.#checkDiskSpace(Math.min(info.size, info.blocks * 512));
+      const { digest, size } = await ranged.attempt(handle);
+      this.#received = ranged.received;
+      const result = await this.#finish(handle, digest, size, () => ranged.discard(handle));
+      await ranged.published();
+      return result;
+    } finally {
+      this.#received = ranged.received;
+      await handle.close().catch(() => undefined);
+    }
+  }
+
   async #attempt(): Promise<DownloadResult> {
     const { source, ctx } = this;
+    // A partial written in ranges that falls back to one stream keeps only its gap-free prefix.
+    if (source.size !== undefined) {
+      const pieces = await readPieceRecord(this.#partial, source.size);
+      if (pieces) await truncateFile(this.#partial, pieces.contiguous);
+      await removePieceRecord(this.#partial);
+    }
     // Append mode: every byte lands at the end, so the file is always a valid prefix.
     const handle = await open(this.#partial, 'a+');
     try {
@@ -188,7 +238,7 @@ class BlobDownload {
         this.#received += chunk.length;
         ctx.onProgress?.(position, source.size);
       }
-      return await this.#finish(handle, hash.digest('hex'), position);
+      return await this.#finish(handle, hash.digest('hex'), position, async () => void (await handle.truncate(0)));
     } finally {
       await handle.close().catch(() => undefined);
     }
@@ -213,7 +263,7 @@ class BlobDownload {
     return response;
   }
 
-  async #finish(handle: FileHandle, digest: string, size: number): Promise<DownloadResult> {
+  async #finish(handle: FileHandle, digest: string, size: number, discard: () => Promise<void>): Promise<DownloadResult> {
     const { source } = this;
     if (source.size !== undefined && size !== source.size) {
       throw new HearthError('HUB_UNAVAILABLE', `transfer of ${source.label} ended early (${size} of ${source.size} bytes)`, {
@@ -221,7 +271,7 @@ class BlobDownload {
       });
     }
     if (source.expected && digest !== source.expected) {
-      await handle.truncate(0);
+      await discard();
       throw new HearthError('DIGEST_MISMATCH', `${source.label}: downloaded bytes hash to ${digest}, expected ${source.expected}`, {
         details: { expected: source.expected, actual: digest, retryable: true },
       });

@@ -167,16 +167,17 @@ export class HubClient {
   }
 
   /**
-   * GET the bytes from `start`. With a validator learned from an earlier
-   * response, If-Range makes a changed file come back whole (200) instead of
-   * spliced; without one, the caller checks the overlap and the final digest.
+   * GET the bytes from `start`, to `end` (inclusive) when given. With a
+   * validator learned from an earlier response, If-Range makes a changed file
+   * come back whole (200) instead of spliced; without one, the caller checks
+   * the overlap and the final digest.
    */
-  async openBody(location: string, options: { start: number; ifRange?: string | undefined; signal?: AbortSignal | undefined }): Promise<Response> {
+  async openBody(location: string, options: { start: number; end?: number | undefined; ifRange?: string | undefined; signal?: AbortSignal | undefined }): Promise<Response> {
     let url = location;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-      if (options.start > 0) {
-        headers.range = `bytes=${options.start}-`;
+      if (options.start > 0 || options.end !== undefined) {
+        headers.range = `bytes=${options.start}-${options.end ?? ''}`;
         if (options.ifRange) headers['if-range'] = options.ifRange;
       }
       const response = await this.request(url, { signal: options.signal, headers }, url);

@@ -73,7 +73,8 @@ export function partialName(etag: string, unique: string): string {
   return `${etag}.${unique}.incomplete`;
 }
 
-export function parsePartialName(name: string): { etag: string } | undefined {
-  const match = /^([0-9a-f]{40}|[0-9a-f]{64})\.[A-Za-z0-9-]+\.incomplete$/.exec(name);
-  return match ? { etag: match[1]! } : undefined;
+/** A partial's name, or its piece record's (`<etag>.<unique>.ranges`, see pieces.ts): whose blob, and which of the two. */
+export function parsePartialName(name: string): { etag: string; part: 'bytes' | 'ranges' } | undefined {
+  const match = /^([0-9a-f]{40}|[0-9a-f]{64})\.[A-Za-z0-9-]+\.(incomplete|ranges)$/.exec(name);
+  return match ? { etag: match[1]!, part: match[2] === 'ranges' ? 'ranges' : 'bytes' } : undefined;
 }

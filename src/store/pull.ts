@@ -25,6 +25,8 @@ export interface PullContext extends CacheLocation {
   retries: number;
   idleTimeoutMs: number;
   reserveBytes: number;
+  connections: number;
+  pieceBytes: number;
   /** Shared in-process downloads, keyed by repo folder and blob. */
   flights: SingleFlight<string, DownloadResult>;
   signal?: AbortSignal | undefined;
@@ -274,6 +276,8 @@ async function fetchShared(dir: RepoDir, source: BlobSource, file: string, ref: 
         retries: ctx.retries,
         idleTimeoutMs: ctx.idleTimeoutMs,
         reserveBytes: ctx.reserveBytes,
+        connections: ctx.connections,
+        pieceBytes: ctx.pieceBytes,
         signal,
         onWait: () => ctx.emit({ status: 'waiting', ref, file, digest }),
         onProgress: throttle((completed, total) => ctx.emit({ status: 'downloading', ref, file, digest, total, completed })),

@@ -9,6 +9,8 @@ export interface RetryOptions {
   what: string;
   baseMs?: number;
   maxMs?: number;
+  /** Which failures another attempt may fix; isRetryable by default. */
+  retryable?: (error: unknown) => boolean;
 }
 
 /** True for failures that another attempt may fix: network errors, 5xx, 429, stalled transfers. */
@@ -24,7 +26,7 @@ export async function withRetry<T>(attempt: (n: number) => Promise<T>, options: 
     try {
       return await attempt(n);
     } catch (error) {
-      if (n >= options.retries || !isRetryable(error)) throw error;
+      if (n >= options.retries || !(options.retryable ?? isRetryable)(error)) throw error;
       const delay = Math.round(Math.min(max, base * 2 ** n) * (0.5 + Math.random() / 2));
       options.logger.warn({ attempt: n + 1, retries: options.retries, delayMs: delay, err: (error as Error).message }, `retrying ${options.what}`);
       await sleep(delay, options.signal);

@@ -49,7 +49,7 @@ export async function scanRepo(dir: RepoDir): Promise<ScannedRepo> {
     const info = await stat(join(dir.blobs, name)).catch(() => undefined);
     if (!info?.isFile()) continue;
     if (digestKind(name)) blobs.push({ digest: name, size: info.size, mtimeMs: info.mtimeMs });
-    else if (/\.(incomplete|tmp)$/.test(name)) leftovers.push({ path: join(dir.blobs, name), size: info.size, mtimeMs: info.mtimeMs });
+    else if (/\.(incomplete|ranges|tmp)$/.test(name)) leftovers.push({ path: join(dir.blobs, name), size: info.size, mtimeMs: info.mtimeMs });
   }
   return { dir, repo, url, refs, snapshots, blobs, leftovers };
 }

@@ -276,6 +276,8 @@ export class Store {
       retries: pull.retries,
       idleTimeoutMs: pull.timeout,
       reserveBytes: pull.reserveBytes,
+      connections: pull.connections,
+      pieceBytes: pull.pieceBytes,
       flights: this.#flights,
       hooks: this.#hooks,
       signal: this.#signal(options.signal),

@@ -8,6 +8,16 @@ import { partialDownloads, runHearth, spawnHearth } from '../support/hearth-cli.
 import { createSandbox, fixtureBytes, sha256, type Sandbox } from '../support/sandbox.js';
 
 const BIG = fixtureBytes(4_000_000, 11);
+
+/** Bytes a piece record (pieces.ts) says are written, over every record in the folder. */
+async function recordedBytes(blobsDir: string): Promise<number> {
+  let total = 0;
+  for (const name of (await readdir(blobsDir).catch(() => [] as string[])).filter((n) => n.endsWith('.ranges'))) {
+    const record = JSON.parse(await readFile(join(blobsDir, name), 'utf8').catch(() => '{"done":[]}')) as { done: number[] };
+    total = Math.max(total, record.done.reduce((a, b) => a + b, 0));
+  }
+  return total;
+}
 const REF = 'hf:acme/big/big.Q4_K_M.gguf';
 
 /** Real `hearth` processes against the fake hub: crashes, races between processes, offline. */
@@ -49,6 +59,28 @@ describe('hearth pull across processes', () => {
     assert.equal(hub.stats.rangeGets, 1);
     const blob = await readFile(join(blobsDir(), sha256(BIG)));
     assert.equal(sha256(blob), sha256(BIG));
+  });
+
+  test('kill -9 mid-pull in parallel ranges: the piece record survives, and the next pull fetches only the missing bytes', async () => {
+    const ranged = { HEARTH_PULL_CONNECTIONS: '4', HEARTH_PULL_PIECE_SIZE: '256KiB' };
+    hub.throttle(500_000);
+    const child = spawnHearth(['pull', REF], box.env(ranged));
+    let recorded = 0;
+    try {
+      await waitFor(async () => (recorded = await recordedBytes(blobsDir())) >= 1_000_000, { what: 'a megabyte recorded in the piece record' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+    assert.equal((await child.result).signal, 'SIGKILL');
+
+    hub.throttle(null);
+    hub.resetStats();
+    const second = await runHearth(['pull', REF], box.env(ranged));
+    assert.equal(second.code, 0, second.stderr);
+    const sent = hub.stats.byPath.get('big.Q4_K_M.gguf')?.bytesSent ?? 0;
+    assert.ok(sent <= BIG.length - recorded, `second pull fetched ${sent} of ${BIG.length} bytes, ${recorded} were recorded`);
+    assert.equal(sha256(await readFile(join(blobsDir(), sha256(BIG)))), sha256(BIG));
+    assert.deepEqual((await readdir(blobsDir())).filter((n) => n !== sha256(BIG)), [], 'no partial or record left');
   });
 
   test('4 concurrent pull processes download the file exactly once', async () => {

@@ -28,14 +28,21 @@ export type Fault =
   | { kind: 'silent'; times?: number }
   | { kind: 'stall-headers'; ms: number; times?: number }
   | { kind: 'drop'; afterBytes: number; times?: number }
-  | { kind: 'corrupt'; times?: number }
+  /** Flips every byte of the body, or only the one at `byte` (an offset into this response's body). */
+  | { kind: 'corrupt'; byte?: number; times?: number }
   | { kind: 'stall'; afterBytes: number; ms: number; times?: number };
 /**
  * Which requests a fault applies to. `listing: true` aims it at tree listings only, and then the
  * body faults (`drop`, `corrupt`, `stall`) apply to the listing's JSON body too; without it, body
  * faults never touch a listing.
  */
-export interface FaultTarget { path?: string; method?: 'GET' | 'HEAD'; listing?: boolean }
+export interface FaultTarget {
+  path?: string;
+  method?: 'GET' | 'HEAD';
+  listing?: boolean;
+  /** Only a ranged GET whose Range starts at this byte: one piece of a parallel download. */
+  rangeStart?: number;
+}
 export interface PathStats { gets: number; bytesSent: number; fullGets: number }
 export interface HubStats {
   requests: number; heads: number; gets: number; bodyGets: number; rangeGets: number;
@@ -67,6 +74,8 @@ export interface FakeHubOptions {
   absoluteRedirects?: boolean;
   /** Tree listing page size (the real hub's is 1,000 entries, 50 with expand=true); unset = one page. */
   treePageSize?: number;
+  /** false: a server that ignores Range and always sends the whole file (200). */
+  ranges?: boolean;
 }
 
 interface Blob { path: string; bytes: Buffer; lfs: boolean; sha256: string; gitSha1: string }
@@ -109,6 +118,13 @@ function errorReply(status: number, code: string, message: string, headers: Head
   return { status, headers: { ...headers, 'X-Error-Code': code, 'X-Error-Message': message }, text: JSON.stringify({ error: message }) };
 }
 
+function corrupted(bytes: Buffer, byte: number | undefined): Buffer {
+  if (byte === undefined) return Buffer.from(bytes.map((b) => b ^ 0xff));
+  const copy = Buffer.from(bytes);
+  copy[byte] = copy[byte]! ^ 0x01;
+  return copy;
+}
+
 /** Parses a single-range `Range` header: null = ignore it (serve 200), 'unsatisfiable' = 416. */
 function parseRange(header: string | undefined, size: number): [number, number] | null | 'unsatisfiable' {
   const m = header?.match(/^bytes=(\d*)-(\d*)$/);
@@ -121,10 +137,10 @@ function parseRange(header: string | undefined, size: number): [number, number] 
 }
 
 /** Serves file bytes with the Range / If-Range semantics of the hub and its CDN. */
-function blobReply(req: IncomingMessage, bytes: Buffer, etag: string, path: string, headers: Headers = {}): Reply {
-  const base = { ...headers, ETag: etag, 'Accept-Ranges': 'bytes' };
+function blobReply(req: IncomingMessage, bytes: Buffer, etag: string, path: string, headers: Headers = {}, ranges = true): Reply {
+  const base = { ...headers, ETag: etag, ...(ranges ? { 'Accept-Ranges': 'bytes' } : {}) };
   const ifRange = req.headers['if-range'];
-  const range = parseRange(ifRange === undefined || ifRange === etag ? req.headers.range : undefined, bytes.length);
+  const range = ranges ? parseRange(ifRange === undefined || ifRange === etag ? req.headers.range : undefined, bytes.length) : null;
   if (range === 'unsatisfiable') {
     return { status: 416, headers: { ...base, 'Content-Range': `bytes */${bytes.length}`, 'Content-Length': 0 } };
   }
@@ -229,7 +245,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     if (route.kind === 'cdn') {
       const blob = cdn.get(route.sha);
       if (!blob) return { status: 404, headers: {}, text: 'NoSuchKey' };
-      return blobReply(req, blob.bytes, `"${blob.sha256}"`, route.path ?? blob.path);
+      return blobReply(req, blob.bytes, `"${blob.sha256}"`, route.path ?? blob.path, {}, opts.ranges ?? true);
     }
     const snap = snapshot(req, route.repoId, route.rev);
     if ('status' in snap) return snap;
@@ -253,7 +269,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     }
     const blob = snap.files.get(route.path);
     if (!blob) return errorReply(404, 'EntryNotFound', `Entry not found: ${route.path}`, commitHeader);
-    if (!blob.lfs) return blobReply(req, blob.bytes, `"${blob.gitSha1}"`, blob.path, commitHeader);
+    if (!blob.lfs) return blobReply(req, blob.bytes, `"${blob.gitSha1}"`, blob.path, commitHeader, opts.ranges ?? true);
     const query = new URLSearchParams({ repo: route.repoId, path: blob.path });
     const location = `${opts.absoluteRedirects ? hub.url : ''}/cdn/${blob.sha256}?${query}`;
     const etag = `"${blob.sha256}"`;
@@ -264,8 +280,9 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
   }
 
   /** Consumes the first queued fault that applies; body faults only apply to GETs that send file bytes, or a listing they target. */
-  function takeFault(method: string, path: string, bodyGet: boolean, listing: boolean): Fault | undefined {
+  function takeFault(method: string, path: string, bodyGet: boolean, listing: boolean, rangeStart: number | undefined): Fault | undefined {
     const i = faults.findIndex(({ fault, target }) =>
+      (target.rangeStart === undefined || target.rangeStart === rangeStart) &&
       (target.listing === undefined || target.listing === listing) &&
       (HEADER_FAULTS.has(fault.kind) || bodyGet || (target.listing === true && method === 'GET')) &&
       (target.path === undefined || target.path === path) &&
@@ -325,8 +342,8 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     stats.bodyGets++;
     ps.gets++;
     if (reply.status === 206) stats.rangeGets++;
-    // Corruption flips every byte, so any checksum notices while the length stays the same.
-    const bytes = fault?.kind === 'corrupt' ? Buffer.from(reply.file.bytes.map((b) => b ^ 0xff)) : reply.file.bytes;
+    // Corruption flips bytes, so any checksum notices while the length stays the same.
+    const bytes = fault?.kind === 'corrupt' ? corrupted(reply.file.bytes, fault.byte) : reply.file.bytes;
     const count = (n: number) => { stats.bytesSent += n; ps.bytesSent += n; };
     if (await pump(res, bytes, fault, count, signal)) {
       res.end(() => { if (reply.status === 200) ps.fullGets++; });
@@ -344,7 +361,8 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     if (route.kind === 'tree' && req.method === 'GET') stats.treeGets++;
     const reply = plan(req, route);
     const path = reply.file?.path ?? route.path ?? '';
-    const fault = takeFault(req.method, path, req.method === 'GET' && reply.file !== undefined, route.kind === 'tree');
+    const rangeStart = reply.status === 206 ? Number(/^bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1]) : undefined;
+    const fault = takeFault(req.method, path, req.method === 'GET' && reply.file !== undefined, route.kind === 'tree', rangeStart);
     if (fault?.kind === 'status') {
       return send(req, res, { status: fault.status, headers: {}, text: JSON.stringify({ error: 'injected fault' }) }, abort.signal, undefined);
     }

@@ -49,7 +49,7 @@ describe('loadConfig: defaults', () => {
     assert.equal(config.offline, false);
     assert.deepEqual(config.aliases, {});
     assert.equal(config.logLevel, 'info');
-    assert.deepEqual(config.pull, { retries: 5, timeout: 30_000, reserveBytes: 256 * 1024 * 1024 });
+    assert.deepEqual(config.pull, { retries: 5, timeout: 30_000, reserveBytes: 256 * 1024 * 1024, connections: 8, pieceBytes: 16 * 2 ** 20 });
     assert.deepEqual(config.server, {
       host: '127.0.0.1',
       port: 8434,

@@ -1,0 +1,236 @@
+import type { FileHandle } from 'node:fs/promises';
+import { HearthError } from '../errors/index.js';
+import type { DownloadContext } from './download.js';
+import type { DigestKind } from './digest.js';
+import { FileHasher } from './file-hasher.js';
+import { readIdleBody } from './idle-body.js';
+import { Pieces, readPieceRecord, removePieceRecord, writePieceRecord } from './pieces.js';
+import { withRetry } from './retry.js';
+
+/** What a ranged fetch needs to know of its blob: where it is, how long, how to hash it. */
+export interface RangedSource {
+  location: string;
+  kind: DigestKind;
+  size: number;
+  label: string;
+}
+
+/** Writes are gathered to this size before they go to the disk: one syscall per MiB, not per 64 KiB chunk. */
+const WRITE_BATCH = 1 << 20;
+/** How often the piece record is saved while bytes arrive; a killed pull re-fetches at most this much per connection. */
+const RECORD_EVERY_MS = 1000;
+
+/**
+ * One attempt at a large blob over parallel byte ranges, in the style of
+ * aria2 and hf_transfer: the file is cut in pieces, `connections` requests
+ * take them in file order, and each writes its bytes at their offset in the
+ * partial. A hash thread follows the contiguous prefix, so by the time the
+ * last piece lands almost every byte is hashed. Each piece is retried on its
+ * own, from the bytes it already wrote; the piece record beside the partial
+ * keeps that across a killed process.
+ *
+ * The first request is a probe: a server that answers a range with the whole
+ * file (200) gets the download as one stream, and no other request is sent.
+ */
+export class RangedFetch {
+  /** Bytes this fetch received over the network, over all its attempts. */
+  received = 0;
+  #pieces: Pieces | undefined;
+  #hasher: FileHasher | undefined;
+  #validator: string | undefined;
+  #lastSave = 0;
+  #saving: Promise<void> | undefined;
+
+  constructor(
+    private readonly partial: string,
+    private readonly source: RangedSource,
+    private readonly ctx: DownloadContext,
+  ) {}
+
+  /** Fetches whatever the partial lacks and hashes the whole file; returns its digest and length. */
+  async attempt(handle: FileHandle): Promise<{ digest: string; size: number }> {
+    const { ctx } = this;
+    const pieces = await this.#resume(handle);
+    const hasher = this.#startHasher(pieces);
+    const failed = new AbortController();
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, failed.signal]) : failed.signal;
+    try {
+      const queue = pieces.open();
+      if (queue.length > 0) {
+        // The probe: its answer says whether the server serves ranges at all.
+        const first = queue.shift()!;
+        const ranged = await this.#piece(handle, first, signal, true);
+        if (ranged) {
+          const worker = async () => {
+            for (let i = queue.shift(); i !== undefined; i = queue.shift()) await this.#piece(handle, i, signal, false);
+          };
+          const workers = Array.from({ length: Math.min(ctx.connections, queue.length) }, () =>
+            worker().catch((error: unknown) => {
+              // One piece out of retries ends the attempt: the others stop, their bytes kept for the next.
+              failed.abort(error);
+              throw error;
+            }),
+          );
+          const settled = await Promise.allSettled(workers);
+          const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+          if (failure) throw failed.signal.aborted ? (failed.signal.reason as unknown) : failure.reason;
+        }
+      }
+      const current = this.#pieces!;
+      const { digest } = await this.#hasher!.digest(ctx.signal);
+      return { digest, size: current.written };
+    } finally {
+      await hasher.dispose();
+      await this.#hasher?.dispose();
+      await this.#save(true).catch(() => undefined);
+    }
+  }
+
+  /** After the publish, the record has nothing left to describe. */
+  async published(): Promise<void> {
+    this.#pieces = undefined;
+    await removePieceRecord(this.partial);
+  }
+
+  /** Bytes found wrong: the partial and its record start over. */
+  async discard(handle: FileHandle): Promise<void> {
+    await handle.truncate(0);
+    await removePieceRecord(this.partial);
+    this.#pieces = undefined;
+  }
+
+  /** Where the partial stands: its record, or, for a partial without one, a prefix written in order. */
+  async #resume(handle: FileHandle): Promise<Pieces> {
+    const { size } = this.source;
+    const recorded = await readPieceRecord(this.partial, size);
+    const pieces = recorded ?? Pieces.fromPrefix(size, this.ctx.pieceBytes, Math.min(size, (await handle.stat()).size));
+    this.#validator ??= pieces.validator;
+    if (pieces.written > 0) this.ctx.logger.info({ file: this.source.label, bytes: pieces.written, pieces: pieces.count }, 'resuming partial download');
+    this.#pieces = pieces;
+    // Saved before any byte lands past the prefix: a partial without a record must always be a plain prefix.
+    await this.#save(true);
+    return pieces;
+  }
+
+  #startHasher(pieces: Pieces): FileHasher {
+    const hasher = FileHasher.start(this.partial, this.source.kind, this.source.size, this.source.label);
+    hasher.advance(pieces.contiguous);
+    this.#hasher = hasher;
+    return hasher;
+  }
+
+  /**
+   * Fetches the rest of piece `i`, retrying from what it has written. For the
+   * probe, a 200 answer means the server ignores ranges: the whole body is
+   * then written as a single piece, and the result is false.
+   */
+  async #piece(handle: FileHandle, i: number, signal: AbortSignal, probe: boolean): Promise<boolean> {
+    const { ctx } = this;
+    return withRetry(
+      async () => {
+        const pieces = this.#pieces!;
+        const start = pieces.start(i) + pieces.done[i]!;
+        const end = pieces.start(i) + pieces.length(i) - 1;
+        const response = await ctx.client.openBody(this.source.location, { start, end, ifRange: this.#validator, signal });
+        this.#validator = response.headers.get('etag') ?? response.headers.get('last-modified') ?? this.#validator;
+        pieces.validator = this.#validator;
+        if (response.status === 200) {
+          if (!probe && pieces.written > 0) throw await this.#changed(handle, response);
+          await this.#restartWhole(handle);
+          await this.#stream(handle, response, 0, this.#pieces!.length(0), 0, signal);
+          return false;
+        }
+        if (response.status === 416) {
+          await response.body?.cancel().catch(() => undefined);
+          throw new HearthError('HUB_UNAVAILABLE', `server refused bytes ${start}-${end} of ${this.source.label}`, { details: { retryable: true } });
+        }
+        const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
+        if (!range || Number(range[1]) !== start || Number(range[2]) !== end || (range[3] !== '*' && Number(range[3]) !== this.source.size)) {
+          await response.body?.cancel().catch(() => undefined);
+          throw new HearthError('HUB_PROTOCOL', `bad Content-Range for ${this.source.label}: asked for bytes ${start}-${end}/${this.source.size}, got "${response.headers.get('content-range')}"`);
+        }
+        await this.#stream(handle, response, i, end + 1 - start, start, signal);
+        return true;
+      },
+      { retries: ctx.retries, signal, logger: ctx.logger, what: `bytes of ${this.source.label} in piece ${i + 1}` },
+    );
+  }
+
+  /** Writes a response body at `position` onward into piece `i`, in batches, reporting each to the hasher and the record. */
+  async #stream(handle: FileHandle, response: Response, i: number, expected: number, position: number, signal: AbortSignal): Promise<void> {
+    const { ctx, source } = this;
+    if (!response.body) throw new HearthError('HUB_PROTOCOL', `no body for ${source.label}`);
+    const pieces = this.#pieces!;
+    let batch: Buffer[] = [];
+    let batched = 0;
+    let got = 0;
+    const flush = async () => {
+      if (batched === 0) return;
+      const written = await handle.writev(batch, position);
+      if (written.bytesWritten !== batched) throw new HearthError('IO_ERROR', `short write to ${this.partial}`);
+      position += batched;
+      pieces.wrote(i, batched);
+      this.received += batched;
+      this.#hasher!.advance(pieces.contiguous);
+      ctx.onProgress?.(pieces.written, source.size);
+      batch = [];
+      batched = 0;
+      if (performance.now() - this.#lastSave >= RECORD_EVERY_MS) await this.#save(false);
+    };
+    try {
+      for await (const chunk of readIdleBody(response.body, {
+        idleTimeoutMs: ctx.idleTimeoutMs,
+        signal,
+        stalled: () => new HearthError('HUB_UNAVAILABLE', `no data for ${ctx.idleTimeoutMs} ms`, { details: { retryable: true } }),
+        interrupted: (error) =>
+          new HearthError('HUB_UNAVAILABLE', `transfer of ${source.label} interrupted: ${(error as Error).message}`, { cause: error, details: { retryable: true } }),
+      })) {
+        got += chunk.length;
+        if (got > expected) throw new HearthError('HUB_PROTOCOL', `server sent more than the ${expected} bytes asked of ${source.label}`);
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched >= WRITE_BATCH) await flush();
+      }
+    } finally {
+      // What arrived before a failure is kept: the retry asks only for the rest.
+      await flush();
+    }
+    if (got < expected) {
+      throw new HearthError('HUB_UNAVAILABLE', `transfer of ${source.label} ended early (${got} of ${expected} bytes of a range)`, { details: { retryable: true } });
+    }
+  }
+
+  /**
+   * A range request answered with the whole file, after other ranges were
+   * served, means the file changed on the server (If-Range saw a new
+   * validator): nothing written so far can be kept.
+   */
+  async #changed(handle: FileHandle, response: Response): Promise<HearthError> {
+    await response.body?.cancel().catch(() => undefined);
+    await this.discard(handle);
+    return new HearthError('HUB_UNAVAILABLE', `${this.source.label} changed on the server during the download; starting over`, { details: { retryable: true, restart: true } });
+  }
+
+  /** The server ignores ranges: the file is one piece from byte 0, hashed from scratch. */
+  async #restartWhole(handle: FileHandle): Promise<void> {
+    if (this.#pieces!.written > 0) this.ctx.logger.warn({ file: this.source.label }, 'server restarted the transfer from byte 0');
+    await handle.truncate(0);
+    this.#pieces = new Pieces(this.source.size, Math.max(1, this.source.size), undefined, this.#validator);
+    await this.#hasher?.dispose();
+    this.#startHasher(this.#pieces);
+    await this.#save(true);
+  }
+
+  /** Saves the record; a periodic save is skipped while one is under way, a forced one waits for it. */
+  async #save(force: boolean): Promise<void> {
+    const pieces = this.#pieces;
+    if (!pieces) return;
+    if (this.#saving) {
+      if (!force) return;
+      await this.#saving.catch(() => undefined);
+    }
+    this.#lastSave = performance.now();
+    this.#saving = writePieceRecord(this.partial, pieces).finally(() => (this.#saving = undefined));
+    await this.#saving;
+  }
+}
