@@ -5,7 +5,7 @@ import { HearthError, isHearthError, toHearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { createDigestHash, updateFromFile, type DigestKind } from './digest.js';
 import { acquireDownloadLock } from './file-lock.js';
-import type { HubClient } from './hub-client.js';
+import type { BodyResponse, HubClient } from './hub-client.js';
 import { blobPath, lockPath, partialName, parsePartialName, type RepoDir } from './layout.js';
 import { ensureDir, fsyncDir, isDiskFull } from './fs-utils.js';
 import { readIdleBody } from './idle-body.js';
@@ -210,9 +210,13 @@ class BlobDownload {
         hash = createDigestHash(source.kind, source.size ?? 0);
         pending = undefined;
       } else if (response.status === 206) {
-        const range = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
-        if (Number(range?.[1]) !== position) throw protocol(`bad Content-Range for ${source.label}`);
+        const range = /^bytes (\d+)-/.exec(response.header('content-range') ?? '');
+        if (Number(range?.[1]) !== position) {
+          response.cancel();
+          throw protocol(`bad Content-Range for ${source.label}`);
+        }
       } else if (response.status === 416) {
+        response.cancel();
         await truncate(handle);
         throw new HearthError('HUB_UNAVAILABLE', `server refused the range for ${source.label}`, { details: { retryable: true } });
       }
@@ -245,9 +249,8 @@ class BlobDownload {
   }
 
   /** The body, watched for stalls so the retry loop can resume it. */
-  #body(response: Response): AsyncGenerator<Buffer> {
+  #body(response: BodyResponse): AsyncGenerator<Buffer> {
     const { source, ctx } = this;
-    if (!response.body) throw protocol(`no body for ${source.label}`);
     return readIdleBody(response.body, {
       idleTimeoutMs: ctx.idleTimeoutMs,
       signal: ctx.signal,
@@ -257,9 +260,9 @@ class BlobDownload {
     });
   }
 
-  async #openBody(start: number): Promise<Response> {
+  async #openBody(start: number): Promise<BodyResponse> {
     const response = await this.ctx.client.openBody(this.source.location, { start, ifRange: this.#validator, signal: this.ctx.signal });
-    this.#validator = response.headers.get('etag') ?? response.headers.get('last-modified') ?? this.#validator;
+    this.#validator = response.header('etag') ?? response.header('last-modified') ?? this.#validator;
     return response;
   }
 

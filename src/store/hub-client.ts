@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+import { Agent, request as undiciRequest } from 'undici';
 import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { normalizeEtag } from './digest.js';
@@ -41,6 +43,19 @@ const MAX_REDIRECTS = 10;
 /** The hub pages tree listings 1,000 entries at a time; this bounds a listing at millions of files. */
 const MAX_TREE_PAGES = 10_000;
 
+/**
+ * A download's response, up to its headers. The body is a Node stream from
+ * undici's request API: fetch() wraps the same bytes in web streams, which
+ * measured twice the CPU per byte on a parallel pull (BENCHMARKS.md, P1).
+ */
+export interface BodyResponse {
+  status: number;
+  header(name: string): string | undefined;
+  body: Readable;
+  /** Drops the body unread, freeing its connection. */
+  cancel(): void;
+}
+
 /** Minimal client for the hub's download protocol; retries belong to the caller. */
 export class HubClient {
   readonly endpoint: string;
@@ -48,6 +63,8 @@ export class HubClient {
   readonly #logger: Logger;
   readonly #userAgent: string;
   readonly #timeoutMs: number;
+  /** Downloads' connection pool: keep-alive connections that the ranges of a parallel pull reuse. */
+  readonly #bodies: Agent;
 
   constructor(options: HubClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
@@ -55,6 +72,13 @@ export class HubClient {
     this.#logger = options.logger;
     this.#userAgent = options.userAgent ?? 'hearth';
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // Bodies are watched by readIdleBody, with typed errors, so undici's own body timeout is off.
+    this.#bodies = new Agent({ connectTimeout: this.#timeoutMs, headersTimeout: this.#timeoutMs, bodyTimeout: 0 });
+  }
+
+  /** Closes the download connections, cutting off any body still open (its pull was aborted first). Idempotent. */
+  async close(): Promise<void> {
+    if (!this.#bodies.destroyed) await this.#bodies.destroy().catch(() => undefined);
   }
 
   resolveUrl(repo: string, revision: string, path: string): string {
@@ -172,7 +196,7 @@ export class HubClient {
    * come back whole (200) instead of spliced; without one, the caller checks
    * the overlap and the final digest.
    */
-  async openBody(location: string, options: { start: number; end?: number | undefined; ifRange?: string | undefined; signal?: AbortSignal | undefined }): Promise<Response> {
+  async openBody(location: string, options: { start: number; end?: number | undefined; ifRange?: string | undefined; signal?: AbortSignal | undefined }): Promise<BodyResponse> {
     let url = location;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
@@ -180,17 +204,59 @@ export class HubClient {
         headers.range = `bytes=${options.start}-${options.end ?? ''}`;
         if (options.ifRange) headers['if-range'] = options.ifRange;
       }
-      const response = await this.request(url, { signal: options.signal, headers }, url);
-      const next = response.headers.get('location');
+      const response = await this.#requestBody(url, options.signal, headers);
+      const next = response.header('location');
       if (isRedirect(response.status) && next) {
-        await response.body?.cancel();
+        response.cancel();
         url = new URL(next, url).toString();
         continue;
       }
       if (response.status === 200 || response.status === 206 || response.status === 416) return response;
-      throw await hubError(response, url);
+      response.cancel();
+      throw hubErrorOf(response.status, response.header.bind(response), url);
     }
     throw new HearthError('HUB_PROTOCOL', `too many redirects downloading ${location}`);
+  }
+
+  /** One download GET through undici's request API, up to its headers; failures typed as request()'s are. */
+  async #requestBody(url: string, signal: AbortSignal | undefined, extra: Record<string, string>): Promise<BodyResponse> {
+    const headers = this.#headers(url, extra);
+    this.#logger.debug({ method: 'GET', url, range: headers.range }, 'hub request');
+    try {
+      const response = await undiciRequest(url, { method: 'GET', headers, signal, dispatcher: this.#bodies });
+      const header = (name: string) => {
+        const value = response.headers[name.toLowerCase()];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const cancel = () => {
+        // undici reports an unread body's destruction as an 'error' (RequestAbortedError): expected here.
+        response.body.on('error', () => undefined);
+        response.body.destroy();
+      };
+      return { status: response.statusCode, header, body: response.body, cancel };
+    } catch (error) {
+      if (signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: signal.reason ?? error });
+      throw this.#networkError(error, url, url);
+    }
+  }
+
+  #headers(url: string, extra: Record<string, string> | undefined): Record<string, string> {
+    const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...extra };
+    // The token goes only to the hub itself, never to a CDN or another host a redirect names.
+    if (this.#token && new URL(url).origin === new URL(this.endpoint).origin) headers.authorization = `Bearer ${this.#token}`;
+    return headers;
+  }
+
+  #networkError(error: unknown, url: string, what: string): HearthError {
+    const origin = new URL(url).origin;
+    const code = (error as { code?: string }).code;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new HearthError('HUB_UNAVAILABLE', `no response from ${origin} within ${this.#timeoutMs} ms for ${what}`, {
+        cause: error,
+        details: { url, retryable: true, timeoutMs: this.#timeoutMs },
+      });
+    }
+    return new HearthError('HUB_UNAVAILABLE', `cannot reach ${origin} for ${what}: ${describeNetworkError(error)}`, { cause: error, details: { url, retryable: true } });
   }
 
   /**
@@ -200,9 +266,7 @@ export class HubClient {
    * it with their own idle timeout.
    */
   async request(url: string, init: { method?: string; signal?: AbortSignal | undefined; headers?: Record<string, string> }, what: string): Promise<Response> {
-    const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...init.headers };
-    // The token goes only to the hub itself, never to a CDN or another host a redirect names.
-    if (this.#token && new URL(url).origin === new URL(this.endpoint).origin) headers.authorization = `Bearer ${this.#token}`;
+    const headers = this.#headers(url, init.headers);
     this.#logger.debug({ method: init.method ?? 'GET', url, range: headers.range }, 'hub request');
     const origin = new URL(url).origin;
     // fetch() has no deadline of its own for connecting and waiting for headers, so one is armed here and
@@ -223,10 +287,7 @@ export class HubClient {
     } catch (error) {
       if (init.signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: init.signal.reason ?? error });
       if (deadline.signal.aborted) throw deadline.signal.reason as HearthError;
-      throw new HearthError('HUB_UNAVAILABLE', `cannot reach ${origin} for ${what}: ${describeNetworkError(error)}`, {
-        cause: error,
-        details: { url, retryable: true },
-      });
+      throw this.#networkError(error, url, what);
     } finally {
       clearTimeout(timer);
     }
@@ -270,8 +331,13 @@ function isRedirect(status: number): boolean {
 /** Maps a failed hub response to a typed error, reading the hub's X-Error-Code. */
 async function hubError(response: Response, what: string): Promise<HearthError> {
   await response.body?.cancel().catch(() => undefined);
-  const hubCode = response.headers.get('x-error-code') ?? undefined;
-  const details = { status: response.status, hubCode, url: response.url || undefined };
+  return hubErrorOf(response.status, (name) => response.headers.get(name) ?? undefined, what, response.url || undefined);
+}
+
+function hubErrorOf(status: number, header: (name: string) => string | undefined, what: string, url?: string): HearthError {
+  const response = { status };
+  const hubCode = header('x-error-code');
+  const details = { status, hubCode, url };
   if (response.status === 401 || response.status === 403) {
     const gated = hubCode === 'GatedRepo';
     return new HearthError('HUB_AUTH_REQUIRED', `hub refused access to ${what} (HTTP ${response.status}${gated ? ', gated repo' : ''})`, {
@@ -285,7 +351,7 @@ async function hubError(response: Response, what: string): Promise<HearthError> 
   }
   const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
   return new HearthError(retryable ? 'HUB_UNAVAILABLE' : 'HUB_PROTOCOL', `hub answered HTTP ${response.status} for ${what}`, {
-    details: { ...details, retryable, retryAfter: response.headers.get('retry-after') ?? undefined },
+    details: { ...details, retryable, retryAfter: header('retry-after') },
   });
 }
 

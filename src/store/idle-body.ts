@@ -23,9 +23,9 @@ export interface IdleBodyOptions {
  * Hand-written: fetch() has no idle timeout of its own, and its signal would
  * also cut off a body that is slow but alive.
  */
-export async function* readIdleBody(body: ReadableStream<Uint8Array>, options: IdleBodyOptions): AsyncGenerator<Buffer> {
+export async function* readIdleBody(body: ReadableStream<Uint8Array> | Readable, options: IdleBodyOptions): AsyncGenerator<Buffer> {
   const { idleTimeoutMs, signal } = options;
-  const stream = Readable.fromWeb(body as never);
+  const stream = body instanceof Readable ? body : Readable.fromWeb(body as never);
   // One timer checked lazily, not re-armed per chunk: a fast transfer delivers tens of thousands of chunks.
   let lastData = performance.now();
   let timer: NodeJS.Timeout | undefined;

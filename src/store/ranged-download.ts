@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { HearthError } from '../errors/index.js';
 import type { DownloadContext } from './download.js';
+import type { BodyResponse } from './hub-client.js';
 import type { DigestKind } from './digest.js';
 import { FileHasher } from './file-hasher.js';
 import { readIdleBody } from './idle-body.js';
@@ -132,7 +133,7 @@ export class RangedFetch {
         const start = pieces.start(i) + pieces.done[i]!;
         const end = pieces.start(i) + pieces.length(i) - 1;
         const response = await ctx.client.openBody(this.source.location, { start, end, ifRange: this.#validator, signal });
-        this.#validator = response.headers.get('etag') ?? response.headers.get('last-modified') ?? this.#validator;
+        this.#validator = response.header('etag') ?? response.header('last-modified') ?? this.#validator;
         pieces.validator = this.#validator;
         if (response.status === 200) {
           if (!probe && pieces.written > 0) throw await this.#changed(handle, response);
@@ -141,13 +142,13 @@ export class RangedFetch {
           return false;
         }
         if (response.status === 416) {
-          await response.body?.cancel().catch(() => undefined);
+          response.cancel();
           throw new HearthError('HUB_UNAVAILABLE', `server refused bytes ${start}-${end} of ${this.source.label}`, { details: { retryable: true } });
         }
-        const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
+        const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.header('content-range') ?? '');
         if (!range || Number(range[1]) !== start || Number(range[2]) !== end || (range[3] !== '*' && Number(range[3]) !== this.source.size)) {
-          await response.body?.cancel().catch(() => undefined);
-          throw new HearthError('HUB_PROTOCOL', `bad Content-Range for ${this.source.label}: asked for bytes ${start}-${end}/${this.source.size}, got "${response.headers.get('content-range')}"`);
+          response.cancel();
+          throw new HearthError('HUB_PROTOCOL', `bad Content-Range for ${this.source.label}: asked for bytes ${start}-${end}/${this.source.size}, got "${response.header('content-range')}"`);
         }
         await this.#stream(handle, response, i, end + 1 - start, start, signal);
         return true;
@@ -157,9 +158,8 @@ export class RangedFetch {
   }
 
   /** Writes a response body at `position` onward into piece `i`, in batches, reporting each to the hasher and the record. */
-  async #stream(handle: FileHandle, response: Response, i: number, expected: number, position: number, signal: AbortSignal): Promise<void> {
+  async #stream(handle: FileHandle, response: BodyResponse, i: number, expected: number, position: number, signal: AbortSignal): Promise<void> {
     const { ctx, source } = this;
-    if (!response.body) throw new HearthError('HUB_PROTOCOL', `no body for ${source.label}`);
     const pieces = this.#pieces!;
     let batch: Buffer[] = [];
     let batched = 0;
@@ -205,8 +205,8 @@ export class RangedFetch {
    * served, means the file changed on the server (If-Range saw a new
    * validator): nothing written so far can be kept.
    */
-  async #changed(handle: FileHandle, response: Response): Promise<HearthError> {
-    await response.body?.cancel().catch(() => undefined);
+  async #changed(handle: FileHandle, response: BodyResponse): Promise<HearthError> {
+    response.cancel();
     await this.discard(handle);
     return new HearthError('HUB_UNAVAILABLE', `${this.source.label} changed on the server during the download; starting over`, { details: { retryable: true, restart: true } });
   }

@@ -249,9 +249,10 @@ export class Store {
     return importBundle(file, { hubCache: this.hubCache, home: this.home, records: this.#records, signal: this.#signal(options.signal), logger: this.#logger });
   }
 
-  /** Aborts in-flight pulls; idempotent. */
+  /** Aborts in-flight pulls and closes the hub connections; idempotent. */
   async dispose(): Promise<void> {
     this.#lifetime.abort(new HearthError('ABORTED', 'store disposed'));
+    await this.#client.close();
   }
 
   /**
