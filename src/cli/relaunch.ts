@@ -2,9 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { missingRuntimeEnv } from '../runtime/runtime-env.js';
-
-/** Commands that run inference, and so need the runtime environment from the start; a group's subcommand with its group's name. */
-const INFERENCE_COMMANDS = new Set(['serve', 'run', 'embed', 'space create', 'space check', 'memory create', 'memory add', 'memory query', 'memory stats', 'memory diagnose', 'memory migrate']);
+import launch from './launch.cjs';
 /** Set in a relaunched child, so it never relaunches again. */
 export const APPLIED = 'HEARTH_RUNTIME_ENV_APPLIED';
 /** Set by npm for `npx`, `npm exec` and scripts (and by pnpm and yarn for scripts). */
@@ -16,15 +14,15 @@ const MAX_LAUNCHER_DEPTH = 8;
 
 /** True when this invocation runs inference and the process did not start with the runtime environment. */
 export function shouldRelaunch(argv: string[], env: NodeJS.ProcessEnv): boolean {
-  const [command, subcommand] = argv.slice(2).filter((a) => !a.startsWith('-'));
-  const inference = command !== undefined && (INFERENCE_COMMANDS.has(command) || INFERENCE_COMMANDS.has(`${command} ${subcommand}`));
-  return inference && env[APPLIED] !== '1' && Object.keys(missingRuntimeEnv(env)).length > 0;
+  return launch.isInferenceCommand(argv) && env[APPLIED] !== '1' && Object.keys(missingRuntimeEnv(env)).length > 0;
 }
 
 /**
  * Runs this same command again in a child process that starts with the
  * runtime environment, forwarding signals and the exit status. The cost is
- * one extra Node start-up (~50 ms), paid only by inference commands.
+ * one extra Node start-up (~170 ms on 2 vCPUs), paid only by inference
+ * commands started from an ES module entry (from source, or dist/cli/entry.js
+ * itself); bin/hearth.cjs applies the environment in place instead.
  */
 export function relaunch(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, ...argv.slice(1)], {

@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = join(ROOT, 'src/cli/entry.ts');
 const DRAINING = 'shutting down: draining in-flight requests';
 
-/** `npx hearth` and `npm start` run bin/hearth.js, which loads dist/: only meaningful when dist/ was built from this src/. */
+/** `npx hearth` and `npm start` run bin/hearth.cjs, which loads dist/: only meaningful when dist/ was built from this src/. */
 function staleDist(): string | undefined {
   const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []));
   for (const source of walk(join(ROOT, 'src'))) {
@@ -90,10 +90,13 @@ async function start(command: string, args: string[], env: Record<string, string
   return { pid, tree, address, stderr, output: () => output.stderr };
 }
 
-/** Signals the launcher alone, then waits for every process of the tree to exit and checks that hearth drained (its SIGTERM path) rather than died. */
-async function stopVia(started: Started, signal: NodeJS.Signals): Promise<void> {
+/**
+ * Signals the launcher alone, then waits for every process of the tree to exit and checks that hearth drained (its SIGTERM path) rather than died.
+ * `hearths`, below the launcher: bin/hearth.cjs serves in its own process (1); the ES module entry relaunches itself (2); 0 when the launcher is hearth.
+ */
+async function stopVia(started: Started, signal: NodeJS.Signals, hearths: 0 | 1 | 2): Promise<void> {
   const hearth = started.tree.slice(1).filter((p) => /hearth|entry\.ts/.test(p.cmdline) && !/^(npm|sh) /.test(p.cmdline));
-  assert.ok(hearth.length >= 2, `a launcher and a relaunched hearth: ${JSON.stringify(started.tree)}`);
+  assert.equal(hearth.length, hearths, `${hearths === 2 ? 'a launcher and a relaunched hearth' : 'one hearth, not relaunched'}: ${JSON.stringify(started.tree)}`);
   process.kill(started.pid, signal);
   await waitFor(() => started.tree.every((p) => isGone(p.pid)), {
     what: `every process of ${JSON.stringify(started.tree)} to exit after ${signal} to the launcher`,
@@ -117,16 +120,16 @@ describe('signals through launchers', { skip: HAS_PROC ? false : 'needs /proc to
   });
 
   test('npx hearth serve: SIGTERM to npx stops hearth', { skip: dist ?? false }, async () => {
-    await stopVia(await start('npx', ['hearth', 'serve', '--port', '0'], launcherEnv(box)), 'SIGTERM');
+    await stopVia(await start('npx', ['hearth', 'serve', '--port', '0'], launcherEnv(box)), 'SIGTERM', 1);
   });
 
   test('npm exec (this src/, the same path as npx): SIGTERM to npm stops hearth', async () => {
-    await stopVia(await start('npm', ['exec', '-c', `"${process.execPath}" --import tsx "${ENTRY}" serve --port 0`], launcherEnv(box)), 'SIGTERM');
+    await stopVia(await start('npm', ['exec', '-c', `"${process.execPath}" --import tsx "${ENTRY}" serve --port 0`], launcherEnv(box)), 'SIGTERM', 2);
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`npm start: ${signal} to npm reaches the server`, { skip: dist ?? false }, async () => {
-      await stopVia(await start('npm', ['start', '--', '--port', '0'], launcherEnv(box)), signal);
+      await stopVia(await start('npm', ['start', '--', '--port', '0'], launcherEnv(box)), signal, 1);
     });
 
     test(`the CLI's relaunching parent: ${signal} reaches the server`, async () => {
@@ -146,7 +149,22 @@ describe('signals through launchers', { skip: HAS_PROC ? false : 'needs /proc to
   }
 
   test('npm exec killed outright (SIGKILL forwards nothing): hearth notices and drains', async () => {
-    await stopVia(await start('npm', ['exec', '-c', `"${process.execPath}" --import tsx "${ENTRY}" serve --port 0`], launcherEnv(box)), 'SIGKILL');
+    await stopVia(await start('npm', ['exec', '-c', `"${process.execPath}" --import tsx "${ENTRY}" serve --port 0`], launcherEnv(box)), 'SIGKILL', 2);
+  });
+
+  test('bin/hearth.cjs serve: one process, which gave itself the runtime environment before libuv started its pool', { skip: dist ?? false }, async () => {
+    // Threads once listening: one libuv pool thread with the environment applied in place, four with UV_THREADPOOL_SIZE=4; the rest is the same Node.
+    const threads = async (extra: Record<string, string>) => {
+      const started = await start(process.execPath, [join(ROOT, 'bin', 'hearth.cjs'), 'serve', '--port', '0'], { ...launcherEnv(box), ...extra });
+      const count = readdirSync(`/proc/${started.pid}/task`).length;
+      const hearths = started.tree.filter((p) => /hearth|entry\.(ts|js)/.test(p.cmdline));
+      assert.equal(hearths.length, 1, `no relaunch: ${JSON.stringify(started.tree)}`);
+      await stopVia(started, 'SIGTERM', 0);
+      return count;
+    };
+    const tamed = await threads({});
+    const four = await threads({ UV_THREADPOOL_SIZE: '4' });
+    assert.equal(four - tamed, 3, `threads: ${tamed} applied in place, ${four} with UV_THREADPOOL_SIZE=4`);
   });
 
   test("the CLI's relaunching parent killed outright: the server notices and drains", async () => {
