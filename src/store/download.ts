@@ -10,7 +10,7 @@ import { blobPath, lockPath, partialName, parsePartialName, type RepoDir } from 
 import { ensureDir, fsyncDir, isDiskFull } from './fs-utils.js';
 import { readIdleBody } from './idle-body.js';
 import { readPieceRecord, recordPath, removePieceRecord } from './pieces.js';
-import { RangedFetch } from './ranged-download.js';
+import { RangeThreadClient } from './range-thread-client.js';
 import { isRetryable, withRetry } from './retry.js';
 
 /** One blob to fetch. `expected` is its digest when known up front (hub files, pinned URLs). */
@@ -89,7 +89,7 @@ async function completeBlob(dir: RepoDir, source: BlobSource): Promise<DownloadR
 class BlobDownload {
   #partial = '';
   #received = 0;
-  #ranged: RangedFetch | undefined;
+  #ranged: RangeThreadClient | undefined;
   /** The server's validator for If-Range, learned from this process's own responses. */
   #validator: string | undefined;
 
@@ -104,7 +104,7 @@ class BlobDownload {
     this.#partial = await this.#claimPartial();
     const size = source.size;
     const ranged = size !== undefined && ctx.connections > 1 && size > ctx.pieceBytes;
-    if (ranged) this.#ranged = new RangedFetch(this.#partial, { location: source.location, kind: source.kind, size, label: source.label }, ctx);
+    if (ranged) this.#ranged = new RangeThreadClient({ partial: this.#partial, location: source.location, kind: source.kind, size, label: source.label }, ctx);
     try {
       return await withRetry(() => (this.#ranged ? this.#rangedAttempt(this.#ranged) : this.#attempt()), {
         retries: ctx.retries,
@@ -163,21 +163,30 @@ class BlobDownload {
     return mine;
   }
 
-  /** A large blob over parallel ranges (ranged-download.ts); the bytes are verified and published here as for one stream. */
-  async #rangedAttempt(ranged: RangedFetch): Promise<DownloadResult> {
-    // Not append mode: pieces land at their own offsets.
-    const handle = await open(this.#partial, 'r+').catch(async () => open(this.#partial, 'w+'));
+  /**
+   * A large blob over parallel ranges, fetched and hashed on a thread of its
+   * own (range-thread.ts); the bytes are verified and published here, as for one stream.
+   */
+  async #rangedAttempt(ranged: RangeThreadClient): Promise<DownloadResult> {
+    // Allocated blocks, not the length: a ranged partial is sparse until its gaps fill.
+    const info = await stat(this.#partial).catch(() => undefined);
+    await this.#checkDiskSpace(info ? Math.min(info.size, info.blocks * 512) : 0);
+    let fetched: { digest: string; size: number };
     try {
-      // Allocated blocks, not the length: a ranged partial is sparse until its gaps fill.
-      const info = await handle.stat();
-      await this.#checkDiskSpace(Math.min(info.size, info.blocks * 512));
-      const { digest, size } = await ranged.attempt(handle);
-      this.#received = ranged.received;
-      const result = await this.#finish(handle, digest, size, () => ranged.discard(handle));
-      await ranged.published();
-      return result;
+      fetched = await ranged.attempt();
     } finally {
       this.#received = ranged.received;
+    }
+    const handle = await open(this.#partial, 'r+');
+    try {
+      const result = await this.#finish(handle, fetched.digest, fetched.size, async () => {
+        await handle.truncate(0);
+        await removePieceRecord(this.#partial);
+      });
+      // Published: the record beside the old partial name has nothing left to describe.
+      await removePieceRecord(this.#partial);
+      return result;
+    } finally {
       await handle.close().catch(() => undefined);
     }
   }

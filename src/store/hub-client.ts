@@ -23,6 +23,14 @@ export interface TreeEntry {
   etag: string;
 }
 
+/** What another thread needs to make the same client (see range-thread.ts). */
+export interface HubClientSettings {
+  endpoint: string;
+  token?: string | undefined;
+  userAgent?: string;
+  timeoutMs?: number | undefined;
+}
+
 export interface HubClientOptions {
   endpoint: string;
   token?: string | undefined;
@@ -74,6 +82,10 @@ export class HubClient {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // Bodies are watched by readIdleBody, with typed errors, so undici's own body timeout is off.
     this.#bodies = new Agent({ connectTimeout: this.#timeoutMs, headersTimeout: this.#timeoutMs, bodyTimeout: 0 });
+  }
+
+  get settings(): HubClientSettings {
+    return { endpoint: this.endpoint, token: this.#token, userAgent: this.#userAgent, timeoutMs: this.#timeoutMs };
   }
 
   /** Closes the download connections, cutting off any body still open (its pull was aborted first). Idempotent. */

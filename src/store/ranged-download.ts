@@ -6,7 +6,7 @@ import type { DigestKind } from './digest.js';
 import { FileHasher } from './file-hasher.js';
 import { readIdleBody } from './idle-body.js';
 import { Pieces, readPieceRecord, removePieceRecord, writePieceRecord } from './pieces.js';
-import { withRetry } from './retry.js';
+import { isRetryable, withRetry } from './retry.js';
 
 /** What a ranged fetch needs to know of its blob: where it is, how long, how to hash it. */
 export interface RangedSource {
@@ -51,30 +51,38 @@ export class RangedFetch {
   /** Fetches whatever the partial lacks and hashes the whole file; returns its digest and length. */
   async attempt(handle: FileHandle): Promise<{ digest: string; size: number }> {
     const { ctx } = this;
+    // Started first: the thread's start-up overlaps reading the record and the probe's request.
+    const hasher = this.#startHasher();
     const pieces = await this.#resume(handle);
-    const hasher = this.#startHasher(pieces);
+    hasher.advance(pieces.contiguous);
     const failed = new AbortController();
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, failed.signal]) : failed.signal;
     try {
       const queue = pieces.open();
-      if (queue.length > 0) {
-        // The probe: its answer says whether the server serves ranges at all.
-        const first = queue.shift()!;
-        const ranged = await this.#piece(handle, first, signal, true);
-        if (ranged) {
-          const worker = async () => {
-            for (let i = queue.shift(); i !== undefined; i = queue.shift()) await this.#piece(handle, i, signal, false);
-          };
-          const workers = Array.from({ length: Math.min(ctx.connections, queue.length) }, () =>
-            worker().catch((error: unknown) => {
-              // One piece out of retries ends the attempt: the others stop, their bytes kept for the next.
-              failed.abort(error);
-              throw error;
-            }),
-          );
-          const settled = await Promise.allSettled(workers);
-          const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-          if (failure) throw failed.signal.aborted ? (failed.signal.reason as unknown) : failure.reason;
+      const probe = queue.shift();
+      if (probe !== undefined) {
+        // The probe's answer says whether the server serves ranges at all; the other connections open as soon as its headers do.
+        let decide!: (ranged: boolean) => void;
+        const decided = new Promise<boolean>((resolve) => (decide = resolve));
+        const run = async (first: number | undefined) => {
+          if (first !== undefined && !(await this.#piece(handle, first, signal, decide))) return;
+          for (let i = queue.shift(); i !== undefined; i = queue.shift()) await this.#piece(handle, i, signal);
+        };
+        const guard = (running: Promise<void>) =>
+          running.catch((error: unknown) => {
+            // One piece out of retries ends the attempt: the others stop, their bytes kept for the next.
+            failed.abort(error);
+            throw error;
+          });
+        const runners = [guard(run(probe).finally(() => decide(false)))];
+        if (await decided) runners.push(...Array.from({ length: Math.min(ctx.connections - 1, queue.length) }, () => guard(run(undefined))));
+        const settled = await Promise.allSettled(runners);
+        const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failure) {
+          const error = failed.signal.aborted ? (failed.signal.reason as unknown) : failure.reason;
+          // Only now that no write is in flight: a file that changed on the server starts over.
+          if (error instanceof HearthError && error.details.restart === true) await this.discard(handle);
+          throw error;
         }
       }
       const current = this.#pieces!;
@@ -85,12 +93,6 @@ export class RangedFetch {
       await this.#hasher?.dispose();
       await this.#save(true).catch(() => undefined);
     }
-  }
-
-  /** After the publish, the record has nothing left to describe. */
-  async published(): Promise<void> {
-    this.#pieces = undefined;
-    await removePieceRecord(this.partial);
   }
 
   /** Bytes found wrong: the partial and its record start over. */
@@ -113,19 +115,19 @@ export class RangedFetch {
     return pieces;
   }
 
-  #startHasher(pieces: Pieces): FileHasher {
+  #startHasher(): FileHasher {
     const hasher = FileHasher.start(this.partial, this.source.kind, this.source.size, this.source.label);
-    hasher.advance(pieces.contiguous);
     this.#hasher = hasher;
     return hasher;
   }
 
   /**
-   * Fetches the rest of piece `i`, retrying from what it has written. For the
-   * probe, a 200 answer means the server ignores ranges: the whole body is
-   * then written as a single piece, and the result is false.
+   * Fetches the rest of piece `i`, retrying from what it has written. The
+   * probe (`onAnswer` set) learns from its first headers whether ranges are
+   * served; a 200 means they are not: the whole body is then written as a
+   * single piece, and the result is false.
    */
-  async #piece(handle: FileHandle, i: number, signal: AbortSignal, probe: boolean): Promise<boolean> {
+  async #piece(handle: FileHandle, i: number, signal: AbortSignal, onAnswer?: (ranged: boolean) => void): Promise<boolean> {
     const { ctx } = this;
     return withRetry(
       async () => {
@@ -136,7 +138,8 @@ export class RangedFetch {
         this.#validator = response.header('etag') ?? response.header('last-modified') ?? this.#validator;
         pieces.validator = this.#validator;
         if (response.status === 200) {
-          if (!probe && pieces.written > 0) throw await this.#changed(handle, response);
+          if (!onAnswer) throw this.#changed(response);
+          onAnswer(false);
           await this.#restartWhole(handle);
           await this.#stream(handle, response, 0, this.#pieces!.length(0), 0, signal);
           return false;
@@ -150,10 +153,18 @@ export class RangedFetch {
           response.cancel();
           throw new HearthError('HUB_PROTOCOL', `bad Content-Range for ${this.source.label}: asked for bytes ${start}-${end}/${this.source.size}, got "${response.header('content-range')}"`);
         }
+        onAnswer?.(true);
         await this.#stream(handle, response, i, end + 1 - start, start, signal);
         return true;
       },
-      { retries: ctx.retries, signal, logger: ctx.logger, what: `bytes of ${this.source.label} in piece ${i + 1}` },
+      {
+        retries: ctx.retries,
+        signal,
+        logger: ctx.logger,
+        what: `bytes of ${this.source.label} in piece ${i + 1}`,
+        // A changed file is not this piece's to retry: the whole attempt starts over.
+        retryable: (error) => isRetryable(error) && (error as HearthError).details.restart !== true,
+      },
     );
   }
 
@@ -203,11 +214,10 @@ export class RangedFetch {
   /**
    * A range request answered with the whole file, after other ranges were
    * served, means the file changed on the server (If-Range saw a new
-   * validator): nothing written so far can be kept.
+   * validator): nothing written so far can be kept (attempt() discards it).
    */
-  async #changed(handle: FileHandle, response: BodyResponse): Promise<HearthError> {
+  #changed(response: BodyResponse): HearthError {
     response.cancel();
-    await this.discard(handle);
     return new HearthError('HUB_UNAVAILABLE', `${this.source.label} changed on the server during the download; starting over`, { details: { retryable: true, restart: true } });
   }
 
@@ -217,7 +227,7 @@ export class RangedFetch {
     await handle.truncate(0);
     this.#pieces = new Pieces(this.source.size, Math.max(1, this.source.size), undefined, this.#validator);
     await this.#hasher?.dispose();
-    this.#startHasher(this.#pieces);
+    this.#startHasher();
     await this.#save(true);
   }
 
