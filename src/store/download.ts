@@ -5,7 +5,7 @@ import { HearthError, isHearthError, toHearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { createDigestHash, updateFromFile, type DigestKind } from './digest.js';
 import { acquireDownloadLock } from './file-lock.js';
-import type { BodyResponse, HubClient } from './hub-client.js';
+import type { HubResponse, HubClient } from './hub-client.js';
 import { blobPath, lockPath, partialName, parsePartialName, type RepoDir } from './layout.js';
 import { ensureDir, fsyncDir, isDiskFull } from './fs-utils.js';
 import { readIdleBody } from './idle-body.js';
@@ -258,7 +258,7 @@ class BlobDownload {
   }
 
   /** The body, watched for stalls so the retry loop can resume it. */
-  #body(response: BodyResponse): AsyncGenerator<Buffer> {
+  #body(response: HubResponse): AsyncGenerator<Buffer> {
     const { source, ctx } = this;
     return readIdleBody(response.body, {
       idleTimeoutMs: ctx.idleTimeoutMs,
@@ -269,7 +269,7 @@ class BlobDownload {
     });
   }
 
-  async #openBody(start: number): Promise<BodyResponse> {
+  async #openBody(start: number): Promise<HubResponse> {
     const response = await this.ctx.client.openBody(this.source.location, { start, ifRange: this.#validator, signal: this.ctx.signal });
     this.#validator = response.header('etag') ?? response.header('last-modified') ?? this.#validator;
     return response;

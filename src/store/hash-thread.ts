@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThisThreadPriority } from '../lifecycle/thread-priority.js';
 import { createDigestHash } from './digest.js';
 import type { HasherReply, HasherRequest, HasherSetup } from './hash-protocol.js';
 
@@ -8,6 +9,7 @@ import type { HasherReply, HasherRequest, HasherSetup } from './hash-protocol.js
  * contiguous prefix the downloader reports, and hashes it. Reads hit the page
  * cache the writes just filled, so they cost a memory copy, not a disk read.
  */
+lowerThisThreadPriority();
 const { path, kind, size } = workerData as HasherSetup;
 const port = parentPort!;
 const hash = createDigestHash(kind, size);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Agent, request as undiciRequest } from 'undici';
+import type { Agent } from 'undici';
 import { HearthError } from '../errors/index.js';
 import type { Logger } from '../log/logger.js';
 import { normalizeEtag } from './digest.js';
@@ -52,17 +52,26 @@ const MAX_REDIRECTS = 10;
 const MAX_TREE_PAGES = 10_000;
 
 /**
- * A download's response, up to its headers. The body is a Node stream from
- * undici's request API: fetch() wraps the same bytes in web streams, which
- * measured twice the CPU per byte on a parallel pull (BENCHMARKS.md, P1).
+ * A hub response, up to its headers. The body is a Node stream from undici's
+ * request API: fetch() wraps the same bytes in web streams, which measured
+ * twice the CPU per byte on a parallel pull (BENCHMARKS.md, P1).
  */
-export interface BodyResponse {
+export interface HubResponse {
   status: number;
+  ok: boolean;
   header(name: string): string | undefined;
   body: Readable;
   /** Drops the body unread, freeing its connection. */
   cancel(): void;
 }
+
+/**
+ * undici, loaded as soon as this module is: its ~40 ms of module evaluation
+ * then falls in a process's start-up, while it waits on other I/O, rather than
+ * in the first pull, where it held a server's event loop (Node's own fetch()
+ * is no better: it loads its bundled undici on first use).
+ */
+const undici = import('undici');
 
 /** Minimal client for the hub's download protocol; retries belong to the caller. */
 export class HubClient {
@@ -71,8 +80,9 @@ export class HubClient {
   readonly #logger: Logger;
   readonly #userAgent: string;
   readonly #timeoutMs: number;
-  /** Downloads' connection pool: keep-alive connections that the ranges of a parallel pull reuse. */
-  readonly #bodies: Agent;
+  /** The connection pool: keep-alive connections that the ranges of a parallel pull reuse. Made on first use. */
+  #agent: Promise<Agent> | undefined;
+  #closed = false;
 
   constructor(options: HubClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
@@ -80,17 +90,24 @@ export class HubClient {
     this.#logger = options.logger;
     this.#userAgent = options.userAgent ?? 'hearth';
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    // Bodies are watched by readIdleBody, with typed errors, so undici's own body timeout is off.
-    this.#bodies = new Agent({ connectTimeout: this.#timeoutMs, headersTimeout: this.#timeoutMs, bodyTimeout: 0 });
   }
 
   get settings(): HubClientSettings {
     return { endpoint: this.endpoint, token: this.#token, userAgent: this.#userAgent, timeoutMs: this.#timeoutMs };
   }
 
-  /** Closes the download connections, cutting off any body still open (its pull was aborted first). Idempotent. */
+  /** Closes the connections, cutting off any body still open (its pull was aborted first). Idempotent. */
   async close(): Promise<void> {
-    if (!this.#bodies.destroyed) await this.#bodies.destroy().catch(() => undefined);
+    this.#closed = true;
+    const agent = await this.#agent?.catch(() => undefined);
+    if (agent && !agent.destroyed) await agent.destroy().catch(() => undefined);
+  }
+
+  #pool(): Promise<Agent> {
+    // Bodies are watched by readIdleBody, with typed errors, so undici's own body timeout is off;
+    // connecting and waiting for headers are bounded by HEARTH_PULL_TIMEOUT.
+    this.#agent ??= undici.then(({ Agent }) => new Agent({ connectTimeout: this.#timeoutMs, headersTimeout: this.#timeoutMs, bodyTimeout: 0 }));
+    return this.#agent;
   }
 
   resolveUrl(repo: string, revision: string, path: string): string {
@@ -108,15 +125,15 @@ export class HubClient {
     const what = `${repo}/${path}@${revision}`;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const response = await this.request(url, { method: 'HEAD', signal, headers: { 'accept-encoding': 'identity' } }, what);
-      const commit = response.headers.get('x-repo-commit');
-      const location = response.headers.get('location');
+      const commit = response.header('x-repo-commit');
+      const location = response.header('location');
       if (isRedirect(response.status) && location && !commit) {
         url = new URL(location, url).toString();
         continue;
       }
-      if (!response.ok && !isRedirect(response.status)) throw await hubError(response, what);
-      const etag = normalizeEtag(response.headers.get('x-linked-etag') ?? response.headers.get('etag'));
-      const size = Number(response.headers.get('x-linked-size') ?? response.headers.get('content-length'));
+      if (!response.ok && !isRedirect(response.status)) throw hubError(response, what);
+      const etag = normalizeEtag(response.header('x-linked-etag') ?? response.header('etag'));
+      const size = Number(response.header('x-linked-size') ?? response.header('content-length'));
       if (!commit || !/^[0-9a-f]{40}$/.test(commit) || !etag || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(etag) || !Number.isSafeInteger(size)) {
         throw new HearthError('HUB_PROTOCOL', `hub gave incomplete metadata for ${what} (commit=${commit}, etag=${etag}, size=${size})`, {
           details: { url },
@@ -136,17 +153,17 @@ export class HubClient {
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const response = await this.request(current, { method: 'HEAD', signal, headers: { 'accept-encoding': 'identity' } }, url);
-      const linked = normalizeEtag(response.headers.get('x-linked-etag'));
-      const linkedSize = response.headers.get('x-linked-size');
-      const next = response.headers.get('location');
+      const linked = normalizeEtag(response.header('x-linked-etag'));
+      const linkedSize = response.header('x-linked-size');
+      const next = response.header('location');
       if (isRedirect(response.status) && next && !linked) {
         current = new URL(next, current).toString();
         continue;
       }
       // Servers that refuse HEAD still serve GET; go ahead without a size.
       if (response.status === 405 || response.status === 501) return { location: current, size: undefined, sha256: undefined };
-      if (!response.ok && !isRedirect(response.status)) throw await hubError(response, url);
-      const size = Number(linkedSize ?? response.headers.get('content-length') ?? NaN);
+      if (!response.ok && !isRedirect(response.status)) throw hubError(response, url);
+      const size = Number(linkedSize ?? response.header('content-length') ?? NaN);
       return {
         location: next ? new URL(next, current).toString() : current,
         size: Number.isSafeInteger(size) ? size : undefined,
@@ -178,8 +195,8 @@ export class HubClient {
       if (seen.has(url) || page >= MAX_TREE_PAGES) throw new HearthError('HUB_PROTOCOL', `tree listing of ${what} does not end (page ${page + 1})`, { details: { url } });
       seen.add(url);
       const response = await this.request(url, { signal }, what);
-      if (!response.ok) throw await hubError(response, what);
-      const header = response.headers.get('x-repo-commit') ?? '';
+      if (!response.ok) throw hubError(response, what);
+      const header = response.header('x-repo-commit') ?? '';
       const pageCommit = /^[0-9a-f]{40}$/.test(header) ? header : undefined;
       const body = (await this.#readJson(response, what, signal)) as Array<{ type: string; path: string; size: number; oid: string; lfs?: { oid: string; size: number } }>;
       if (page > 0 && pageCommit !== commit) {
@@ -196,7 +213,7 @@ export class HubClient {
           etag: String(entry.lfs?.oid ?? entry.oid).toLowerCase(),
         });
       }
-      const next = nextLink(response.headers.get('link'));
+      const next = nextLink(response.header('link'));
       url = next ? new URL(next, url).toString() : undefined;
     }
     return { files, commit };
@@ -208,7 +225,7 @@ export class HubClient {
    * come back whole (200) instead of spliced; without one, the caller checks
    * the overlap and the final digest.
    */
-  async openBody(location: string, options: { start: number; end?: number | undefined; ifRange?: string | undefined; signal?: AbortSignal | undefined }): Promise<BodyResponse> {
+  async openBody(location: string, options: { start: number; end?: number | undefined; ifRange?: string | undefined; signal?: AbortSignal | undefined }): Promise<HubResponse> {
     let url = location;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
@@ -216,7 +233,7 @@ export class HubClient {
         headers.range = `bytes=${options.start}-${options.end ?? ''}`;
         if (options.ifRange) headers['if-range'] = options.ifRange;
       }
-      const response = await this.#requestBody(url, options.signal, headers);
+      const response = await this.request(url, { signal: options.signal, headers }, url);
       const next = response.header('location');
       if (isRedirect(response.status) && next) {
         response.cancel();
@@ -224,32 +241,9 @@ export class HubClient {
         continue;
       }
       if (response.status === 200 || response.status === 206 || response.status === 416) return response;
-      response.cancel();
-      throw hubErrorOf(response.status, response.header.bind(response), url);
+      throw hubError(response, url);
     }
     throw new HearthError('HUB_PROTOCOL', `too many redirects downloading ${location}`);
-  }
-
-  /** One download GET through undici's request API, up to its headers; failures typed as request()'s are. */
-  async #requestBody(url: string, signal: AbortSignal | undefined, extra: Record<string, string>): Promise<BodyResponse> {
-    const headers = this.#headers(url, extra);
-    this.#logger.debug({ method: 'GET', url, range: headers.range }, 'hub request');
-    try {
-      const response = await undiciRequest(url, { method: 'GET', headers, signal, dispatcher: this.#bodies });
-      const header = (name: string) => {
-        const value = response.headers[name.toLowerCase()];
-        return Array.isArray(value) ? value[0] : value;
-      };
-      const cancel = () => {
-        // undici reports an unread body's destruction as an 'error' (RequestAbortedError): expected here.
-        response.body.on('error', () => undefined);
-        response.body.destroy();
-      };
-      return { status: response.statusCode, header, body: response.body, cancel };
-    } catch (error) {
-      if (signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: signal.reason ?? error });
-      throw this.#networkError(error, url, url);
-    }
   }
 
   #headers(url: string, extra: Record<string, string> | undefined): Record<string, string> {
@@ -274,40 +268,35 @@ export class HubClient {
   /**
    * One HTTP exchange, up to its response headers; network failures and a
    * server that does not answer within the timeout become retryable
-   * HUB_UNAVAILABLE errors. The body is the caller's to read: downloads watch
-   * it with their own idle timeout.
+   * HUB_UNAVAILABLE errors. Redirects are the caller's. The body is the
+   * caller's to read: downloads watch it with their own idle timeout.
    */
-  async request(url: string, init: { method?: string; signal?: AbortSignal | undefined; headers?: Record<string, string> }, what: string): Promise<Response> {
+  async request(url: string, init: { method?: 'GET' | 'HEAD'; signal?: AbortSignal | undefined; headers?: Record<string, string> }, what: string): Promise<HubResponse> {
+    if (this.#closed) throw new HearthError('ABORTED', 'the store was disposed');
     const headers = this.#headers(url, init.headers);
     this.#logger.debug({ method: init.method ?? 'GET', url, range: headers.range }, 'hub request');
-    const origin = new URL(url).origin;
-    // fetch() has no deadline of its own for connecting and waiting for headers, so one is armed here and
-    // disarmed as soon as the headers are in (the same signal would otherwise cut the body off later).
-    const deadline = new AbortController();
-    const timer = setTimeout(
-      () =>
-        deadline.abort(
-          new HearthError('HUB_UNAVAILABLE', `no response from ${origin} within ${this.#timeoutMs} ms for ${what}`, {
-            details: { url, retryable: true, timeoutMs: this.#timeoutMs },
-          }),
-        ),
-      this.#timeoutMs,
-    );
-    const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
     try {
-      return await fetch(url, { method: init.method ?? 'GET', headers, redirect: 'manual', signal });
+      const { request } = await undici;
+      const response = await request(url, { method: init.method ?? 'GET', headers, signal: init.signal, dispatcher: await this.#pool() });
+      const header = (name: string) => {
+        const value = response.headers[name.toLowerCase()];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const cancel = () => {
+        // undici reports an unread body's destruction as an 'error' (RequestAbortedError): expected here.
+        response.body.on('error', () => undefined);
+        response.body.destroy();
+      };
+      const status = response.statusCode;
+      return { status, ok: status >= 200 && status < 300, header, body: response.body, cancel };
     } catch (error) {
       if (init.signal?.aborted) throw new HearthError('ABORTED', 'download aborted', { cause: init.signal.reason ?? error });
-      if (deadline.signal.aborted) throw deadline.signal.reason as HearthError;
       throw this.#networkError(error, url, what);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   /** Reads a JSON body, giving up (retryably) when it stalls for longer than the timeout between two chunks. */
-  async #readJson(response: Response, what: string, signal: AbortSignal | undefined): Promise<unknown> {
-    if (!response.body) throw new HearthError('HUB_PROTOCOL', `tree listing of ${what} has no body`);
+  async #readJson(response: HubResponse, what: string, signal: AbortSignal | undefined): Promise<unknown> {
     const timeoutMs = this.#timeoutMs;
     const chunks: Buffer[] = [];
     // The body dies with the request's signal (see request()), so no abort listener of its own.
@@ -328,7 +317,7 @@ export class HubClient {
 }
 
 /** The `rel="next"` target of an RFC 8288 Link header, as GitHub and the hub send it. */
-export function nextLink(header: string | null): string | undefined {
+export function nextLink(header: string | null | undefined): string | undefined {
   for (const part of header?.split(/,(?=\s*<)/) ?? []) {
     const match = /^\s*<([^>]*)>(.*)$/.exec(part);
     if (match && /;\s*rel\s*=\s*"?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(match[2]!)) return match[1];
@@ -340,16 +329,11 @@ function isRedirect(status: number): boolean {
   return status >= 300 && status < 400;
 }
 
-/** Maps a failed hub response to a typed error, reading the hub's X-Error-Code. */
-async function hubError(response: Response, what: string): Promise<HearthError> {
-  await response.body?.cancel().catch(() => undefined);
-  return hubErrorOf(response.status, (name) => response.headers.get(name) ?? undefined, what, response.url || undefined);
-}
-
-function hubErrorOf(status: number, header: (name: string) => string | undefined, what: string, url?: string): HearthError {
-  const response = { status };
-  const hubCode = header('x-error-code');
-  const details = { status, hubCode, url };
+/** Maps a failed hub response to a typed error, reading the hub's X-Error-Code; its body is dropped. */
+function hubError(response: HubResponse, what: string, url?: string): HearthError {
+  response.cancel();
+  const hubCode = response.header('x-error-code');
+  const details = { status: response.status, hubCode, url };
   if (response.status === 401 || response.status === 403) {
     const gated = hubCode === 'GatedRepo';
     return new HearthError('HUB_AUTH_REQUIRED', `hub refused access to ${what} (HTTP ${response.status}${gated ? ', gated repo' : ''})`, {
@@ -363,7 +347,7 @@ function hubErrorOf(status: number, header: (name: string) => string | undefined
   }
   const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
   return new HearthError(retryable ? 'HUB_UNAVAILABLE' : 'HUB_PROTOCOL', `hub answered HTTP ${response.status} for ${what}`, {
-    details: { ...details, retryable, retryAfter: header('retry-after') },
+    details: { ...details, retryable, retryAfter: response.header('retry-after') },
   });
 }
 
