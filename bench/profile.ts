@@ -34,6 +34,16 @@ export interface Profile {
   e2Calls: number;
   healthIntervalMs: number;
   pullBytes: number;
+  /**
+   * P1's rate-limited hub: a file of `pullThrottledBytes`, every connection
+   * paced to `pullThrottleBytesPerSecond`. 9 pieces over hearth's 8
+   * connections: a file that does not divide evenly, as real ones do not, so
+   * the ideal is 4.5× one connection (two rounds of pieces), not 8×.
+   */
+  pullThrottledBytes: number;
+  pullThrottleBytesPerSecond: number;
+  /** HEARTH_PULL_PIECE_SIZE for that pull; undefined runs hearth's default (16 MiB). */
+  pullThrottledPieceBytes: number | undefined;
   /** S1 restarts measured per repeat. */
   startups: number;
 }
@@ -67,6 +77,11 @@ export function profile(quick: boolean): Profile {
       e2Calls: 1,
       healthIntervalMs: 10,
       pullBytes: 48 * 1024 * 1024,
+      // The full profile's shape (9 pieces, curl ~1 s instead of ~5 s) with 4 MiB pieces: a
+      // 9 × 16 MiB file at a rate that gets it in 1 s would be CPU-bound on a small machine.
+      pullThrottledBytes: 36 * 1024 * 1024,
+      pullThrottleBytesPerSecond: 36_000_000,
+      pullThrottledPieceBytes: 4 * 1024 * 1024,
       startups: 1,
     };
   }
@@ -94,6 +109,10 @@ export function profile(quick: boolean): Profile {
     e2Calls: 3,
     healthIntervalMs: 10,
     pullBytes: 384 * 1024 * 1024,
+    // 9 default 16 MiB pieces; curl, on one connection, takes ~4.7 s.
+    pullThrottledBytes: 144 * 1024 * 1024,
+    pullThrottleBytesPerSecond: 32_000_000,
+    pullThrottledPieceBytes: undefined,
     startups: 3,
   };
 }

@@ -5,8 +5,9 @@ import { startHearth, type HearthServer } from '../hearth/hearth-server.js';
 import { get, keepAliveAgent } from '../load/http-client.js';
 import type { EmbedLoadResult } from '../load/http-load.js';
 import type { LoadJob } from '../children/load-client.js';
-import { runChild, startChild } from '../proc/child.js';
+import { runChild } from '../proc/child.js';
 import { CHILD, CHILD_OVERHEAD_MS } from './children.js';
+import { sampleHealthDuring, type HealthSamples } from './health-sampler.js';
 
 /**
  * One `hearth serve` session with an embedding model preloaded (fresh
@@ -32,12 +33,7 @@ export interface HearthEmbedResult {
   startupMs: number;
 }
 
-export interface HealthResult {
-  samples: number;
-  errors: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
+export interface HealthResult extends HealthSamples {
   /** E1's rate during the sampled window (the sampler's own cost shows against E1's). */
   loadRate?: number;
   error?: string;
@@ -94,22 +90,10 @@ async function embedLoad(ctx: RunContext, url: string): Promise<EmbedLoadResult>
 
 /** /health sampled from a third process for as long as a second E1 load runs. */
 async function healthUnderLoad(ctx: RunContext, url: string): Promise<HealthResult> {
-  let stop: () => void = () => undefined;
-  let sampling: () => void = () => undefined;
-  const started = new Promise<void>((resolve) => (sampling = resolve));
-  const job: LoadJob = { kind: 'health', url, intervalMs: ctx.profile.healthIntervalMs };
-  const health = startChild<LoadJob, HealthResult>(CHILD.loadClient, job, {
-    env: untamedEnv(),
-    timeoutMs: ctx.profile.measureMs * 4 + CHILD_OVERHEAD_MS,
-    stop: new Promise<void>((resolve) => (stop = resolve)),
-    onEvent: () => sampling(),
-  }).result;
   try {
-    await Promise.race([started, health]);
-    const load = await embedLoad(ctx, url).finally(() => stop());
-    return { ...(await health), loadRate: load.rate };
+    const { health, result: load } = await sampleHealthDuring(ctx, url, () => embedLoad(ctx, url), ctx.profile.measureMs * 4 + CHILD_OVERHEAD_MS);
+    return { ...health, loadRate: load.rate };
   } catch (error) {
-    stop();
     return { samples: 0, errors: 1, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, loadRate: Number.NaN, error: (error as Error).message };
   }
 }
