@@ -25,7 +25,7 @@ const program = new Command('bench')
   .option('--model <path>', 'a real GGUF for the generation scenarios (G1, G2, G3, S1, T1) instead of the generated llama')
   .option('--build-peers', 'build llama-server and llama-bench from the bundled llama.cpp first (not with --quick)')
   .option('--no-build', 'in a full run, do not build missing peers (their columns read "not built")')
-  .option('--entry <entry>', 'run hearth from "src" (tsx, default) or "dist" (bin/hearth.cjs; needs npm run build)', 'src')
+  .option('--entry <entry>', 'run hearth from "src" (tsx, default) or "dist" (bin/hearth.js; needs npm run build)', 'src')
   .option('--out <file>', 'results JSON path (default bench/results/<date>-<host>[-quick].json)')
   .option('--check', 'exit non-zero unless the JSON has every scenario with a status and none failed (the CI harness check)')
   .parse();

@@ -9,8 +9,8 @@ import { track } from '../proc/live.js';
 
 /**
  * A real `hearth serve` process, started the way a user starts it: the CLI
- * from source (or bin/hearth.cjs with `entry: 'dist'`), in a plain environment:
- * from source it relaunches itself with the tamed one, and bin/hearth.cjs
+ * from source (or bin/hearth.js with `entry: 'dist'`), in a plain environment:
+ * from source it relaunches itself with the tamed one, and bin/hearth.js
  * applies it in its own process. Port 0; the URL is read from the banner.
  * Resolves once /ready answers 200.
  */
@@ -35,7 +35,7 @@ export interface HearthServer {
 }
 
 export function hearthCommand(entry: 'src' | 'dist' = 'src'): string[] {
-  return entry === 'dist' ? [join(REPO_ROOT, 'bin', 'hearth.cjs')] : [...TSX_ARGS, HEARTH_ENTRY];
+  return entry === 'dist' ? [join(REPO_ROOT, 'bin', 'hearth.js')] : [...TSX_ARGS, HEARTH_ENTRY];
 }
 
 export function distAvailable(): boolean {

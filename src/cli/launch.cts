@@ -3,7 +3,7 @@ import launchEnv = require('../runtime/launch-env.cjs');
 /**
  * What the CLI decides before any ES module loads: whether this invocation
  * runs inference, and so needs the runtime environment (launch-env.cts).
- * CommonJS, so that bin/hearth.cjs can apply it in its own process before
+ * CommonJS, so that bin/hearth.js can apply it in its own process before
  * libuv's pool starts; from an ES module entry it is too late, and entry.ts
  * relaunches instead (relaunch.ts).
  */

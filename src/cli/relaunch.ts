@@ -22,7 +22,7 @@ export function shouldRelaunch(argv: string[], env: NodeJS.ProcessEnv): boolean 
  * runtime environment, forwarding signals and the exit status. The cost is
  * one extra Node start-up (~170 ms on 2 vCPUs), paid only by inference
  * commands started from an ES module entry (from source, or dist/cli/entry.js
- * itself); bin/hearth.cjs applies the environment in place instead.
+ * itself); bin/hearth.js applies the environment in place instead.
  */
 export function relaunch(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, ...argv.slice(1)], {

@@ -11,7 +11,7 @@
  * module entry is itself read through the pool, so from one the process is
  * already too late, and the CLI relaunches itself.
  *
- * CommonJS, so that bin/hearth.cjs can apply it synchronously before
+ * CommonJS, so that bin/hearth.js can apply it synchronously before
  * anything touches the pool, in its own process (see src/cli/launch.cts).
  */
 function runtimeEnv(): Record<string, string> {

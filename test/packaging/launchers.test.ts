@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = join(ROOT, 'src/cli/entry.ts');
 const DRAINING = 'shutting down: draining in-flight requests';
 
-/** `npx hearth` and `npm start` run bin/hearth.cjs, which loads dist/: only meaningful when dist/ was built from this src/. */
+/** `npx hearth` and `npm start` run bin/hearth.js, which loads dist/: only meaningful when dist/ was built from this src/. */
 function staleDist(): string | undefined {
   const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []));
   for (const source of walk(join(ROOT, 'src'))) {
@@ -92,7 +92,7 @@ async function start(command: string, args: string[], env: Record<string, string
 
 /**
  * Signals the launcher alone, then waits for every process of the tree to exit and checks that hearth drained (its SIGTERM path) rather than died.
- * `hearths`, below the launcher: bin/hearth.cjs serves in its own process (1); the ES module entry relaunches itself (2); 0 when the launcher is hearth.
+ * `hearths`, below the launcher: bin/hearth.js serves in its own process (1); the ES module entry relaunches itself (2); 0 when the launcher is hearth.
  */
 async function stopVia(started: Started, signal: NodeJS.Signals, hearths: 0 | 1 | 2): Promise<void> {
   const hearth = started.tree.slice(1).filter((p) => /hearth|entry\.ts/.test(p.cmdline) && !/^(npm|sh) /.test(p.cmdline));
@@ -152,10 +152,10 @@ describe('signals through launchers', { skip: HAS_PROC ? false : 'needs /proc to
     await stopVia(await start('npm', ['exec', '-c', `"${process.execPath}" --import tsx "${ENTRY}" serve --port 0`], launcherEnv(box)), 'SIGKILL', 2);
   });
 
-  test('bin/hearth.cjs serve: one process, which gave itself the runtime environment before libuv started its pool', { skip: dist ?? false }, async () => {
+  test('bin/hearth.js serve: one process, which gave itself the runtime environment before libuv started its pool', { skip: dist ?? false }, async () => {
     // Threads once listening: one libuv pool thread with the environment applied in place, four with UV_THREADPOOL_SIZE=4; the rest is the same Node.
     const threads = async (extra: Record<string, string>) => {
-      const started = await start(process.execPath, [join(ROOT, 'bin', 'hearth.cjs'), 'serve', '--port', '0'], { ...launcherEnv(box), ...extra });
+      const started = await start(process.execPath, [join(ROOT, 'bin', 'hearth.js'), 'serve', '--port', '0'], { ...launcherEnv(box), ...extra });
       const count = readdirSync(`/proc/${started.pid}/task`).length;
       const hearths = started.tree.filter((p) => /hearth|entry\.(ts|js)/.test(p.cmdline));
       assert.equal(hearths.length, 1, `no relaunch: ${JSON.stringify(started.tree)}`);
