@@ -12,7 +12,7 @@ const CONFIG_HELP = [
 ];
 const CONFIG_EXAMPLE = '  {"server": {"port": 9000, "maxQueue": 64}, "aliases": {"minilm": "hf:owner/repo"}}';
 const ENV_NOTE = 'Durations are written 30s, 5m, 1h30m, 250ms or in seconds; sizes in bytes or as 8GiB.';
-const RELAUNCH_NOTE = 'serve restarts itself with UV_THREADPOOL_SIZE=1 and GOMP_SPINCOUNT=10000 unless you set them: both are read only when a process starts.';
+const RELAUNCH_NOTE = 'serve runs with UV_THREADPOOL_SIZE=1 and GOMP_SPINCOUNT=10000 unless you set them. The installed hearth sets them first thing; run from source, it restarts itself with them, since both are read once, early.';
 
 /** Where configuration comes from and every environment variable, wrapped to the terminal like commander's own lists. */
 function configHelp(helper: Help): string {
