@@ -3,8 +3,8 @@ import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { createIngestView, createProgressView, transferText } from '../../src/cli/progress.js';
 
-/** A stream that claims to be a terminal, with the cursor calls cli-progress makes, and keeps what is written. */
-function fakeTerminal(): Writable & { text: () => string } {
+/** A stream that keeps what is written to it. */
+function capture(): Writable & { text: () => string } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer | string, _encoding, callback) {
@@ -12,7 +12,12 @@ function fakeTerminal(): Writable & { text: () => string } {
       callback();
     },
   });
-  return Object.assign(stream, {
+  return Object.assign(stream, { text: () => chunks.join('') });
+}
+
+/** A stream that claims to be a terminal, with the cursor calls cli-progress makes, and keeps what is written. */
+function fakeTerminal(): Writable & { text: () => string } {
+  return Object.assign(capture(), {
     isTTY: true,
     columns: 120,
     rows: 40,
@@ -20,7 +25,6 @@ function fakeTerminal(): Writable & { text: () => string } {
     moveCursor: () => true,
     clearLine: () => true,
     clearScreenDown: () => true,
-    text: () => chunks.join(''),
   });
 }
 
@@ -53,19 +57,8 @@ describe('pull progress bar', () => {
 });
 
 describe('ingest progress lines', () => {
-  function logStream(): Writable & { text: () => string } {
-    const chunks: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer | string, _encoding, callback) {
-        chunks.push(chunk.toString());
-        callback();
-      },
-    });
-    return Object.assign(stream, { isTTY: false, text: () => chunks.join('') });
-  }
-
   test('a run shorter than one sample still ends on measured rates', async () => {
-    const stream = logStream();
+    const stream = Object.assign(capture(), { isTTY: false });
     const view = createIngestView(stream as unknown as NodeJS.WriteStream);
     view.update({ files: 0, totalFiles: 2, chunks: 0 });
     // Elapsed time must be above zero for a rate; the wait is a floor, not a timing assumption.
