@@ -160,14 +160,15 @@ describe('hearth store maintenance commands', () => {
     assert.equal(model.digest, sha256(MODEL));
     assert.ok(model.verifiedAt && model.lastUsedAt);
 
-    // Garbage: an orphan blob and a dead partial, both older than the grace period.
+    // Garbage: an orphan blob and a dead partial with its piece record, all older than the grace period.
     const orphan = join(repoDir(), 'blobs', 'a'.repeat(64));
     const partial = join(repoDir(), 'blobs', `${'b'.repeat(64)}.123-deadbeef.incomplete`);
+    const record = join(repoDir(), 'blobs', `${'b'.repeat(64)}.123-deadbeef.ranges`);
     await writeFile(orphan, 'orphan');
     await writeFile(partial, 'partial');
+    await writeFile(record, '{"version":1,"size":7,"pieceBytes":4,"done":[4,3]}');
     const old = new Date(Date.now() - 2 * 3600_000);
-    await utimes(orphan, old, old);
-    await utimes(partial, old, old);
+    for (const file of [orphan, partial, record]) await utimes(file, old, old);
     const fresh = join(repoDir(), 'blobs', 'c'.repeat(64));
     await writeFile(fresh, 'fresh orphan, inside the grace period');
 
@@ -176,7 +177,7 @@ describe('hearth store maintenance commands', () => {
     assert.ok((await stat(orphan)).isFile());
     const gc = await hearth(['gc', '--json']);
     const report = JSON.parse(gc.stdout) as { removed: Array<{ path: string }> };
-    assert.deepEqual(report.removed.map((i) => i.path).sort(), [orphan, partial].sort());
+    assert.deepEqual(report.removed.map((i) => i.path).sort(), [orphan, partial, record].sort());
     assert.ok((await stat(fresh)).isFile(), 'grace period protects recent files');
     assert.ok((await stat(blob())).isFile(), 'referenced blobs are never collected');
 
