@@ -17,15 +17,13 @@ export class FileHasher {
   readonly #worker: Worker;
   readonly #done: Promise<{ digest: string; bytes: number }>;
   #reported = 0;
-  #hashed = 0;
   #closed = false;
 
   private constructor(setup: HasherSetup, label: string) {
     this.#worker = spawnWorker(new URL('./hash-thread', import.meta.url), setup);
     this.#done = new Promise((resolve, reject) => {
       this.#worker.on('message', (reply: HasherReply) => {
-        if (reply.type === 'hashed') this.#hashed = reply.at;
-        else if (reply.type === 'digest') resolve({ digest: reply.digest, bytes: reply.bytes });
+        if (reply.type === 'digest') resolve({ digest: reply.digest, bytes: reply.bytes });
         else reject(new HearthError('IO_ERROR', `cannot hash ${label}: ${reply.message}`));
       });
       this.#worker.on('error', (error) => reject(new HearthError('INTERNAL', `the hash thread for ${label} failed: ${error.message}`, { cause: error })));
@@ -38,11 +36,6 @@ export class FileHasher {
   /** Starts hashing `path` as it grows; `size` is the final length (git blob digests hash it up front). */
   static start(path: string, kind: DigestKind, size: number, label: string): FileHasher {
     return new FileHasher({ path, kind, size }, label);
-  }
-
-  /** Bytes the thread has hashed so far. */
-  get hashed(): number {
-    return this.#hashed;
   }
 
   /** Bytes [0, to) are on disk. Reports only forward movement. */

@@ -10,4 +10,4 @@ export interface HasherSetup {
 /** `advance`: bytes [0, to) are written and may be hashed. `finish`: hash what was reported, then answer the digest. */
 export type HasherRequest = { type: 'advance'; to: number } | { type: 'finish' };
 
-export type HasherReply = { type: 'hashed'; at: number } | { type: 'digest'; digest: string; bytes: number } | { type: 'failed'; message: string };
+export type HasherReply = { type: 'digest'; digest: string; bytes: number } | { type: 'failed'; message: string };

@@ -25,7 +25,6 @@ function post(reply: HasherReply): void {
 }
 
 function catchUp(): void {
-  const from = at;
   while (at < target) {
     const want = Math.min(block.length, target - at);
     const read = readSync(fd, block, 0, want, at);
@@ -33,7 +32,6 @@ function catchUp(): void {
     hash.update(block.subarray(0, read));
     at += read;
   }
-  if (at > from) post({ type: 'hashed', at });
 }
 
 port.on('message', (request: HasherRequest) => {

@@ -93,7 +93,8 @@ export class RangedFetch {
       const current = this.#pieces!;
       await this.#syncing;
       if (this.#syncError) throw this.#syncError;
-      const { digest } = await this.#hasher!.digest(ctx.signal);
+      const { digest, bytes } = await this.#hasher!.digest(ctx.signal);
+      if (bytes !== current.written) throw new HearthError('IO_ERROR', `${this.source.label}: hashed ${bytes} bytes of the ${current.written} written`);
       return { digest, size: current.written };
     } finally {
       await hasher.dispose();
