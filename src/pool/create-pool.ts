@@ -32,7 +32,7 @@ export function createPool(options: CreatePoolOptions): ModelPool {
     logger.warn({ missing }, 'inference runs slower without these variables set when node starts (the hearth CLI sets them itself)');
   }
   const backends = options.backends ?? [
-    new LlamaBackend({ device: config.pool.device, logger, cpuVariant: config.pool.cpuVariant }),
+    new LlamaBackend({ device: config.pool.device, logger, cpuVariant: config.pool.cpuVariant, probeFile: join(config.home, 'llama-device.json') }),
     new SpeakerBackend({ logger, maxRows: config.pool.encoderBatchRows }),
     new OnnxBackend({ logger, batch: { maxTokens: config.pool.encoderBatchTokens, maxRows: config.pool.encoderBatchRows } }),
   ];

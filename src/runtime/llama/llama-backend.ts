@@ -14,6 +14,8 @@ export interface LlamaBackendOptions {
   normalize?: boolean;
   /** `auto`, or the ggml CPU kernel variant to pin for this process (pool.cpuVariant). */
   cpuVariant?: string;
+  /** Where what `device: 'auto'` resolved to is kept between starts (device-probe.ts). */
+  probeFile?: string;
 }
 
 const POOLING: Record<number, Pooling> = { 0: 'none', 1: 'mean', 2: 'cls', 3: 'last', 4: 'rank' };
@@ -35,7 +37,7 @@ export class LlamaBackend implements Backend {
 
   runtime(): Promise<LlamaRuntime> {
     if (this.#disposed) throw new HearthError('MODEL_LOAD_FAILED', 'backend disposed');
-    this.#runtime ??= createLlamaRuntime(this.options.device, this.options.logger, { cpuVariant: this.options.cpuVariant }).catch((error: unknown) => {
+    this.#runtime ??= createLlamaRuntime(this.options.device, this.options.logger, { cpuVariant: this.options.cpuVariant, probeFile: this.options.probeFile }).catch((error: unknown) => {
       this.#runtime = undefined;
       throw error;
     });

@@ -6,6 +6,7 @@ import { HearthError, isHearthError } from '../../errors/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { Device, DeviceRequest } from '../types.js';
 import { withCpuVariantPin } from './cpu-variant-pin.js';
+import { cachedAutoDevice, gpuFingerprint, rememberAutoDevice } from './device-probe.js';
 import { assertCpuVariantRunnable, loadedCpuVariants } from './cpu-variants.js';
 
 /** One initialised llama.cpp binding and what it reports about itself. */
@@ -23,6 +24,8 @@ const CPU_BACKEND = /loaded CPU backend from .*libggml-cpu-([A-Za-z0-9_]+)\.(so|
 export interface LlamaRuntimeOptions {
   /** `auto` (ggml picks the best for the CPU) or a variant name to pin (portable mode): see cpu-variant-pin.ts. */
   cpuVariant?: string;
+  /** Where what `auto` resolved to is kept between starts (device-probe.ts); unset, auto probes every time. */
+  probeFile?: string;
 }
 
 /**
@@ -38,8 +41,10 @@ export async function createLlamaRuntime(device: DeviceRequest, logger: Logger, 
   let cpuVariant: string | undefined;
   let llama: Llama;
   try {
-    const initialise = () => getLlama({
-      gpu: device === 'auto' ? 'auto' : device === 'cpu' ? false : device,
+    const fingerprint = device === 'auto' && options.probeFile !== undefined ? gpuFingerprint(bindingVersion()) : undefined;
+    const cached = fingerprint !== undefined ? await cachedAutoDevice(options.probeFile!, fingerprint) : undefined;
+    const initialise = (request: DeviceRequest = cached ?? device) => getLlama({
+      gpu: request === 'auto' ? 'auto' : request === 'cpu' ? false : request,
       build: 'never',
       // With gpu "auto", node-llama-cpp tests each prebuilt GPU binary and writes to the console when one cannot run
       // here ("falling back to using no GPU"); hearth reports the device it got instead (identity, /health).
@@ -56,8 +61,24 @@ export async function createLlamaRuntime(device: DeviceRequest, logger: Logger, 
         else logger.trace({ engine: 'llama.cpp' }, text);
       },
     });
+    // What auto found last time, asked for directly. If that fails, or node-llama-cpp falls back to
+    // another device, the GPU stack changed under the same fingerprint: auto probes again.
+    const resolve = async (): Promise<Llama> => {
+      if (cached === undefined) return initialise();
+      logger.debug({ device: cached }, 'HEARTH_DEVICE=auto: using the device found at an earlier start');
+      const direct = await initialise().catch((error: unknown) => error as Error);
+      const got = direct instanceof Error ? undefined : direct.gpu === false ? 'cpu' : direct.gpu;
+      if (got === cached) return direct as Llama;
+      logger.warn({ device: cached, err: direct instanceof Error ? direct.message : undefined, got }, 'the device HEARTH_DEVICE=auto found at an earlier start no longer starts; probing again');
+      if (!(direct instanceof Error)) await direct.dispose();
+      return initialise('auto');
+    };
     // Once this process has a CPU variant, getLlama() loads no backend again and the pin changes nothing.
-    llama = pin !== undefined ? await withCpuVariantPin(pin, initialise) : await initialise();
+    llama = pin !== undefined ? await withCpuVariantPin(pin, resolve) : await resolve();
+    if (fingerprint !== undefined) {
+      const found: Device = llama.gpu === false ? 'cpu' : llama.gpu;
+      if (found !== cached) await rememberAutoDevice(options.probeFile!, fingerprint, found);
+    }
   } catch (error) {
     if (isHearthError(error)) throw error;
     throw new HearthError('DEVICE_UNAVAILABLE', `cannot initialise llama.cpp for device "${device}": ${(error as Error).message}`, {
