@@ -8,8 +8,8 @@ import type { Device } from '../types.js';
  * What `HEARTH_DEVICE=auto` resolved to on this machine, kept between starts.
  * With `gpu: 'auto'`, node-llama-cpp's getLlama() tests every prebuilt GPU
  * binary (CUDA, then Vulkan) in a subprocess of its own before it settles on
- * the CPU: 1.2–1.5 s more than asking for the CPU directly, measured on a busy
- * 2-vCPU machine without a GPU. The answer changes only with the GPU stack, so
+ * the CPU: ~330 ms more to /ready than asking for the CPU directly, on a
+ * 2-vCPU machine without a GPU (1.2–1.5 s when that machine is busy). The answer changes only with the GPU stack, so
  * it is keyed by what could change it: node-llama-cpp's version, the GPU
  * device nodes and the variables that hide or pick devices. A GPU that
  * appears adds device nodes, and the next start probes again.
