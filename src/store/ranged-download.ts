@@ -58,11 +58,11 @@ export class RangedFetch {
     const { ctx } = this;
     // Started first: the thread's start-up overlaps reading the record and the probe's request.
     const hasher = this.#startHasher();
-    const pieces = await this.#resume(handle);
-    hasher.advance(pieces.contiguous);
     const failed = new AbortController();
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, failed.signal]) : failed.signal;
     try {
+      const pieces = await this.#resume(handle);
+      hasher.advance(pieces.contiguous);
       const queue = pieces.open();
       const probe = queue.shift();
       if (probe !== undefined) {
