@@ -8,7 +8,7 @@ import { acquireDownloadLock } from './file-lock.js';
 import type { HubResponse, HubClient } from './hub-client.js';
 import { blobPath, lockPath, partialName, parsePartialName, type RepoDir } from './layout.js';
 import { ensureDir, fsyncDir, isDiskFull } from './fs-utils.js';
-import { readIdleBody } from './idle-body.js';
+import { readTransferBody } from './idle-body.js';
 import { readPieceRecord, recordPath, removePieceRecord } from './pieces.js';
 import { RangeThreadClient } from './range-thread-client.js';
 import { isRetryable, withRetry } from './retry.js';
@@ -259,14 +259,7 @@ class BlobDownload {
 
   /** The body, watched for stalls so the retry loop can resume it. */
   #body(response: HubResponse): AsyncGenerator<Buffer> {
-    const { source, ctx } = this;
-    return readIdleBody(response.body, {
-      idleTimeoutMs: ctx.idleTimeoutMs,
-      signal: ctx.signal,
-      stalled: () => new HearthError('HUB_UNAVAILABLE', `no data for ${ctx.idleTimeoutMs} ms`, { details: { retryable: true } }),
-      interrupted: (error) =>
-        new HearthError('HUB_UNAVAILABLE', `transfer of ${source.label} interrupted: ${(error as Error).message}`, { cause: error, details: { retryable: true } }),
-    });
+    return readTransferBody(response.body, { label: this.source.label, idleTimeoutMs: this.ctx.idleTimeoutMs, signal: this.ctx.signal });
   }
 
   async #openBody(start: number): Promise<HubResponse> {

@@ -50,3 +50,14 @@ export async function* readIdleBody(body: ReadableStream<Uint8Array> | Readable,
     clearTimeout(timer);
   }
 }
+
+/** A download's body (a blob's bytes, one stream or one range), with the retryable errors the download paths share. */
+export function readTransferBody(body: Readable, options: { label: string; idleTimeoutMs: number; signal?: AbortSignal | undefined }): AsyncGenerator<Buffer> {
+  const { label, idleTimeoutMs, signal } = options;
+  return readIdleBody(body, {
+    idleTimeoutMs,
+    signal,
+    stalled: () => new HearthError('HUB_UNAVAILABLE', `no data for ${idleTimeoutMs} ms`, { details: { retryable: true } }),
+    interrupted: (error) => new HearthError('HUB_UNAVAILABLE', `transfer of ${label} interrupted: ${(error as Error).message}`, { cause: error, details: { retryable: true } }),
+  });
+}

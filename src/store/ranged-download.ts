@@ -4,7 +4,7 @@ import type { DownloadContext } from './download.js';
 import type { HubResponse } from './hub-client.js';
 import type { DigestKind } from './digest.js';
 import { FileHasher } from './file-hasher.js';
-import { readIdleBody } from './idle-body.js';
+import { readTransferBody } from './idle-body.js';
 import { Pieces, readPieceRecord, removePieceRecord, writePieceRecord } from './pieces.js';
 import { isRetryable, withRetry } from './retry.js';
 
@@ -198,13 +198,7 @@ export class RangedFetch {
       if (performance.now() - this.#lastSave >= RECORD_EVERY_MS) await this.#save(false);
     };
     try {
-      for await (const chunk of readIdleBody(response.body, {
-        idleTimeoutMs: ctx.idleTimeoutMs,
-        signal,
-        stalled: () => new HearthError('HUB_UNAVAILABLE', `no data for ${ctx.idleTimeoutMs} ms`, { details: { retryable: true } }),
-        interrupted: (error) =>
-          new HearthError('HUB_UNAVAILABLE', `transfer of ${source.label} interrupted: ${(error as Error).message}`, { cause: error, details: { retryable: true } }),
-      })) {
+      for await (const chunk of readTransferBody(response.body, { label: source.label, idleTimeoutMs: ctx.idleTimeoutMs, signal })) {
         got += chunk.length;
         if (got > expected) throw new HearthError('HUB_PROTOCOL', `server sent more than the ${expected} bytes asked of ${source.label}`);
         batch.push(chunk);

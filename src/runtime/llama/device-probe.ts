@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../store/fs-utils.js';
 import type { Device } from '../types.js';
 
 /**
@@ -44,14 +44,8 @@ export async function cachedAutoDevice(file: string, fingerprint: string): Promi
 /** Keeps what auto resolved to. Best effort: a home that cannot be written costs a probe next start. */
 export async function rememberAutoDevice(file: string, fingerprint: string, device: Device): Promise<void> {
   const record: DeviceProbeRecord = { version: 1, fingerprint, device };
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(tmp, JSON.stringify(record));
-    await rename(tmp, file);
-  } catch {
-    // Not kept: the next start probes again.
-  }
+  // Not kept (a read-only or full home): the next start probes again.
+  await writeFileAtomic(file, JSON.stringify(record)).catch(() => undefined);
 }
 
 function listDir(path: string): string[] {
