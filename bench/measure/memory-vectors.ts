@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { onnxRuntimeVersion } from '../../src/runtime/onnx/onnx-build.js';
+import { onnxRuntimeVersion } from '../../src/runtime/engine-versions.js';
 import type { MemoryEmbedInput, MemoryEmbedResult, MemoryTruth } from '../children/memory-embed.js';
 import type { RunContext } from '../context.js';
 import { tamedEnv } from '../env.js';

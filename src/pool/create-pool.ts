@@ -1,11 +1,8 @@
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { LlamaBackend } from '../runtime/llama/llama-backend.js';
-import { onnxRuntimeVersion } from '../runtime/onnx/onnx-build.js';
-import { OnnxBackend } from '../runtime/onnx/onnx-backend.js';
-import { SpeakerBackend } from '../runtime/audio/speaker-backend.js';
-import { bindingVersion } from '../runtime/llama/llama-runtime.js';
+import { bindingVersion, onnxRuntimeVersion } from '../runtime/engine-versions.js';
+import { lazyBackend } from '../runtime/lazy-backend.js';
 import { defaultMemoryBudget, machineKey, usableCpus } from '../runtime/machine.js';
 import { missingRuntimeEnv } from '../runtime/runtime-env.js';
 import type { Backend } from '../runtime/types.js';
@@ -32,9 +29,18 @@ export function createPool(options: CreatePoolOptions): ModelPool {
     logger.warn({ missing }, 'inference runs slower without these variables set when node starts (the hearth CLI sets them itself)');
   }
   const backends = options.backends ?? [
-    new LlamaBackend({ device: config.pool.device, logger, cpuVariant: config.pool.cpuVariant, probeFile: join(config.home, 'llama-device.json') }),
-    new SpeakerBackend({ logger, maxRows: config.pool.encoderBatchRows }),
-    new OnnxBackend({ logger, batch: { maxTokens: config.pool.encoderBatchTokens, maxRows: config.pool.encoderBatchRows } }),
+    lazyBackend('llama.cpp', ['gguf'], async () => {
+      const { LlamaBackend } = await import('../runtime/llama/llama-backend.js');
+      return new LlamaBackend({ device: config.pool.device, logger, cpuVariant: config.pool.cpuVariant, probeFile: join(config.home, 'llama-device.json') });
+    }),
+    lazyBackend('speaker', ['speechbrain', 'speaker-onnx'], async () => {
+      const { SpeakerBackend } = await import('../runtime/audio/speaker-backend.js');
+      return new SpeakerBackend({ logger, maxRows: config.pool.encoderBatchRows });
+    }),
+    lazyBackend('onnxruntime', ['onnx-encoder'], async () => {
+      const { OnnxBackend } = await import('../runtime/onnx/onnx-backend.js');
+      return new OnnxBackend({ logger, batch: { maxTokens: config.pool.encoderBatchTokens, maxRows: config.pool.encoderBatchRows } });
+    }),
   ];
   const tuner = new Tuner({
     dir: join(config.home, 'tuning'),

@@ -145,6 +145,26 @@ export class ModelPool {
     return Promise.all(names.map((name) => this.#preloadOne(name))).then(() => undefined);
   }
 
+  /**
+   * Lets the backends of these stored models start what they need before any
+   * load (see Backend.prepare), without loading anything. `serve` calls it
+   * before it imports the HTTP stack, so llama.cpp's binary check runs beside
+   * that import. Never throws: a model that does not resolve is the preload's
+   * to report.
+   */
+  async prepare(names: readonly string[]): Promise<void> {
+    await Promise.all(
+      names.map(async (name) => {
+        try {
+          const resolved = await this.options.store.resolve(name);
+          await this.options.backends.find((b) => b.accepts(resolved))?.prepare?.(resolved);
+        } catch {
+          // Not stored yet, or not a model: preload() pulls it or reports why.
+        }
+      }),
+    );
+  }
+
   /** Every model the pool knows: preloads first, then loaded models by recency. */
   list(): ModelView[] {
     const views: ModelView[] = [];
@@ -243,6 +263,8 @@ export class ModelPool {
       this.#setState(entry, 'loading');
       const backend = this.options.backends.find((b) => b.accepts(entry.resolved));
       if (!backend) throw new HearthError('MODEL_UNSUPPORTED', `no backend can load ${entry.resolved.ref} (${entry.resolved.primary.path})`);
+      // Not awaited: the backend starts up beside the integrity check below.
+      void backend.prepare?.(entry.resolved);
       // Bit rot is found before it is served: the store re-hashes files that changed since their
       // last verification, or whose verification is old (HEARTH_VERIFY_ON_LOAD), once per process.
       if (!entry.intact) {

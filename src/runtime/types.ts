@@ -253,6 +253,14 @@ export interface Backend {
   readonly name: string;
   /** True when this backend loads these files. */
   accepts(model: ResolvedModel): boolean;
+  /**
+   * Starts, in the background, what this backend needs before it can load
+   * any model (llama.cpp: its runtime, whose binary check runs in a
+   * subprocess), so that it overlaps other work. Resolves once that work is
+   * under way, not done. Never rejects: a failure surfaces from the load
+   * that follows.
+   */
+  prepare?(model: ResolvedModel): Promise<void>;
   inspect(model: ResolvedModel, signal?: AbortSignal): Promise<ModelInfo>;
   load(model: ResolvedModel, options: LoadOptions): Promise<LoadedModel>;
   /** Idempotent. */

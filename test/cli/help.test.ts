@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { COMMANDS as COMMAND_TABLE } from '../../src/cli/command-table.js';
 import { ENV_VARS } from '../../src/config/env-vars.js';
 import { runHearth } from '../support/hearth-cli.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -20,6 +21,22 @@ describe('--help', () => {
       assert.match(r.stdout, new RegExp(`^Usage: hearth ${command}\\b`), r.stdout);
     });
   }
+
+  test('the command table names each command as its definition does, aliases included', async () => {
+    for (const entry of COMMAND_TABLE) {
+      const command = (await entry.load())(() => async () => undefined);
+      assert.deepEqual([command.name(), ...command.aliases()], entry.names);
+    }
+  });
+
+  test('hearth --help lists every command, though a command line loads only its own', async () => {
+    const r = await runHearth(['--help'], box.env());
+    assert.equal(r.code, 0, r.stderr);
+    for (const entry of COMMAND_TABLE) assert.match(r.stdout, new RegExp(`^  ${entry.names[0]}\\b`, 'm'), `${entry.names[0]} is missing`);
+    const typo = await runHearth(['serv'], box.env());
+    assert.equal(typo.code, 64);
+    assert.match(typo.stderr, /Did you mean serve\?/);
+  });
 
   test('hearth serve --help says where the config file is read from and lists the environment', async () => {
     const r = await runHearth(['serve', '--help'], box.env());

@@ -7,12 +7,12 @@ import { silentLogger } from '../../src/log/logger.js';
 import { ModelPool, type PoolConfig } from '../../src/pool/model-pool.js';
 import type { ModelState } from '../../src/pool/pool-entry.js';
 import { Tuner } from '../../src/pool/tuner.js';
+import { lazyBackend } from '../../src/runtime/lazy-backend.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import { CountingBackend } from '../support/counting-backend.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { withoutListenerPileUp } from '../support/assertions.js';
 import { poolBed, waitingForRoom } from '../support/pool-bed.js';
-
 
 describe('model pool', () => {
   const bed = poolBed();
@@ -173,6 +173,24 @@ describe('model pool', () => {
     const missing = views.find((v) => v.name.endsWith('missing.gguf'))!;
     assert.equal(missing.state, 'failed');
     assert.match(missing.error ?? '', /not found/);
+  });
+
+  test("prepare starts a stored model's backend without loading it, and passes over names it cannot resolve", async () => {
+    let made = 0;
+    const counting = new CountingBackend(new LlamaBackend({ device: 'cpu', logger: silentLogger }));
+    const lazy = lazyBackend('llama.cpp', ['gguf'], async () => {
+      made++;
+      return counting;
+    });
+    const pool = bed.pool({}, { backends: [lazy] });
+    await pool.prepare([join(bed.fixtures.dir, 'missing.gguf'), 'hf:acme/absent/x.gguf']);
+    assert.equal(made, 0, 'nothing to prepare for');
+    await pool.prepare([bed.fixtures.bert, bed.fixtures.bert]);
+    assert.equal(made, 1);
+    assert.equal(counting.loads.length, 0);
+    assert.deepEqual(pool.list().filter((v) => v.loaded), []);
+    await pool.use(bed.fixtures.bert, {}, async () => undefined);
+    assert.equal(made, 1, 'the load reuses the prepared backend');
   });
 
   test('HEARTH_THREADS (a fixed thread count) skips tuning', async () => {

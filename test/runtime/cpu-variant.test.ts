@@ -22,9 +22,8 @@ import {
   type VariantFacts,
 } from '../../src/runtime/llama/cpu-variants.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
-import { bindingVersion } from '../../src/runtime/llama/llama-runtime.js';
+import { bindingVersion, onnxRuntimeVersion } from '../../src/runtime/engine-versions.js';
 import { machineKey } from '../../src/runtime/machine.js';
-import { onnxRuntimeVersion } from '../../src/runtime/onnx/onnx-build.js';
 import { cosine, throwsCode } from '../support/assertions.js';
 import { writeBertFixture } from '../support/gguf-fixtures.js';
 import { killStrays, runHearth } from '../support/hearth-cli.js';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cachedAutoDevice, gpuFingerprint, rememberAutoDevice } from '../../src/runtime/llama/device-probe.js';
-import { bindingVersion, createLlamaRuntime } from '../../src/runtime/llama/llama-runtime.js';
+import { bindingVersion } from '../../src/runtime/engine-versions.js';
+import { createLlamaRuntime } from '../../src/runtime/llama/llama-runtime.js';
 import { captureLogger } from '../support/capture-logger.js';
 
 /** HEARTH_DEVICE=auto remembers what it resolved to, so a restart does not test every GPU binary again. */

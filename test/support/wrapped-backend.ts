@@ -16,6 +16,10 @@ export abstract class WrappedBackend implements Backend {
     return this.inner.accepts(model);
   }
 
+  async prepare(model: ResolvedModel): Promise<void> {
+    await this.inner.prepare?.(model);
+  }
+
   inspect(model: ResolvedModel, signal?: AbortSignal): Promise<ModelInfo> {
     return this.inner.inspect(model, signal);
   }

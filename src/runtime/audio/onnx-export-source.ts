@@ -1,14 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { isExternalData, isSpeakerExport, parseSpeakerSidecar, SPEAKER_SIDECAR, type SpeakerSidecar } from '../../formats/index.js';
+import { isExternalData, parseSpeakerSidecar, SPEAKER_SIDECAR, type SpeakerSidecar } from '../../formats/index.js';
 import type { ResolvedModel } from '../../store/index.js';
 import type { ModelInfo } from '../types.js';
 import { FBANK_SAMPLE_RATE } from './fbank.js';
 import { SESSION_OVERHEAD_BYTES, type SpeakerSource } from './speaker-source.js';
-
-/** An .onnx model with hearth-speaker.json beside it: a ready-made speaker-embedding export. */
-export function isOnnxSpeakerExport(model: ResolvedModel): boolean {
-  return isSpeakerExport(model.primary.path, model.files.map((f) => f.path));
-}
 
 /** A ready-made ONNX speaker export: the graph runs as exported, fed by the front end its sidecar declares. */
 export async function onnxExportSource(model: ResolvedModel): Promise<SpeakerSource> {

@@ -1,10 +1,12 @@
+import { modelFormat } from '../../formats/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ResolvedModel } from '../../store/index.js';
-import { mlasKernelVariant, onnxRuntimeVersion } from '../onnx/onnx-build.js';
+import { onnxRuntimeVersion } from '../engine-versions.js';
+import { mlasKernelVariant } from '../onnx/onnx-build.js';
 import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo } from '../types.js';
-import { isOnnxSpeakerExport, onnxExportInspect, onnxExportSource } from './onnx-export-source.js';
+import { onnxExportInspect, onnxExportSource } from './onnx-export-source.js';
 import { SpeakerLoadedModel } from './speaker-model.js';
-import { isSpeechBrainRepo, speechBrainInspect, speechBrainSource } from './speechbrain-source.js';
+import { speechBrainInspect, speechBrainSource } from './speechbrain-source.js';
 
 export interface SpeakerBackendOptions {
   logger: Logger;
@@ -26,15 +28,16 @@ export class SpeakerBackend implements Backend {
   constructor(private readonly options: SpeakerBackendOptions) {}
 
   accepts(model: ResolvedModel): boolean {
-    return isSpeechBrainRepo(model) || isOnnxSpeakerExport(model);
+    const format = modelFormat(model);
+    return format === 'speechbrain' || format === 'speaker-onnx';
   }
 
   inspect(model: ResolvedModel): Promise<ModelInfo> {
-    return isSpeechBrainRepo(model) ? speechBrainInspect(model) : onnxExportInspect(model);
+    return modelFormat(model) === 'speechbrain' ? speechBrainInspect(model) : onnxExportInspect(model);
   }
 
   async load(model: ResolvedModel, options: LoadOptions): Promise<LoadedModel> {
-    const source = isSpeechBrainRepo(model) ? await speechBrainSource(model, options.signal) : await onnxExportSource(model);
+    const source = modelFormat(model) === 'speechbrain' ? await speechBrainSource(model, options.signal) : await onnxExportSource(model);
     const loaded = await SpeakerLoadedModel.create(
       source,
       {

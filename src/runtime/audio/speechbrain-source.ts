@@ -12,10 +12,6 @@ import { SESSION_OVERHEAD_BYTES, type SpeakerSource } from './speaker-source.js'
 /** The Fbank hearth's front end computes (fbank.ts); a recipe asking for another is refused. */
 const SUPPORTED_FBANK = { sampleRate: FBANK_SAMPLE_RATE, nFft: N_FFT, winLength: N_FFT, hopLength: HOP_LENGTH, nMels: N_MELS, fMin: 0, fMax: FBANK_SAMPLE_RATE / 2, topDb: 80 };
 
-export function isSpeechBrainRepo(model: ResolvedModel): boolean {
-  return model.primary.path === SPEECHBRAIN_RECIPE || model.primary.path.endsWith(`/${SPEECHBRAIN_RECIPE}`);
-}
-
 /**
  * A SpeechBrain repo (spkrec-ecapa-voxceleb's layout): hyperparams.yaml read
  * as data, the checkpoints through the pickle allow-list, and the

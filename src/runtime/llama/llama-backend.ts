@@ -1,5 +1,6 @@
 import { GgmlType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
 import { HearthError } from '../../errors/index.js';
+import { modelFormat } from '../../formats/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ResolvedModel } from '../../store/index.js';
 import { hasToolFormat } from '../template-facts.js';
@@ -32,7 +33,7 @@ export class LlamaBackend implements Backend {
   constructor(private readonly options: LlamaBackendOptions) {}
 
   accepts(model: ResolvedModel): boolean {
-    return model.primary.localPath.toLowerCase().endsWith('.gguf') || model.primary.path.toLowerCase().endsWith('.gguf');
+    return modelFormat(model) === 'gguf';
   }
 
   runtime(): Promise<LlamaRuntime> {
@@ -42,6 +43,10 @@ export class LlamaBackend implements Backend {
       throw error;
     });
     return this.#runtime;
+  }
+
+  async prepare(): Promise<void> {
+    if (!this.#disposed) this.runtime().catch(() => undefined);
   }
 
   async inspect(model: ResolvedModel, signal?: AbortSignal): Promise<ModelInfo> {

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import { HearthError, isHearthError } from '../../errors/index.js';
 import type { Logger } from '../../log/logger.js';
+import { bindingVersion } from '../engine-versions.js';
 import type { Device, DeviceRequest } from '../types.js';
 import { withCpuVariantPin } from './cpu-variant-pin.js';
 import { cachedAutoDevice, gpuFingerprint, rememberAutoDevice } from './device-probe.js';
@@ -113,10 +111,4 @@ async function assertPinned(pin: string, llama: Llama): Promise<void> {
     details: { variant: pin, loaded },
     hint: 'unset GGML_BACKEND_PATH, or set HEARTH_CPU_VARIANT=auto',
   });
-}
-
-export function bindingVersion(): string {
-  // The package does not export its package.json; read it next to its entry point.
-  const entry = createRequire(import.meta.url).resolve('node-llama-cpp');
-  return (JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -1,10 +1,11 @@
 import type { Logger } from '../../log/logger.js';
-import { isExternalData, isSpeakerExport } from '../../formats/index.js';
+import { isExternalData, modelFormat } from '../../formats/index.js';
 import type { ResolvedModel } from '../../store/index.js';
 import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo } from '../types.js';
 import type { BatchLimits } from './batch-plan.js';
 import { readEncoderConfig, type EncoderConfig } from './encoder-config.js';
-import { mlasKernelVariant, onnxRuntimeVersion } from './onnx-build.js';
+import { onnxRuntimeVersion } from '../engine-versions.js';
+import { mlasKernelVariant } from './onnx-build.js';
 import { OnnxLoadedModel } from './onnx-model.js';
 import { TextTokenizer } from './text-tokenizer.js';
 
@@ -31,7 +32,7 @@ export class OnnxBackend implements Backend {
 
   /** Any .onnx graph except a speaker-embedding export (its sidecar says so), which the speaker backend serves. */
   accepts(model: ResolvedModel): boolean {
-    return model.primary.path.toLowerCase().endsWith('.onnx') && !isSpeakerExport(model.primary.path, model.files.map((f) => f.path));
+    return modelFormat(model) === 'onnx-encoder';
   }
 
   async inspect(model: ResolvedModel): Promise<ModelInfo> {

@@ -1,14 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { arch } from 'node:os';
 import type { RuntimeIdentity } from '../types.js';
-
-const require = createRequire(import.meta.url);
-
-/** The installed onnxruntime-node version, read without loading the native library. */
-export function onnxRuntimeVersion(): string {
-  return (require('onnxruntime-node/package.json') as { version: string }).version;
-}
 
 /** CPU features that decide which MLAS kernels ONNX Runtime dispatches to, in the order MLAS prefers them. */
 const MLAS_FEATURES = ['amx_int8', 'avx512_vnni', 'avx512bw', 'avx512f', 'avx_vnni', 'avx2', 'fma', 'sse4_1'];
