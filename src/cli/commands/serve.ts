@@ -46,10 +46,10 @@ export const serveCommand: CommandFactory = (run) =>
         // A server logs requests at the configured level; other commands stay quiet.
         ctx.logger.level = ctx.config.logLevel;
         const pool = await ctx.pool();
-        // The preloads' runtimes start first: llama.cpp checks its binary in a subprocess (~0.35 s on
+        // The preloads' runtimes start first: llama.cpp checks its binary in a subprocess (~0.4 s on
         // 2 vCPUs), which then runs beside the HTTP stack's import instead of after it.
         await pool.prepare(ctx.config.preload);
-        // Preloads start as soon as the pool exists; /ready reports them.
+        // Preloads start now, without blocking start-up; /ready reports them.
         const preloads = pool.preload(ctx.config.preload);
         // Loaded on demand: the other commands should not pay for Fastify at start-up.
         const { createServer } = await import('../../server/app.js');
