@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { bindingVersion, onnxRuntimeVersion } from '../runtime/engine-versions.js';
+import { ENGINE_FORMATS } from '../runtime/engine-formats.js';
 import { lazyBackend } from '../runtime/lazy-backend.js';
 import { defaultMemoryBudget, machineKey, usableCpus } from '../runtime/machine.js';
 import { missingRuntimeEnv } from '../runtime/runtime-env.js';
@@ -29,15 +30,15 @@ export function createPool(options: CreatePoolOptions): ModelPool {
     logger.warn({ missing }, 'inference runs slower without these variables set when node starts (the hearth CLI sets them itself)');
   }
   const backends = options.backends ?? [
-    lazyBackend('llama.cpp', ['gguf'], async () => {
+    lazyBackend('llama.cpp', ENGINE_FORMATS.llama, async () => {
       const { LlamaBackend } = await import('../runtime/llama/llama-backend.js');
       return new LlamaBackend({ device: config.pool.device, logger, cpuVariant: config.pool.cpuVariant, probeFile: join(config.home, 'llama-device.json') });
     }),
-    lazyBackend('speaker', ['speechbrain', 'speaker-onnx'], async () => {
+    lazyBackend('speaker', ENGINE_FORMATS.speaker, async () => {
       const { SpeakerBackend } = await import('../runtime/audio/speaker-backend.js');
       return new SpeakerBackend({ logger, maxRows: config.pool.encoderBatchRows });
     }),
-    lazyBackend('onnxruntime', ['onnx-encoder'], async () => {
+    lazyBackend('onnxruntime', ENGINE_FORMATS.onnx, async () => {
       const { OnnxBackend } = await import('../runtime/onnx/onnx-backend.js');
       return new OnnxBackend({ logger, batch: { maxTokens: config.pool.encoderBatchTokens, maxRows: config.pool.encoderBatchRows } });
     }),

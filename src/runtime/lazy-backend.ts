@@ -1,6 +1,7 @@
 import { HearthError, isHearthError } from '../errors/index.js';
-import { modelFormat, type ModelFormat } from '../formats/index.js';
+import type { ModelFormat } from '../formats/index.js';
 import type { ResolvedModel } from '../store/index.js';
+import { hasFormat } from './engine-formats.js';
 import type { Backend, LoadOptions, LoadedModel, ModelInfo } from './types.js';
 
 /**
@@ -8,8 +9,9 @@ import type { Backend, LoadOptions, LoadedModel, ModelInfo } from './types.js';
  * Engines are heavy to import (node-llama-cpp ~250 ms on 2 vCPUs, ONNX
  * Runtime with the audio front end ~80 ms), and a server loads the ones its
  * models use: importing all three sat in front of every start's first load.
- * Which models it takes is decided from their file names (`formats`), as the
- * backend itself decides, so nothing is imported to answer `accepts`.
+ * Which models it takes is decided from their file names, with the formats
+ * the backend itself accepts (engine-formats.ts), so nothing is imported to
+ * answer `accepts`.
  */
 export function lazyBackend(name: string, formats: readonly ModelFormat[], create: () => Promise<Backend>): Backend {
   let backend: Promise<Backend> | undefined;
@@ -24,10 +26,7 @@ export function lazyBackend(name: string, formats: readonly ModelFormat[], creat
   };
   return {
     name,
-    accepts(model: ResolvedModel): boolean {
-      const format = modelFormat(model);
-      return format !== undefined && formats.includes(format);
-    },
+    accepts: (model: ResolvedModel) => hasFormat(model, formats),
     async prepare(model: ResolvedModel): Promise<void> {
       // The import is part of what must be under way: it is most of the cost.
       await get().then((b) => b.prepare?.(model), () => undefined);

@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { ModelPool, type PoolConfig } from '../../src/pool/model-pool.js';
 import type { ModelState } from '../../src/pool/pool-entry.js';
 import { Tuner } from '../../src/pool/tuner.js';
+import { ENGINE_FORMATS } from '../../src/runtime/engine-formats.js';
 import { lazyBackend } from '../../src/runtime/lazy-backend.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import { CountingBackend } from '../support/counting-backend.js';
@@ -178,7 +179,7 @@ describe('model pool', () => {
   test("prepare starts a stored model's backend without loading it, and passes over names it cannot resolve", async () => {
     let made = 0;
     const counting = new CountingBackend(new LlamaBackend({ device: 'cpu', logger: silentLogger }));
-    const lazy = lazyBackend('llama.cpp', ['gguf'], async () => {
+    const lazy = lazyBackend('llama.cpp', ENGINE_FORMATS.llama, async () => {
       made++;
       return counting;
     });

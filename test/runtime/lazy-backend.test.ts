@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isHearthError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { ENGINE_FORMATS } from '../../src/runtime/engine-formats.js';
 import { lazyBackend } from '../../src/runtime/lazy-backend.js';
 import { LlamaBackend } from '../../src/runtime/llama/llama-backend.js';
 import type { Backend } from '../../src/runtime/types.js';
@@ -12,7 +13,7 @@ import { createSandbox, type Sandbox } from '../support/sandbox.js';
 /** A lazily imported llama.cpp backend that counts how often it was made. */
 function counted(create: () => Promise<Backend> = async () => new LlamaBackend({ device: 'cpu', logger: silentLogger })) {
   const made = { count: 0 };
-  const backend = lazyBackend('llama.cpp', ['gguf'], async () => {
+  const backend = lazyBackend('llama.cpp', ENGINE_FORMATS.llama, async () => {
     made.count++;
     return create();
   });

@@ -1,6 +1,7 @@
 import { modelFormat } from '../../formats/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ResolvedModel } from '../../store/index.js';
+import { ENGINE_FORMATS, hasFormat } from '../engine-formats.js';
 import { onnxRuntimeVersion } from '../engine-versions.js';
 import { mlasKernelVariant } from '../onnx/onnx-build.js';
 import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo } from '../types.js';
@@ -28,8 +29,7 @@ export class SpeakerBackend implements Backend {
   constructor(private readonly options: SpeakerBackendOptions) {}
 
   accepts(model: ResolvedModel): boolean {
-    const format = modelFormat(model);
-    return format === 'speechbrain' || format === 'speaker-onnx';
+    return hasFormat(model, ENGINE_FORMATS.speaker);
   }
 
   inspect(model: ResolvedModel): Promise<ModelInfo> {

@@ -1,8 +1,8 @@
 import { GgmlType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
 import { HearthError } from '../../errors/index.js';
-import { modelFormat } from '../../formats/index.js';
 import type { Logger } from '../../log/logger.js';
 import type { ResolvedModel } from '../../store/index.js';
+import { ENGINE_FORMATS, hasFormat } from '../engine-formats.js';
 import { hasToolFormat } from '../template-facts.js';
 import { ungated, type Backend, type DeviceRequest, type LoadOptions, type LoadedModel, type ModelInfo, type Pooling } from '../types.js';
 import { LlamaLoadedModel } from './llama-model.js';
@@ -33,7 +33,7 @@ export class LlamaBackend implements Backend {
   constructor(private readonly options: LlamaBackendOptions) {}
 
   accepts(model: ResolvedModel): boolean {
-    return modelFormat(model) === 'gguf';
+    return hasFormat(model, ENGINE_FORMATS.llama);
   }
 
   runtime(): Promise<LlamaRuntime> {

@@ -1,9 +1,10 @@
 import type { Logger } from '../../log/logger.js';
-import { isExternalData, modelFormat } from '../../formats/index.js';
+import { isExternalData } from '../../formats/index.js';
 import type { ResolvedModel } from '../../store/index.js';
 import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo } from '../types.js';
 import type { BatchLimits } from './batch-plan.js';
 import { readEncoderConfig, type EncoderConfig } from './encoder-config.js';
+import { ENGINE_FORMATS, hasFormat } from '../engine-formats.js';
 import { onnxRuntimeVersion } from '../engine-versions.js';
 import { mlasKernelVariant } from './onnx-build.js';
 import { OnnxLoadedModel } from './onnx-model.js';
@@ -32,7 +33,7 @@ export class OnnxBackend implements Backend {
 
   /** Any .onnx graph except a speaker-embedding export (its sidecar says so), which the speaker backend serves. */
   accepts(model: ResolvedModel): boolean {
-    return modelFormat(model) === 'onnx-encoder';
+    return hasFormat(model, ENGINE_FORMATS.onnx);
   }
 
   async inspect(model: ResolvedModel): Promise<ModelInfo> {
