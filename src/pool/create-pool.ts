@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { bindingVersion, onnxRuntimeVersion } from '../runtime/engine-versions.js';
 import { ENGINE_FORMATS } from '../runtime/engine-formats.js';
 import { lazyBackend } from '../runtime/lazy-backend.js';
+import { llamaRuntimeSettings } from '../runtime/llama/head-start.js';
 import { defaultMemoryBudget, machineKey, usableCpus } from '../runtime/machine.js';
 import { missingRuntimeEnv } from '../runtime/runtime-env.js';
 import type { Backend } from '../runtime/types.js';
@@ -32,7 +33,7 @@ export function createPool(options: CreatePoolOptions): ModelPool {
   const backends = options.backends ?? [
     lazyBackend('llama.cpp', ENGINE_FORMATS.llama, async () => {
       const { LlamaBackend } = await import('../runtime/llama/llama-backend.js');
-      return new LlamaBackend({ device: config.pool.device, logger, cpuVariant: config.pool.cpuVariant, probeFile: join(config.home, 'llama-device.json') });
+      return new LlamaBackend({ ...llamaRuntimeSettings(config), logger });
     }),
     lazyBackend('speaker', ENGINE_FORMATS.speaker, async () => {
       const { SpeakerBackend } = await import('../runtime/audio/speaker-backend.js');

@@ -8,9 +8,9 @@ import type { ResolvedModel, Store } from '../store/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { armExpiry, cancelExpiry, resolveKeepAlive, type KeepAlivePolicy } from './keep-alive.js';
 import { entryView, placeholderView, type ModelState, type ModelView, type PoolEntry } from './pool-entry.js';
-import type { Tuner } from './tuner.js';
+import type { Tuner, TuneResult } from './tuner.js';
 import { busyTooLong, place } from './placement.js';
-import { initialParallelism, kindOf, warmUp } from './warm-up.js';
+import { initialParallelism, kindOf, warmUp, type ModelKind } from './warm-up.js';
 
 export interface PoolConfig {
   maxLoaded: number;
@@ -274,9 +274,13 @@ export class ModelPool {
       }
       entry.info = await backend.inspect(entry.resolved, signal);
       await this.#reserve(entry, entry.info.estimatedBytes, signal);
-      const parallelism = await initialParallelism(kindOf(entry), entry.resolved.primary.digest, this.options.config, this.options.tuner);
+      const kind = kindOf(entry);
+      // Read once: the load takes the stored pick, and the warm-up then neither measures nor reads it again.
+      const digest = entry.resolved.primary.digest;
+      const stored = this.options.tuner && this.options.config.threads === undefined && digest ? await this.options.tuner.cached(digest, kind) : undefined;
       entry.model = await backend.load(entry.resolved, {
-        ...parallelism,
+        ...initialParallelism(kind, this.options.config, stored),
+        info: entry.info,
         contextSize: this.options.config.contextSize,
         signal,
         onBatch: (batch) => this.events.emit('batch', batch),
@@ -284,7 +288,7 @@ export class ModelPool {
       });
       entry.loadMs = this.#clock.now() - started;
       this.#setState(entry, 'warming');
-      await this.#warm(entry, signal);
+      await this.#warm(entry, kind, stored, signal);
       this.#setState(entry, 'ready');
       this.options.logger.info({ model: entry.resolved.ref, loadMs: entry.loadMs, warmMs: entry.warmMs, identity: entry.model.identity }, 'model ready');
     } catch (error) {
@@ -338,15 +342,14 @@ export class ModelPool {
    * own work goes through a gate of its own with the same capacity, so each
    * candidate is measured under the rule it will be served under.
    */
-  async #warm(entry: PoolEntry, signal: AbortSignal): Promise<void> {
+  async #warm(entry: PoolEntry, kind: ModelKind, stored: TuneResult | undefined, signal: AbortSignal): Promise<void> {
     const started = this.#clock.now();
     const release = await this.#cpu.acquire(this.options.config.cpus, signal);
     entry.warmGate = new Semaphore(this.options.config.cpus);
     try {
       const model = entry.model!;
-      const kind = kindOf(entry);
       if (this.options.tuner && this.options.config.threads === undefined) {
-        entry.tuning = await this.options.tuner.tune(model, entry.resolved.primary.digest, kind, signal);
+        entry.tuning = stored ?? (await this.options.tuner.tune(model, entry.resolved.primary.digest, kind, signal));
       }
       throwIfAborted(signal);
       await warmUp(model, kind, signal);

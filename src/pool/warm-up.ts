@@ -1,7 +1,7 @@
 import { HearthError } from '../errors/index.js';
 import type { LoadedModel, Parallelism } from '../runtime/types.js';
 import type { PoolEntry } from './pool-entry.js';
-import type { Tuner, TuneKind } from './tuner.js';
+import type { TuneKind, TuneResult } from './tuner.js';
 
 export type ModelKind = TuneKind;
 
@@ -15,16 +15,10 @@ export function kindOf(entry: PoolEntry): ModelKind {
  * tuner's stored pick for this digest and machine, or a default until measured
  * (one thread per context for embeddings, all cores for one generation context).
  */
-export async function initialParallelism(
-  kind: ModelKind,
-  digest: string | undefined,
-  config: { threads: number | undefined; numParallel: number; cpus: number },
-  tuner: Tuner | undefined,
-): Promise<Parallelism> {
+export function initialParallelism(kind: ModelKind, config: { threads: number | undefined; numParallel: number; cpus: number }, stored: TuneResult | undefined): Parallelism {
   const { threads, numParallel, cpus } = config;
   if (threads !== undefined) return { threads, parallel: kind === 'generation' ? numParallel : Math.max(1, Math.floor(cpus / threads)) };
-  const cached = digest ? await tuner?.cached(digest, kind) : undefined;
-  if (cached) return cached.choice;
+  if (stored) return stored.choice;
   return kind === 'generation' ? { threads: cpus, parallel: numParallel } : { threads: 1, parallel: cpus };
 }
 

@@ -56,6 +56,8 @@ export interface Parallelism {
 
 export interface LoadOptions extends Parallelism {
   contextSize?: number | undefined;
+  /** What `inspect` returned for this model, so that a backend need not read the model's header again. */
+  info?: ModelInfo | undefined;
   signal?: AbortSignal | undefined;
   /** Told about every inference batch the engine runs, for metrics. */
   onBatch?: BatchObserver | undefined;

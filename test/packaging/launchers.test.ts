@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { killStrays, spawnHearth } from '../support/hearth-cli.js';
+import { createModelFixtures } from '../support/model-fixtures.js';
 import { cmdline, descendants, HAS_PROC, isGone } from '../support/processes.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { waitFor, waitForOutput } from '../support/wait.js';
@@ -165,6 +166,20 @@ describe('signals through launchers', { skip: HAS_PROC ? false : 'needs /proc to
     const tamed = await threads({});
     const four = await threads({ UV_THREADPOOL_SIZE: '4' });
     assert.equal(four - tamed, 3, `threads: ${tamed} applied in place, ${four} with UV_THREADPOOL_SIZE=4`);
+  });
+
+  test('bin/hearth.js serve with a GGUF preload: the llama.cpp runtime started ahead of the CLI serves it', { skip: dist ?? false }, async () => {
+    const fixtures = await createModelFixtures();
+    try {
+      const env = { ...launcherEnv(box), HEARTH_PRELOAD: fixtures.llama, HEARTH_LOG_LEVEL: 'debug', HEARTH_LOG_FORMAT: 'json', HEARTH_THREADS: '1' };
+      const started = await start(process.execPath, [join(ROOT, 'bin', 'hearth.js'), 'serve', '--port', '0'], env);
+      // Ready means loaded and warmed: one real inference on the runtime that was taken.
+      await waitFor(async () => (await fetch(`${started.address}/ready`)).status === 200, { what: 'the preload to be ready' });
+      assert.match(started.output(), /taking the one serve started ahead/);
+      await stopVia(started, 'SIGTERM', 0);
+    } finally {
+      await fixtures.cleanup();
+    }
   });
 
   test("the CLI's relaunching parent killed outright: the server notices and drains", async () => {

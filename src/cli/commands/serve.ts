@@ -2,6 +2,7 @@ import { Command, Help } from 'commander';
 import { isLoopbackHost } from '../../server/host-guard.js';
 import { ENV_AREAS, envHelpItems, type EnvArea } from '../../config/env-vars.js';
 import { HearthError } from '../../errors/index.js';
+import { dropHeadStart } from '../../runtime/llama/head-start.js';
 import type { CommandFactory } from '../command.js';
 
 const CONFIG_HELP = [
@@ -51,6 +52,8 @@ export const serveCommand: CommandFactory = (run) =>
         await pool.prepare(ctx.config.preload);
         // Preloads start now, without blocking start-up; /ready reports them.
         const preloads = pool.preload(ctx.config.preload);
+        // A llama.cpp runtime started ahead for a preload (serve-head-start.ts) that no load took is released.
+        void preloads.then(() => dropHeadStart());
         // Loaded on demand: the other commands should not pay for Fastify at start-up.
         const { createServer } = await import('../../server/app.js');
         const server = await createServer({ config: ctx.config, store: ctx.store(), pool, logger: ctx.logger });

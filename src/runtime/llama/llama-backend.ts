@@ -6,6 +6,7 @@ import { ENGINE_FORMATS, hasFormat } from '../engine-formats.js';
 import { hasToolFormat } from '../template-facts.js';
 import { ungated, type Backend, type DeviceRequest, type LoadOptions, type LoadedModel, type ModelInfo, type Pooling } from '../types.js';
 import { LlamaLoadedModel } from './llama-model.js';
+import { takeHeadStart } from './head-start.js';
 import { createLlamaRuntime, type LlamaRuntime } from './llama-runtime.js';
 
 export interface LlamaBackendOptions {
@@ -38,10 +39,16 @@ export class LlamaBackend implements Backend {
 
   runtime(): Promise<LlamaRuntime> {
     if (this.#disposed) throw new HearthError('MODEL_LOAD_FAILED', 'backend disposed');
-    this.#runtime ??= createLlamaRuntime(this.options.device, this.options.logger, { cpuVariant: this.options.cpuVariant, probeFile: this.options.probeFile }).catch((error: unknown) => {
-      this.#runtime = undefined;
-      throw error;
-    });
+    if (!this.#runtime) {
+      const { device, logger, cpuVariant, probeFile } = this.options;
+      // One that `hearth serve` started before its CLI loaded, when it was started with these settings.
+      const headStart = cpuVariant !== undefined && probeFile !== undefined ? takeHeadStart({ device, cpuVariant, probeFile }) : undefined;
+      if (headStart) logger.debug('llama.cpp runtime: taking the one serve started ahead');
+      this.#runtime = (headStart ?? createLlamaRuntime(device, logger, { cpuVariant, probeFile })).catch((error: unknown) => {
+        this.#runtime = undefined;
+        throw error;
+      });
+    }
     return this.#runtime;
   }
 
@@ -50,13 +57,18 @@ export class LlamaBackend implements Backend {
   }
 
   async inspect(model: ResolvedModel, signal?: AbortSignal): Promise<ModelInfo> {
+    // The header is read while the runtime starts: at a server's start that is llama.cpp's binary check, ~0.4 s.
+    const reading = readGgufFileInfo(model.primary.localPath, { signal, spliceSplitFiles: true, logWarnings: false }).then(
+      (fileInfo) => ({ fileInfo }),
+      (error: unknown) => ({ error }),
+    );
     const { llama } = await this.runtime();
-    let fileInfo: GgufFileInfo;
-    try {
-      fileInfo = await readGgufFileInfo(model.primary.localPath, { signal, spliceSplitFiles: true, logWarnings: false });
-    } catch (error) {
-      throw new HearthError('MODEL_LOAD_FAILED', `${model.ref} is not a readable GGUF file: ${(error as Error).message}`, { cause: error });
+    const read = await reading;
+    if ('error' in read) {
+      const cause = read.error as Error;
+      throw new HearthError('MODEL_LOAD_FAILED', `${model.ref} is not a readable GGUF file: ${cause.message}`, { cause });
     }
+    const { fileInfo } = read;
     const insights = await GgufInsights.from(fileInfo, llama);
     const arch = fileInfo.metadata.general.architecture;
     const archMeta = (fileInfo.architectureMetadata ?? {}) as { pooling_type?: number; attention?: { causal?: boolean } };
@@ -86,7 +98,7 @@ export class LlamaBackend implements Backend {
   }
 
   async load(model: ResolvedModel, options: LoadOptions): Promise<LoadedModel> {
-    const info = await this.inspect(model, options.signal);
+    const info = options.info ?? (await this.inspect(model, options.signal));
     const runtime = await this.runtime();
     try {
       const loaded = await runtime.llama.loadModel({ modelPath: model.primary.localPath, gpuLayers: runtime.device === 'cpu' ? 0 : 'auto', loadSignal: options.signal });
