@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../config/index.js';
 import { createLogger } from '../log/logger.js';
+import { ENGINE_FORMATS, hasFormat } from '../runtime/engine-formats.js';
 import { llamaRuntimeSettings, offerHeadStart } from '../runtime/llama/head-start.js';
 import { tryParseRef } from '../store/ref.js';
 
@@ -35,9 +36,9 @@ export async function startServeHeadStart(argv: readonly string[], env: NodeJS.P
   offerHeadStart(settings, createLlamaRuntime(settings.device, logger, settings));
 }
 
-/** Whether a preload's reference itself names a GGUF file; a repo or a bare name needs the store to tell. */
+/** Whether a preload's reference itself names a file that llama.cpp runs; a repo or a bare name needs the store to tell. */
 function namesGguf(name: string, aliases: Readonly<Record<string, string>>): boolean {
   const ref = tryParseRef(name, aliases);
   const path = ref?.kind === 'hf-file' || ref?.kind === 'local' ? ref.path : ref?.kind === 'url' ? new URL(ref.url).pathname : undefined;
-  return path?.toLowerCase().endsWith('.gguf') ?? false;
+  return path !== undefined && hasFormat({ primary: { path, localPath: path }, files: [{ path }] }, ENGINE_FORMATS.llama);
 }

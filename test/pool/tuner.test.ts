@@ -61,6 +61,8 @@ describe('tuner', () => {
     assert.equal(again.cached, true);
     assert.deepEqual(again.choice, tuning.choice);
     assert.deepEqual(again.measurements, tuning.measurements);
+    const reloaded = second.pool.list()[0]!.identity!;
+    assert.deepEqual({ threads: reloaded.threads, parallel: reloaded.parallel }, tuning.choice, 'loaded with the stored pick');
   });
 
   test('a speaker model is tuned on clips, in clips/s, by the same rule', async () => {

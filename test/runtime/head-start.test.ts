@@ -67,8 +67,9 @@ describe("serve's llama.cpp head start", () => {
     ['another command', ['node', 'hearth', 'pull', 'x'], () => ({ HEARTH_PRELOAD: fixtures.llama })],
     ['serve --help', [...SERVE, '--help'], () => ({ HEARTH_PRELOAD: fixtures.llama })],
     ['an invalid configuration (the CLI reports it)', SERVE, () => ({ HEARTH_PRELOAD: fixtures.llama, HEARTH_PORT: 'not-a-port' })],
-    ['an ONNX preload, which must not pay for node-llama-cpp', SERVE, () => ({ HEARTH_PRELOAD: fixtures.onnxBert })],
+    ['an ONNX preload', SERVE, () => ({ HEARTH_PRELOAD: fixtures.onnxBert })],
     ['a name only the store can resolve', SERVE, () => ({ HEARTH_PRELOAD: 'hf:owner/repo' })],
+    ['a preload that is not a GGUF file', SERVE, () => ({ HEARTH_PRELOAD: `${fixtures.llama}.txt` })],
     ['no preload', SERVE, () => ({})],
   ];
   for (const [what, argv, extra] of nothingFor) {

@@ -3,16 +3,17 @@ import type { Config } from '../../config/index.js';
 import type { DeviceRequest } from '../types.js';
 import type { LlamaRuntime } from './llama-runtime.js';
 
-/** What a llama.cpp runtime is started with, from the configuration: the pool and a head start agree on it. */
+/** What a llama.cpp runtime is started with: the pool and a head start agree on it. */
 export interface LlamaRuntimeSettings {
   device: DeviceRequest;
-  /** `auto`, or the ggml CPU kernel variant to pin (pool.cpuVariant). */
-  cpuVariant: string;
-  /** Where what `device: 'auto'` resolved to is kept between starts (device-probe.ts). */
-  probeFile: string;
+  /** `auto` (the default), or the ggml CPU kernel variant to pin (pool.cpuVariant). */
+  cpuVariant?: string | undefined;
+  /** Where what `device: 'auto'` resolved to is kept between starts (device-probe.ts); unset, auto probes every time. */
+  probeFile?: string | undefined;
 }
 
-export function llamaRuntimeSettings(config: Pick<Config, 'home' | 'pool'>): LlamaRuntimeSettings {
+/** The settings from the configuration, as the pool and `serve`'s head start both use them. */
+export function llamaRuntimeSettings(config: Pick<Config, 'home' | 'pool'>): Required<LlamaRuntimeSettings> {
   return { device: config.pool.device, cpuVariant: config.pool.cpuVariant, probeFile: join(config.home, 'llama-device.json') };
 }
 
@@ -23,7 +24,7 @@ export function llamaRuntimeSettings(config: Pick<Config, 'home' | 'pool'>): Lla
  */
 let offered: { key: string; runtime: Promise<LlamaRuntime> } | undefined;
 
-const keyOf = (settings: LlamaRuntimeSettings) => JSON.stringify([settings.device, settings.cpuVariant, settings.probeFile]);
+const keyOf = (settings: LlamaRuntimeSettings) => JSON.stringify([settings.device, settings.cpuVariant ?? 'auto', settings.probeFile ?? null]);
 
 export function offerHeadStart(settings: LlamaRuntimeSettings, runtime: Promise<LlamaRuntime>): void {
   // Taken, its failure reaches the backend that took it; never taken, it is nobody's to report.

@@ -4,20 +4,15 @@ import type { Logger } from '../../log/logger.js';
 import type { ResolvedModel } from '../../store/index.js';
 import { ENGINE_FORMATS, hasFormat } from '../engine-formats.js';
 import { hasToolFormat } from '../template-facts.js';
-import { ungated, type Backend, type DeviceRequest, type LoadOptions, type LoadedModel, type ModelInfo, type Pooling } from '../types.js';
+import { ungated, type Backend, type LoadOptions, type LoadedModel, type ModelInfo, type Pooling } from '../types.js';
 import { LlamaLoadedModel } from './llama-model.js';
-import { takeHeadStart } from './head-start.js';
+import { takeHeadStart, type LlamaRuntimeSettings } from './head-start.js';
 import { createLlamaRuntime, type LlamaRuntime } from './llama-runtime.js';
 
-export interface LlamaBackendOptions {
-  device: DeviceRequest;
+export interface LlamaBackendOptions extends LlamaRuntimeSettings {
   logger: Logger;
   /** L2-normalize embeddings (what Ollama and sentence-transformers return). */
   normalize?: boolean;
-  /** `auto`, or the ggml CPU kernel variant to pin for this process (pool.cpuVariant). */
-  cpuVariant?: string;
-  /** Where what `device: 'auto'` resolved to is kept between starts (device-probe.ts). */
-  probeFile?: string;
 }
 
 const POOLING: Record<number, Pooling> = { 0: 'none', 1: 'mean', 2: 'cls', 3: 'last', 4: 'rank' };
@@ -42,7 +37,7 @@ export class LlamaBackend implements Backend {
     if (!this.#runtime) {
       const { device, logger, cpuVariant, probeFile } = this.options;
       // One that `hearth serve` started before its CLI loaded, when it was started with these settings.
-      const headStart = cpuVariant !== undefined && probeFile !== undefined ? takeHeadStart({ device, cpuVariant, probeFile }) : undefined;
+      const headStart = takeHeadStart(this.options);
       if (headStart) logger.debug('llama.cpp runtime: taking the one serve started ahead');
       this.#runtime = (headStart ?? createLlamaRuntime(device, logger, { cpuVariant, probeFile })).catch((error: unknown) => {
         this.#runtime = undefined;
@@ -58,17 +53,15 @@ export class LlamaBackend implements Backend {
 
   async inspect(model: ResolvedModel, signal?: AbortSignal): Promise<ModelInfo> {
     // The header is read while the runtime starts: at a server's start that is llama.cpp's binary check, ~0.4 s.
-    const reading = readGgufFileInfo(model.primary.localPath, { signal, spliceSplitFiles: true, logWarnings: false }).then(
-      (fileInfo) => ({ fileInfo }),
-      (error: unknown) => ({ error }),
-    );
+    const reading = readGgufFileInfo(model.primary.localPath, { signal, spliceSplitFiles: true, logWarnings: false });
+    reading.catch(() => undefined); // awaited below, after the runtime, whose failure is reported first
     const { llama } = await this.runtime();
-    const read = await reading;
-    if ('error' in read) {
-      const cause = read.error as Error;
-      throw new HearthError('MODEL_LOAD_FAILED', `${model.ref} is not a readable GGUF file: ${cause.message}`, { cause });
+    let fileInfo: GgufFileInfo;
+    try {
+      fileInfo = await reading;
+    } catch (error) {
+      throw new HearthError('MODEL_LOAD_FAILED', `${model.ref} is not a readable GGUF file: ${(error as Error).message}`, { cause: error });
     }
-    const { fileInfo } = read;
     const insights = await GgufInsights.from(fileInfo, llama);
     const arch = fileInfo.metadata.general.architecture;
     const archMeta = (fileInfo.architectureMetadata ?? {}) as { pooling_type?: number; attention?: { causal?: boolean } };
